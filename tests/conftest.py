@@ -1,0 +1,105 @@
+"""Fixtures shared by the whole suite: real components and a clean per-test environment."""
+
+from __future__ import annotations
+
+import os
+
+# Qt must pick its platform before the first Qt import anywhere in the session.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import boto3  # noqa: E402
+import keyring  # noqa: E402
+import pytest  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from lamefair_catalog.seaweed import S3Credentials, SeaweedError, SeaweedServer  # noqa: E402
+from tests.support import components  # noqa: E402
+from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def lamefair_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own settings/data/cache/log folders."""
+    home = tmp_path / "lamefair-home"
+    monkeypatch.setenv("LAMEFAIR_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every test gets an empty in-memory keyring; nothing reaches the machine's real one."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+# --- SeaweedFS --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One SeaweedFS (S3 gateway with SigV4 identities) for the session."""
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"), S3Credentials.generate())
+    try:
+        server.start()
+    except SeaweedError as exc:
+        components.unavailable("SeaweedFS", str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_client(seaweed: SeaweedServer):
+    return boto3.client(
+        "s3",
+        endpoint_url=seaweed.endpoint,
+        aws_access_key_id=seaweed.credentials.access_key,
+        aws_secret_access_key=seaweed.credentials.secret_key,
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[components.PostgresDatabase]:
+    """A fresh database on the local PostgreSQL server, dropped at the end of the session."""
+    database = components.create_postgres_database()
+    yield database
+    components.drop_postgres_database(database)
+
+
+# --- OIDC -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[components.OidcProvider]:
+    provider = components.start_oidc_provider(tmp_path_factory.mktemp("oidc"))
+    yield provider
+    components.stop_pid(provider.process)
+
+
+# --- corpus -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def corpus_tiff_dir() -> Path:
+    folder = components.corpus_dir() / "tiff"
+    if not folder.is_dir():
+        components.unavailable("TIFF corpus", f"{folder} does not exist (set LAMEFAIR_CORPUS)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus_tiffs(corpus_tiff_dir: Path) -> list[Path]:
+    files = sorted(corpus_tiff_dir.glob("*.tif"))
+    if not files:
+        components.unavailable("TIFF corpus", f"no .tif files in {corpus_tiff_dir}")
+    return files

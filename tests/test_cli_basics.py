@@ -1,0 +1,49 @@
+"""The installed entry points answer, and the GUI explains itself on a machine without a display."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lamefair_desktop import __version__
+
+BIN = Path(sys.executable).parent
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_lamefair_version_is_the_installed_distribution_version():
+    result = _run(str(BIN / "lamefair"), "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"lamefair {__version__}"
+    assert __version__ != "0+unknown"
+
+
+def test_catalog_help_lists_its_purpose():
+    result = _run(str(BIN / "lamefair-catalog"), "--help")
+    assert result.returncode == 0
+    assert "catalog server" in result.stdout
+
+
+def test_gui_without_display_points_to_the_cli():
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
+    env.pop("QT_QPA_PLATFORM", None)
+    result = _run(str(BIN / "lamefair"), env=env)
+    assert result.returncode == 2
+    assert "needs a display" in result.stderr
+    assert "lamefair --help" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_main_window_opens_offscreen(qtbot):
+    from lamefair_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert __version__ in window.windowTitle()

@@ -1,0 +1,101 @@
+"""The layering rules of STYLE.md, checked mechanically.
+
+- Core engines in lamefair_desktop (everything outside ui/ and workers/) import no Qt and no pyqtgraph,
+  not even indirectly.
+- workers/ never imports ui/.
+- The desktop imports from the catalog server only its shared schema module; the server never
+  imports the desktop.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
+SHARED_SCHEMA = "lamefair_catalog.shared"
+
+
+def _python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def _is_core(path: Path) -> bool:
+    parts = path.relative_to(ROOT / "lamefair_desktop").parts
+    return parts[0] not in {"ui", "workers"}
+
+
+def test_core_modules_do_not_import_qt_directly():
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _python_files("lamefair_desktop")
+        if _is_core(path)
+        for name in _imports(path)
+        if name.split(".")[0] in QT_MODULES
+    ]
+    assert not offenders, offenders
+
+
+def test_core_modules_do_not_load_qt_transitively():
+    modules = [
+        _module_name(path)
+        for path in _python_files("lamefair_desktop")
+        if _is_core(path) and path.name != "__main__.py"
+    ]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r})\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"Qt loaded by core modules: {result.stdout}"
+
+
+def test_workers_do_not_import_ui():
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _python_files("lamefair_desktop/workers")
+        for name in _imports(path)
+        if name.startswith("lamefair_desktop.ui")
+    ]
+    assert not offenders, offenders
+
+
+def test_desktop_and_server_stay_apart():
+    desktop = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _python_files("lamefair_desktop")
+        for name in _imports(path)
+        if name.startswith("lamefair_catalog") and not name.startswith(SHARED_SCHEMA)
+    ]
+    server = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _python_files("lamefair_catalog")
+        for name in _imports(path)
+        if name.startswith("lamefair_desktop")
+    ]
+    assert not desktop, desktop
+    assert not server, server
