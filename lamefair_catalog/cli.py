@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lamefair_catalog import __version__
 
@@ -13,11 +15,117 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lamefair-catalog",
         description="The lamefair catalog server: project hierarchy, presigned S3 transfers, "
-        "README files next to the data, access control.",
+        "README files next to the data, access control. Configured by LAMEFAIR_* environment "
+        "variables (see the README); --embedded needs none.",
     )
     parser.add_argument("--version", action="version", version=f"lamefair-catalog {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8700; embedded: free)")
+    serve.add_argument(
+        "--embedded",
+        action="store_true",
+        help="local mode: SQLite and a SeaweedFS it starts itself, bound to 127.0.0.1 only",
+    )
+    serve.add_argument("--data-dir", type=Path, default=None, help="embedded mode's data folder")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+
+    sub.add_parser("migrate", help="apply database migrations (LAMEFAIR_DATABASE_URL)")
     return parser
+
+
+def _serve_embedded(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from lamefair_catalog.app import create_app
+    from lamefair_catalog.db import make_engine, migrate
+    from lamefair_catalog.embedded import (
+        EmbeddedStack,
+        default_data_dir,
+        pid_alive,
+        read_server_info,
+    )
+    from lamefair_catalog.ports import free_port
+    from lamefair_catalog.seaweed import SeaweedError
+
+    if args.host not in ("127.0.0.1", "localhost"):
+        print("Embedded mode binds 127.0.0.1 only; drop --host.", file=sys.stderr)
+        return 2
+    data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
+    running = read_server_info(data_dir)
+    if running is not None and pid_alive(running.pid):
+        print(
+            f"An embedded catalog for {data_dir} is already running at {running.url} "
+            f"(pid {running.pid}).",
+            file=sys.stderr,
+        )
+        return 1
+    stack = EmbeddedStack(data_dir)
+    try:
+        settings = stack.start()
+    except SeaweedError as exc:
+        print(f"Could not start local storage: {exc}", file=sys.stderr)
+        return 1
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        engine.dispose()
+        port = args.port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level=args.log_level
+        )
+        server = uvicorn.Server(config)
+        stack.publish(url)
+        print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
+        server.run()
+    finally:
+        stack.stop()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from lamefair_catalog.app import create_app
+    from lamefair_catalog.db import NotMigrated, ensure_migrated, make_engine
+    from lamefair_catalog.settings import Settings
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_migrated(engine)
+    except NotMigrated as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - any driver error means: cannot reach the database
+        print(f"Cannot open the catalog database: {exc.__class__.__name__}.", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    if not settings.oidc_issuer:
+        print(
+            "LAMEFAIR_OIDC_ISSUER is not set: nobody could sign in. Set it (and "
+            "LAMEFAIR_OIDC_CLIENT_ID), or use `serve --embedded` for a local single-user server.",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port or 8700, log_level=args.log_level
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from lamefair_catalog.db import current_revision, make_engine, migrate
+    from lamefair_catalog.settings import Settings
+
+    engine = make_engine(Settings.from_env().database_url)
+    migrate(engine)
+    print(f"Catalog database at schema revision {current_revision(engine)}.")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,7 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        return _serve_embedded(args) if args.embedded else _serve(args)
+    return _migrate(args)
 
 
 if __name__ == "__main__":

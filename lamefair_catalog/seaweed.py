@@ -85,12 +85,14 @@ class SeaweedServer:
         host: str = "127.0.0.1",
         ports: SeaweedPorts | None = None,
         volume_size_limit_mb: int = 1024,
+        max_volumes: int = 2000,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.credentials = credentials
         self.host = host
         self.ports = ports or SeaweedPorts.pick(host)
         self.volume_size_limit_mb = volume_size_limit_mb
+        self.max_volumes = max_volumes
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -136,7 +138,9 @@ class SeaweedServer:
             f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
             f"-volume.port={p.volume}",
             f"-volume.port.grpc={p.volume_grpc}",
-            "-volume.max=0",
+            # Every bucket is a SeaweedFS collection with volumes of its own, and a lab has two
+            # buckets per proposal: allow many volumes (they are sparse files, not preallocated).
+            f"-volume.max={self.max_volumes}",
             "-volume.preStopSeconds=0",
             "-filer",
             f"-filer.port={p.filer}",
@@ -154,8 +158,12 @@ class SeaweedServer:
         command = self.command()
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         try:
+            # Grow one volume per new collection instead of seven: without this a few dozen
+            # buckets exhaust the volume budget ("No writable volumes and no free volumes left").
+            env = {**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
             self.process = subprocess.Popen(
                 command,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

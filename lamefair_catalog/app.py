@@ -1,0 +1,122 @@
+"""The FastAPI application: wiring of settings, database, storage, identity and routes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from lamefair_catalog import __version__
+from lamefair_catalog import schemas as s
+from lamefair_catalog.api import router
+from lamefair_catalog.auth import Authenticator, Unauthenticated
+from lamefair_catalog.commands import Catalog
+from lamefair_catalog.db import make_engine, make_session_factory
+from lamefair_catalog.errors import CatalogError
+from lamefair_catalog.settings import Settings
+from lamefair_catalog.shared import known_instrument_pairs
+from lamefair_catalog.storage import Storage, StorageError
+from lamefair_catalog.transfers import Transfers
+
+log = logging.getLogger("lamefair_catalog")
+
+
+def _json_error(status: int, detail: str, **extra: object) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict]]:
+    errors = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        errors.append({"field": location, "message": error.get("msg", "invalid")})
+    summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+    return f"The request is not valid: {summary}.", errors
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    storage = Storage(settings)
+    catalog = Catalog(settings, make_session_factory(engine), storage)
+    authenticator = Authenticator(settings)
+
+    app = FastAPI(
+        title="lamefair catalog",
+        version=__version__,
+        description=(
+            "Project hierarchy, presigned S3 transfers, README files next to the data and "
+            "access control for lamefair. All sha256 values are lowercase hex."
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.catalog = catalog
+    app.state.transfers = Transfers(catalog, known_instrument_pairs())
+    app.state.authenticator = authenticator
+
+    def auth_config() -> s.AuthConfig:
+        return s.AuthConfig(
+            mode="embedded" if settings.embedded else "oidc",
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id,
+            scopes=settings.oidc_scopes,
+            audience=settings.oidc_audience,
+        )
+
+    def health() -> s.HealthOut:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("select 1"))
+            database = "ok"
+        except OperationalError:
+            database = "unreachable"
+        storage_state = storage.ping()
+        return s.HealthOut(
+            status="ok" if database == storage_state == "ok" else "degraded",
+            version=__version__,
+            database=database,
+            storage=storage_state,
+            auth=auth_config(),
+        )
+
+    app.state.health = health
+    app.state.auth_config = auth_config
+    app.include_router(router)
+
+    @app.exception_handler(CatalogError)
+    def _catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
+        return _json_error(exc.status, exc.detail, **exc.extra)
+
+    @app.exception_handler(Unauthenticated)
+    def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
+        return _json_error(401, str(exc))
+
+    @app.exception_handler(StorageError)
+    def _storage_error(request: Request, exc: StorageError) -> JSONResponse:
+        log.warning("storage error on %s %s: %s", request.method, request.url.path, exc)
+        return _json_error(503, f"{exc} Try again in a moment.")
+
+    @app.exception_handler(IntegrityError)
+    def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error on %s %s", request.method, request.url.path)
+        return _json_error(409, "The request conflicts with an existing entry.")
+
+    @app.exception_handler(OperationalError)
+    def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _json_error(503, "The catalog database is unavailable; try again shortly.")
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _describe_validation(exc)
+        return _json_error(422, detail, errors=errors)
+
+    return app

@@ -1,0 +1,185 @@
+"""Who is calling: the embedded local token, OIDC JWT access tokens (JWKS), or opaque tokens (userinfo).
+
+Authentik and Keycloak issue JWT access tokens: checked locally against the issuer's JWKS (signature
+with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew), keys refetched when an
+unknown `kid` appears (key rotation), at most every few seconds. Providers that issue opaque tokens
+(the test provider does) are asked at their userinfo endpoint; answers are cached briefly.
+The groups claim maps to roles: admin group, operator group, everyone else reads what lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from lamefair_catalog.settings import Settings
+
+ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
+CLOCK_SKEW_SECONDS = 30
+USERINFO_CACHE_SECONDS = 60
+JWKS_MIN_REFRESH_SECONDS = 5
+
+
+class Unauthenticated(Exception):
+    """No valid credentials: 401. The message is safe to show and never echoes the token."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    is_admin: bool = False
+    is_operator: bool = False
+
+    @property
+    def roles(self) -> list[str]:
+        roles = ["admin"] if self.is_admin else []
+        roles += ["operator"] if self.is_operator or self.is_admin else []
+        return [*roles, "reader"]
+
+    @property
+    def names(self) -> set[str]:
+        """The principals a proposal's `members` may list: the username and every group."""
+        return {self.username, *self.groups}
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.is_admin or self.is_operator
+
+
+def principal_from_claims(claims: dict, settings: Settings) -> Principal:
+    username = str(claims.get("preferred_username") or claims.get("sub") or "")
+    if not username:
+        raise Unauthenticated("The token names no user (no sub claim).")
+    raw_groups = claims.get("groups") or []
+    if isinstance(raw_groups, str):
+        raw_groups = [raw_groups]
+    # Keycloak may send full paths ("/lamepi"); compare on the last segment too.
+    groups = frozenset(str(g) for g in raw_groups) | frozenset(
+        str(g).rsplit("/", 1)[-1] for g in raw_groups
+    )
+    return Principal(
+        username=username,
+        groups=groups,
+        is_admin=settings.admin_group in groups,
+        is_operator=settings.operator_group in groups,
+    )
+
+
+class Authenticator:
+    def __init__(self, settings: Settings, http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self._http = http or httpx.Client(timeout=10.0, verify=True)
+        self._lock = threading.Lock()
+        self._discovery: dict | None = None
+        self._keys: KeySet | None = None
+        self._keys_fetched_at = 0.0
+        self._userinfo_cache: dict[str, tuple[float, dict]] = {}
+
+    # --- entry point --------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>'.")
+        token = authorization[7:].strip()
+        if self.settings.local_token is not None:
+            if hmac.compare_digest(token.encode(), self.settings.local_token.encode()):
+                return Principal(self.settings.local_user, frozenset(), is_admin=True)
+            raise Unauthenticated("The local access token is wrong; restart the app to get it.")
+        if not self.settings.oidc_issuer:
+            raise Unauthenticated("This server has no identity provider configured.")
+        if token.count(".") == 2:
+            return principal_from_claims(self._verify_jwt(token), self.settings)
+        return principal_from_claims(self._userinfo(token), self.settings)
+
+    # --- OIDC discovery and keys ---------------------------------------------------------------
+
+    def discovery(self) -> dict:
+        with self._lock:
+            if self._discovery is None:
+                url = f"{self.settings.oidc_issuer}/.well-known/openid-configuration"
+                try:
+                    response = self._http.get(url)
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    raise Unauthenticated(
+                        "The identity provider cannot be reached; try again shortly."
+                    ) from exc
+                self._discovery = response.json()
+            return self._discovery
+
+    def _key_set(self, force: bool = False) -> KeySet:
+        with self._lock:
+            fresh_enough = time.monotonic() - self._keys_fetched_at < JWKS_MIN_REFRESH_SECONDS
+            if self._keys is not None and (not force or fresh_enough):
+                return self._keys
+        jwks_uri = self.discovery()["jwks_uri"]
+        try:
+            response = self._http.get(jwks_uri)
+            response.raise_for_status()
+            keys = KeySet.import_key_set(response.json())
+        except (httpx.HTTPError, ValueError, JoseError) as exc:
+            raise Unauthenticated("The identity provider's signing keys are unavailable.") from exc
+        with self._lock:
+            self._keys, self._keys_fetched_at = keys, time.monotonic()
+        return keys
+
+    def _verify_jwt(self, token: str) -> dict:
+        try:
+            header = jws.extract_compact(token.encode()).protected
+        except (JoseError, ValueError) as exc:
+            raise Unauthenticated("The access token is malformed.") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise Unauthenticated("The access token's signature algorithm is not accepted.")
+        keys = self._key_set()
+        kid = header.get("kid")
+        if kid and not any(key.kid == kid for key in keys.keys):
+            keys = self._key_set(force=True)  # the provider rotated its keys
+        try:
+            decoded = jwt.decode(token, keys, algorithms=ALLOWED_ALGORITHMS)
+        except (JoseError, ValueError) as exc:
+            raise Unauthenticated("The access token's signature is invalid.") from exc
+        expected = {
+            "iss": {"essential": True, "value": self.settings.oidc_issuer},
+            "exp": {"essential": True},
+            "sub": {"essential": True},
+        }
+        if self.settings.oidc_audience:
+            expected["aud"] = {"essential": True, "value": self.settings.oidc_audience}
+        registry = jwt.JWTClaimsRegistry(leeway=CLOCK_SKEW_SECONDS, **expected)
+        try:
+            registry.validate(decoded.claims)
+        except JoseError as exc:
+            raise Unauthenticated(f"The access token is not accepted: {exc.error}.") from exc
+        return decoded.claims
+
+    def _userinfo(self, token: str) -> dict:
+        cache_key = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._userinfo_cache.get(cache_key)
+            if cached and cached[0] > now:
+                return cached[1]
+        endpoint = self.discovery().get("userinfo_endpoint")
+        if not endpoint:
+            raise Unauthenticated("The identity provider offers no userinfo endpoint.")
+        try:
+            response = self._http.get(endpoint, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise Unauthenticated("The identity provider cannot be reached; try again.") from exc
+        if response.status_code != 200:
+            raise Unauthenticated("The access token is invalid or expired; sign in again.")
+        claims = response.json()
+        with self._lock:
+            if len(self._userinfo_cache) > 10_000:
+                self._userinfo_cache.clear()
+            self._userinfo_cache[cache_key] = (now + USERINFO_CACHE_SECONDS, claims)
+        return claims

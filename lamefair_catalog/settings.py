@@ -1,0 +1,67 @@
+"""Server configuration from the environment (12-factor). Secrets are held, never printed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///lamefair-catalog.sqlite"
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_public_endpoint: str | None = None  # the S3 name clients use in presigned URLs, if different
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+    s3_region: str = "us-east-1"
+    s3_ca_bundle: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_client_id: str | None = None
+    oidc_scopes: str = "openid profile email groups offline_access"
+    admin_group: str = "lamepi"
+    operator_group: str = "lame-operators"
+    presign_ttl: int = 3600
+    raw_prefix: str = "lame-raw"
+    mirror_prefix: str = "lame-ofed"
+    multipart_threshold: int = 64 * 1024 * 1024
+    # Embedded mode: one local user, admin, authenticated by a token kept in the data directory.
+    local_token: str | None = field(default=None, repr=False)
+    local_user: str = "local"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        defaults = cls()
+        return cls(
+            database_url=_env("LAMEFAIR_DATABASE_URL", defaults.database_url),
+            s3_endpoint=_env("LAMEFAIR_S3_ENDPOINT", defaults.s3_endpoint),
+            s3_public_endpoint=_env("LAMEFAIR_S3_PUBLIC_ENDPOINT"),
+            s3_access_key=_env("LAMEFAIR_S3_ACCESS_KEY", ""),
+            s3_secret_key=_env("LAMEFAIR_S3_SECRET_KEY", ""),
+            s3_region=_env("LAMEFAIR_S3_REGION", defaults.s3_region),
+            s3_ca_bundle=_env("LAMEFAIR_S3_CA_BUNDLE"),
+            oidc_issuer=(_env("LAMEFAIR_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_audience=_env("LAMEFAIR_OIDC_AUDIENCE"),
+            oidc_client_id=_env("LAMEFAIR_OIDC_CLIENT_ID"),
+            oidc_scopes=_env("LAMEFAIR_OIDC_SCOPES", defaults.oidc_scopes),
+            admin_group=_env("LAMEFAIR_ADMIN_GROUP", defaults.admin_group),
+            operator_group=_env("LAMEFAIR_OPERATOR_GROUP", defaults.operator_group),
+            presign_ttl=int(_env("LAMEFAIR_PRESIGN_TTL", str(defaults.presign_ttl))),
+            raw_prefix=_env("LAMEFAIR_RAW_PREFIX", defaults.raw_prefix),
+            mirror_prefix=_env("LAMEFAIR_MIRROR_PREFIX", defaults.mirror_prefix),
+            multipart_threshold=int(
+                _env("LAMEFAIR_MULTIPART_THRESHOLD", str(defaults.multipart_threshold))
+            ),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def embedded(self) -> bool:
+        return self.local_token is not None

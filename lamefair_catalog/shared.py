@@ -1,0 +1,283 @@
+"""Naming rules shared by the catalog server and the desktop client (pure Python, no server deps).
+
+The desktop may import this module (and only this one) from `lamefair_catalog` to check names and
+dropped paths before it talks to the server; the server enforces the same rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+MAX_PATH_LENGTH = 1024  # S3 keys are at most 1024 bytes; our prefix takes part of it
+MAX_SEGMENT_LENGTH = 255  # what common file systems accept for one name
+RESERVED_TOP_LEVEL_NAMES = frozenset({"readme.txt"})  # lamefair writes its context file there
+
+# The 118 element symbols: atom_types must be among them (NXem stores them as a list).
+ELEMENT_SYMBOLS = frozenset(
+    [
+        "H",
+        "He",
+        "Li",
+        "Be",
+        "B",
+        "C",
+        "N",
+        "O",
+        "F",
+        "Ne",
+        "Na",
+        "Mg",
+        "Al",
+        "Si",
+        "P",
+        "S",
+        "Cl",
+        "Ar",
+        "K",
+        "Ca",
+        "Sc",
+        "Ti",
+        "V",
+        "Cr",
+        "Mn",
+        "Fe",
+        "Co",
+        "Ni",
+        "Cu",
+        "Zn",
+        "Ga",
+        "Ge",
+        "As",
+        "Se",
+        "Br",
+        "Kr",
+        "Rb",
+        "Sr",
+        "Y",
+        "Zr",
+        "Nb",
+        "Mo",
+        "Tc",
+        "Ru",
+        "Rh",
+        "Pd",
+        "Ag",
+        "Cd",
+        "In",
+        "Sn",
+        "Sb",
+        "Te",
+        "I",
+        "Xe",
+        "Cs",
+        "Ba",
+        "La",
+        "Ce",
+        "Pr",
+        "Nd",
+        "Pm",
+        "Sm",
+        "Eu",
+        "Gd",
+        "Tb",
+        "Dy",
+        "Ho",
+        "Er",
+        "Tm",
+        "Yb",
+        "Lu",
+        "Hf",
+        "Ta",
+        "W",
+        "Re",
+        "Os",
+        "Ir",
+        "Pt",
+        "Au",
+        "Hg",
+        "Tl",
+        "Pb",
+        "Bi",
+        "Po",
+        "At",
+        "Rn",
+        "Fr",
+        "Ra",
+        "Ac",
+        "Th",
+        "Pa",
+        "U",
+        "Np",
+        "Pu",
+        "Am",
+        "Cm",
+        "Bk",
+        "Cf",
+        "Es",
+        "Fm",
+        "Md",
+        "No",
+        "Lr",
+        "Rf",
+        "Db",
+        "Sg",
+        "Bh",
+        "Hs",
+        "Mt",
+        "Ds",
+        "Rg",
+        "Cn",
+        "Nh",
+        "Fl",
+        "Mc",
+        "Lv",
+        "Ts",
+        "Og",
+    ]
+)
+
+
+class InvalidName(ValueError):
+    """A name or path breaks a rule; the message names it and says what is allowed."""
+
+
+def slugify(text: str, max_length: int = 40) -> str:
+    """A lowercase [a-z0-9-] form of `text`: accents dropped, every other run of characters a dash.
+
+    Text with nothing usable (say, only CJK characters) gets a stable hash-based slug, so every name
+    yields one safe path segment.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not slug:
+        slug = "x" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return slug[:max_length].rstrip("-")
+
+
+def bucket_name(prefix: str, project_slug: str, proposal_number: str) -> str:
+    """Deterministic S3 bucket name for a proposal, valid under S3 naming rules (3-63 chars).
+
+    `<prefix>-<project>-<number>-<8 hex of sha1>`: the hash of the full identity keeps names unique
+    even when the readable parts are truncated or two numbers slugify alike.
+    """
+    digest = hashlib.sha1(f"{project_slug}\n{proposal_number}".encode()).hexdigest()[:8]
+    prefix = slugify(prefix, 20) or "lame"
+    room = 63 - len(prefix) - len(digest) - 3  # three dashes
+    number = slugify(proposal_number, 63)
+    project_part = project_slug[: max(1, room // 2)].rstrip("-") or "p"
+    number_part = number[: max(1, room - len(project_part))].rstrip("-") or "n"
+    name = f"{prefix}-{project_part}-{number_part}-{digest}"
+    assert is_valid_bucket_name(name), name
+    return name
+
+
+def is_valid_bucket_name(name: str) -> bool:
+    return (
+        3 <= len(name) <= 63
+        and re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name) is not None
+        and ".." not in name
+        and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name) is None
+        and not name.startswith("xn--")
+    )
+
+
+def sanitize_relative_path(path: str) -> str:
+    """The normal form of a dropped file's relative path, or InvalidName saying what is wrong.
+
+    Backslashes are separators (Windows drops), the result is NFC-normalised (macOS file systems
+    hand out NFD), and nothing may escape the measurement's folder.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidName("The file path is empty.")
+    text = unicodedata.normalize("NFC", path.replace("\\", "/"))
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InvalidName(f"The file path {path!r} contains control characters; rename the file.")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise InvalidName(
+            f"The file path {path!r} is absolute; give the path relative to the dropped folder."
+        )
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if any(part == ".." for part in parts):
+        raise InvalidName(f"The file path {path!r} contains '..'; it must stay inside its folder.")
+    if not parts:
+        raise InvalidName(f"The file path {path!r} names no file.")
+    for part in parts:
+        if len(part.encode("utf-8")) > MAX_SEGMENT_LENGTH:
+            raise InvalidName(
+                f"The name {part[:40]!r}... in {path!r} is longer than {MAX_SEGMENT_LENGTH} bytes."
+            )
+        if part != part.strip():
+            raise InvalidName(f"The name {part!r} in {path!r} starts or ends with a space.")
+    clean = str(PurePosixPath(*parts))
+    if len(clean.encode("utf-8")) > MAX_PATH_LENGTH - 200:
+        raise InvalidName(f"The file path {path[:60]!r}... is too long for object storage.")
+    if len(parts) == 1 and clean.lower() in RESERVED_TOP_LEVEL_NAMES:
+        raise InvalidName(
+            f"{clean!r} at the top of a measurement is reserved for lamefair's context file; "
+            "put it in a sub-folder or rename it."
+        )
+    return clean
+
+
+def validate_atom_types(symbols: list[str]) -> list[str]:
+    """Element symbols, de-duplicated in the order given; InvalidName names the unknown ones."""
+    unknown = [symbol for symbol in symbols if symbol not in ELEMENT_SYMBOLS]
+    if unknown:
+        raise InvalidName(
+            f"Unknown chemical element symbol(s): {', '.join(map(repr, unknown))}. "
+            "Use symbols such as 'Fe', 'O', 'Si' (case matters)."
+        )
+    return list(dict.fromkeys(symbols))
+
+
+def derived_key(raw_key: str) -> str:
+    """Key of the NXem file derived from a raw file: same key, extension `.nxs`."""
+    path = PurePosixPath(raw_key)
+    return str(path.with_suffix(".nxs")) if path.suffix else raw_key + ".nxs"
+
+
+# --- data shipped with the distribution -------------------------------------------------------
+
+
+def data_root() -> Path:
+    """Folder holding `mappings/` and `resources/`, in a checkout, a wheel or a frozen build.
+
+    - Frozen (PyInstaller): the spec copies both folders to the bundle root (`sys._MEIPASS`).
+    - Wheel: hatch force-includes them as `lamefair_desktop/_data/` (see pyproject.toml); both
+      import packages are installed side by side, so the folder is found without importing code.
+    - Source checkout / editable install: the folders at the top of the repository.
+    Never relative to the current directory: the programs are started from anywhere.
+    """
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root)
+    site = Path(__file__).resolve().parent.parent
+    packaged = site / "lamefair_desktop" / "_data"
+    if packaged.is_dir():
+        return packaged
+    return site
+
+
+def mappings_dir() -> Path:
+    return data_root() / "mappings"
+
+
+GENERIC_PAIR = "generic"
+
+
+def known_instrument_pairs() -> frozenset[str]:
+    """Ids of the instrument mappings shipped in `mappings/`, plus `generic`."""
+    ids = {GENERIC_PAIR}
+    for path in sorted(mappings_dir().glob("*.json")):
+        if path.name.endswith(".schema.json"):
+            continue
+        try:
+            ids.add(json.loads(path.read_text(encoding="utf-8"))["id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # the desktop's mapping loader reports broken files with details
+    return frozenset(ids)

@@ -1,0 +1,287 @@
+"""The one gateway between the catalog and S3 (boto3). Nothing else in the server talks to S3.
+
+Two clients: `_admin` talks to the endpoint the server reaches; `_signer` only signs URLs for the
+endpoint clients reach (LAMEFAIR_S3_PUBLIC_ENDPOINT), which may be another name for the same S3.
+Checksums cross this module's boundary as lowercase hex; S3 wants base64, converted here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lamefair_catalog.settings import Settings
+
+
+class StorageError(RuntimeError):
+    """S3 failed or refused; the message is safe to show (no keys, no signatures)."""
+
+
+def hex_to_b64(sha256_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
+
+
+def b64_to_hex(sha256_b64: str) -> str:
+    return base64.b64decode(sha256_b64).hex()
+
+
+def composite_sha256_b64(part_sha256_hex: list[str]) -> str:
+    """S3's COMPOSITE multipart checksum: sha256 over the parts' raw digests, then `-<count>`."""
+    digest = hashlib.sha256(b"".join(bytes.fromhex(h) for h in part_sha256_hex)).digest()
+    return f"{base64.b64encode(digest).decode('ascii')}-{len(part_sha256_hex)}"
+
+
+@dataclass(frozen=True)
+class Presigned:
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    sha256_b64: str | None  # full-object checksum, or COMPOSITE "...-N" for multipart
+    etag: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    folders: list[str]
+    objects: list[dict]
+    next_cursor: str | None
+
+
+def _client(settings: Settings, endpoint: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        region_name=settings.s3_region,
+        verify=settings.s3_ca_bundle or True,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            # Presigned PUTs must not get checksum headers added by botocore's defaults; we sign
+            # exactly the x-amz-checksum-sha256 the client declared.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def _error(action: str, exc: Exception) -> StorageError:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "error")
+        return StorageError(f"Object storage refused to {action} ({code}).")
+    return StorageError(f"Object storage is unreachable while trying to {action}.")
+
+
+class Storage:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._admin = _client(settings, settings.s3_endpoint)
+        self._signer = _client(settings, settings.s3_public_endpoint or settings.s3_endpoint)
+
+    # --- health and buckets -------------------------------------------------------------------
+
+    def ping(self) -> str:
+        try:
+            self._admin.list_buckets()
+            return "ok"
+        except (BotoCoreError, ClientError) as exc:
+            return str(_error("list buckets", exc))
+
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create the bucket if it is missing; safe to repeat."""
+        try:
+            self._admin.head_bucket(Bucket=bucket)
+            return
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise _error(f"check bucket {bucket}", exc) from exc
+        except BotoCoreError as exc:
+            raise _error(f"check bucket {bucket}", exc) from exc
+        try:
+            self._admin.create_bucket(Bucket=bucket)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise _error(f"create bucket {bucket}", exc) from exc
+        except BotoCoreError as exc:
+            raise _error(f"create bucket {bucket}", exc) from exc
+
+    def put_text(self, bucket: str, key: str, text: str) -> None:
+        try:
+            self._admin.put_object(
+                Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain"
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _error(f"write {key}", exc) from exc
+
+    def get_text(self, bucket: str, key: str) -> str:
+        try:
+            return self._admin.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        except (BotoCoreError, ClientError) as exc:
+            raise _error(f"read {key}", exc) from exc
+
+    # --- presigning ---------------------------------------------------------------------------
+
+    def _expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.settings.presign_ttl)
+
+    def presign_put(self, bucket: str, key: str, sha256_hex: str) -> Presigned:
+        """A PUT URL that signs the object's SHA-256: S3 refuses any other body."""
+        checksum = hex_to_b64(sha256_hex)
+        url = self._signer.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ChecksumSHA256": checksum},
+            ExpiresIn=self.settings.presign_ttl,
+        )
+        return Presigned(url, {"x-amz-checksum-sha256": checksum}, self._expiry())
+
+    def presign_part(
+        self, bucket: str, key: str, upload_id: str, number: int, sha256_hex: str
+    ) -> Presigned:
+        checksum = hex_to_b64(sha256_hex)
+        url = self._signer.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": number,
+                "ChecksumSHA256": checksum,
+            },
+            ExpiresIn=self.settings.presign_ttl,
+        )
+        return Presigned(url, {"x-amz-checksum-sha256": checksum}, self._expiry())
+
+    def presign_get(self, bucket: str, key: str, filename: str | None = None) -> Presigned:
+        params = {"Bucket": bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        url = self._signer.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=self.settings.presign_ttl
+        )
+        return Presigned(url, {}, self._expiry())
+
+    # --- multipart ----------------------------------------------------------------------------
+
+    def create_multipart(self, bucket: str, key: str) -> str:
+        try:
+            response = self._admin.create_multipart_upload(
+                Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256"
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _error(f"start a multipart upload of {key}", exc) from exc
+        return response["UploadId"]
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo] | None:
+        """Parts S3 holds for an unfinished upload, or None when the upload no longer exists."""
+        parts: list[PartInfo] = []
+        marker = 0
+        try:
+            while True:
+                response = self._admin.list_parts(
+                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+                parts += [
+                    PartInfo(p["PartNumber"], p["ETag"], p["Size"])
+                    for p in response.get("Parts", [])
+                ]
+                if not response.get("IsTruncated"):
+                    return parts
+                marker = response["NextPartNumberMarker"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                return None
+            raise _error(f"list the parts of {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise _error(f"list the parts of {key}", exc) from exc
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str, str]]
+    ) -> None:
+        """`parts`: (number, etag, sha256 hex) in order."""
+        try:
+            self._admin.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [
+                        {"PartNumber": n, "ETag": etag, "ChecksumSHA256": hex_to_b64(sha)}
+                        for n, etag, sha in parts
+                    ]
+                },
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _error(f"complete the upload of {key}", exc) from exc
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        try:
+            self._admin.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise _error(f"abort the upload of {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise _error(f"abort the upload of {key}", exc) from exc
+
+    # --- objects ------------------------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        try:
+            response = self._admin.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _error(f"check {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise _error(f"check {key}", exc) from exc
+        return ObjectInfo(
+            size=response["ContentLength"],
+            sha256_b64=response.get("ChecksumSHA256"),
+            etag=response.get("ETag", ""),
+        )
+
+    def list_level(self, bucket: str, prefix: str, cursor: str | None, limit: int) -> Listing:
+        """Folders and objects one level below `prefix`, a page at a time (S3 does the paging)."""
+        params = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": limit}
+        if cursor:
+            params["ContinuationToken"] = cursor
+        try:
+            response = self._admin.list_objects_v2(**params)
+        except (BotoCoreError, ClientError) as exc:
+            raise _error(f"list {bucket}/{prefix}", exc) from exc
+        folders = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
+        objects = [
+            {
+                "key": o["Key"],
+                "name": o["Key"][len(prefix) :],
+                "size": o["Size"],
+                "modified": o["LastModified"].astimezone(UTC).isoformat(),
+                "etag": o.get("ETag", ""),
+            }
+            for o in response.get("Contents", [])
+            if o["Key"] != prefix
+        ]
+        next_cursor = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+        return Listing(folders, objects, next_cursor)
