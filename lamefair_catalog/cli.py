@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,10 +81,20 @@ def _serve_embedded(args: argparse.Namespace) -> int:
         server = uvicorn.Server(config)
         stack.publish(url)
         print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
+        # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
+        # that was there before it: make that handler an exception, so `finally` below still
+        # stops SeaweedFS instead of the default action killing us and orphaning it.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         server.run()
+    except SystemExit:
+        pass
     finally:
         stack.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serve(args: argparse.Namespace) -> int:

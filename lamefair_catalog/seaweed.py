@@ -153,8 +153,32 @@ class SeaweedServer:
             f"-s3.config={self._write_identity()}",
         ]
 
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "weed.pid"
+
+    def _stop_orphan(self) -> None:
+        """A weed left running by a parent that was killed (-9) still holds the store's locks.
+
+        Only a process whose command line names this data directory is stopped, so a recycled
+        PID of an unrelated program is never touched.
+        """
+        try:
+            pid = int(self.pid_path.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return
+        if str(self.data_dir / "store") not in cmdline:
+            return
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+
     def start(self, timeout: float = 60.0) -> SeaweedServer:
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
         command = self.command()
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         try:
@@ -171,6 +195,7 @@ class SeaweedServer:
             )
         finally:
             log.close()
+        self.pid_path.write_text(str(self.process.pid))
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -219,7 +244,10 @@ class SeaweedServer:
         end for gRPC metadata subscribers to hang up; everything durable is done by then.
         """
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        self.pid_path.unlink(missing_ok=True)
+        if process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
         try:

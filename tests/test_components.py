@@ -95,3 +95,22 @@ def test_every_corpus_tiff_opens_with_tifffile(corpus_tiffs):
             assert page.shape, path.name
             data = page.asarray()
             assert data.size > 0, path.name
+
+
+def test_seaweedfs_orphan_of_a_killed_parent_is_replaced(tmp_path):
+    """After the embedded server is killed with -9, the next start must not trip over the old weed."""
+    from lamefair_catalog.seaweed import S3Credentials, SeaweedServer
+
+    credentials = S3Credentials.generate()
+    first = SeaweedServer(tmp_path, credentials).start()
+    orphan_pid = first.process.pid
+    first.process = None  # forget it, as a killed parent would
+    second = SeaweedServer(tmp_path, credentials).start()
+    try:
+        import os
+
+        with pytest.raises(ProcessLookupError):
+            os.kill(orphan_pid, 0)
+        assert second.process.poll() is None
+    finally:
+        second.stop()

@@ -1,0 +1,220 @@
+"""JWT access tokens, presign expiry, migrations and the embedded mode: each on its own server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+
+from lamefair_catalog.db import make_engine, migrate
+from lamefair_catalog.models import Base
+from lamefair_catalog.ports import free_port
+from tests.support.catalog import Api, catalog_env, sha256_hex, start_catalog
+from tests.support.components import stop_pid, wait_http
+from tests.support.jwks_server import JwksIssuer
+
+
+@pytest.fixture(scope="module")
+def jwt_issuer():
+    issuer = JwksIssuer()
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture(scope="module")
+def jwt_catalog(jwt_issuer, seaweed, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("jwt-catalog")
+    server = start_catalog(
+        f"sqlite:///{folder / 'c.sqlite'}",
+        seaweed,
+        jwt_issuer.url,
+        folder,
+        LAMEFAIR_OIDC_AUDIENCE="lamefair",
+    )
+    yield server
+    server.stop()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _me(url: str, token: str) -> httpx.Response:
+    return httpx.get(f"{url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_jwt_access_tokens_are_checked_against_the_jwks(jwt_issuer, jwt_catalog):
+    good = _me(jwt_catalog.url, jwt_issuer.token())
+    assert good.status_code == 200, good.text
+    assert good.json()["roles"] == ["operator", "reader"]
+
+    header, payload, signature = jwt_issuer.token().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["groups"] = ["lamepi"]  # try to promote oneself
+    forged = _b64(json.dumps(claims).encode())
+    refused = {
+        "tampered": f"{header}.{forged}.{signature}",
+        "expired": jwt_issuer.token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+        "not yet valid": jwt_issuer.token(nbf=int(time.time()) + 3600),
+        "wrong audience": jwt_issuer.token(aud="someone-else"),
+        "wrong issuer": jwt_issuer.token(iss="https://evil.invalid"),
+        "no expiry": jwt_issuer.token(exp=None),
+        "unsigned": _b64(json.dumps({"alg": "none"}).encode()) + f".{payload}.",
+    }
+    for name, token in refused.items():
+        response = _me(jwt_catalog.url, token)
+        assert response.status_code == 401, (name, response.text)
+        assert token not in response.text
+
+
+def test_jwt_key_rotation_is_followed(jwt_issuer, jwt_catalog):
+    old_key = jwt_issuer.keys[-1]
+    assert _me(jwt_catalog.url, jwt_issuer.token()).status_code == 200
+    jwt_issuer.rotate()
+    time.sleep(5.1)  # the server refetches keys at most every few seconds
+    assert _me(jwt_catalog.url, jwt_issuer.token()).status_code == 200
+    assert _me(jwt_catalog.url, jwt_issuer.token(key=old_key)).status_code == 401
+
+
+def test_presigned_urls_expire_and_asking_again_just_works(seaweed, oidc_provider, tmp_path):
+    from tests.support.catalog import ADMIN, oidc_login
+
+    server = start_catalog(
+        f"sqlite:///{tmp_path / 'c.sqlite'}",
+        seaweed,
+        oidc_provider.issuer,
+        tmp_path,
+        LAMEFAIR_PRESIGN_TTL="2",
+        LAMEFAIR_MULTIPART_THRESHOLD=str(8 * 1024 * 1024),
+    )
+    try:
+        api = Api(server.url, oidc_login(oidc_provider.issuer, *ADMIN)["access_token"])
+        h = api.make_hierarchy()
+        data = os.urandom(9 * 1024 * 1024)
+        measurement = api.ok(
+            api.post(
+                "/api/measurements",
+                {
+                    "experiment": h["experiment"]["id"],
+                    "files": [{"path": "m.bin", "size": len(data), "sha256": sha256_hex(data)}],
+                },
+            )
+        )
+        file_id = measurement["files"][0]["id"]
+        plan = api.ok(api.post(f"/api/files/{file_id}/upload"))
+        part = data[: plan["part_size"]]
+        urls = api.ok(
+            api.post(
+                f"/api/files/{file_id}/parts",
+                {"parts": [{"number": 1, "sha256": sha256_hex(part)}]},
+            )
+        )["parts"]
+        time.sleep(3)
+        expired = httpx.put(urls[0]["url"], content=part, headers=urls[0]["headers"], timeout=30)
+        assert expired.status_code == 403
+        assert "expired" in expired.text.lower()
+        fresh = api.ok(
+            api.post(
+                f"/api/files/{file_id}/parts",
+                {"parts": [{"number": 1, "sha256": sha256_hex(part)}]},
+            )
+        )["parts"][0]
+        assert httpx.put(fresh["url"], content=part, headers=fresh["headers"]).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_migrations_build_exactly_the_models_schema(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    migrate(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_migrations_on_postgresql_match_the_models(postgres_database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    # A schema of its own, so this check never touches the catalog server's tables.
+    engine = create_engine(
+        postgres_database.url, connect_args={"options": "-csearch_path=migration_check"}
+    )
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS migration_check")
+    migrate(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    engine.dispose()
+
+
+def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(seaweed, tmp_path):
+    env = catalog_env(f"sqlite:///{tmp_path / 'fresh.sqlite'}", seaweed, "http://127.0.0.1:1")
+    exe = str(Path(sys.executable).parent / "lamefair-catalog")
+    refused = subprocess.run(
+        [exe, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2
+    assert "lamefair-catalog migrate" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    migrated = subprocess.run([exe, "migrate"], env=env, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema revision" in migrated.stdout
+
+
+def test_embedded_mode_runs_with_nothing_configured(tmp_path):
+    data_dir = tmp_path / "embedded"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    port = free_port()
+    exe = str(Path(sys.executable).parent / "lamefair-catalog")
+    log = open(tmp_path / "embedded.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/api/health", process, 90, "embedded catalog")
+        token_file = data_dir / "token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        info = json.loads((data_dir / "server.json").read_text())
+        assert info["url"] == url
+        assert info["pid"] == process.pid
+        health = httpx.get(f"{url}/api/health").json()
+        assert health["auth"]["mode"] == "embedded"
+        assert health["storage"] == "ok"
+        api = Api(url, token_file.read_text().strip())
+        assert api.ok(api.get("/api/me"))["roles"][0] == "admin"
+        h = api.make_hierarchy()
+        assert h["proposal"]["raw_bucket"].startswith("lame-raw-")
+        assert Api(url, "wrong").get("/api/me").status_code == 401
+        second = subprocess.run(
+            [exe, "serve", "--embedded", "--data-dir", str(data_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+    finally:
+        stop_pid(process, timeout=30)
+        log.close()
+    assert not (data_dir / "server.json").exists()
+    weed_pids = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
+    assert weed_pids.stdout.strip() == "", "SeaweedFS must stop with the embedded server"
