@@ -38,6 +38,19 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(autouse=True)
+def thread_pools_idle_at_the_end() -> Iterator[None]:
+    """A test must not leave jobs running behind it (they would touch the next test's state)."""
+    yield
+    import sys
+
+    if "lamefair_desktop.workers.pools" in sys.modules:
+        from lamefair_desktop.workers.pools import all_pools
+
+        for pool in all_pools():
+            assert pool.waitForDone(10_000), f"thread pool {pool.objectName()} still busy"
+
+
 # --- SeaweedFS --------------------------------------------------------------------------------
 
 

@@ -39,7 +39,8 @@ def test_gui_without_display_points_to_the_cli():
     assert "Traceback" not in result.stderr
 
 
-def test_main_window_opens_offscreen(qtbot):
+def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
+    from lamefair_desktop import local_server
     from lamefair_desktop.ui.main_window import MainWindow
 
     window = MainWindow()
@@ -47,3 +48,18 @@ def test_main_window_opens_offscreen(qtbot):
     window.show()
     qtbot.waitExposed(window)
     assert __version__ in window.windowTitle()
+    with qtbot.waitSignal(window.server_ready, timeout=90_000) as ready:
+        pass
+    server = ready.args[0]
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert "catalog at" in window.server_label.text()
+        import httpx
+
+        me = httpx.get(
+            f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}
+        ).json()
+        assert "admin" in me["roles"]
+    finally:
+        local_server.stop(server)
+    assert local_server.find_running() is None

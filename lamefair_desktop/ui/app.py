@@ -40,4 +40,10 @@ def run(args: argparse.Namespace) -> int:
     app.setWindowIcon(QIcon(str(resource_path("icons", "lamefair.svg"))))
     window = MainWindow()
     window.show()
-    return app.exec()
+    status = app.exec()
+    # After the event loop: stopping the local catalog may take a few seconds of waiting.
+    if window.local_server is not None:
+        from lamefair_desktop import local_server
+
+        local_server.stop(window.local_server)
+    return status

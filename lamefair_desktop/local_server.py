@@ -1,0 +1,114 @@
+"""The embedded catalog for this user: find the running one, or start it (no Qt).
+
+The desktop and the CLI use the same local server. Its data directory publishes `server.json`
+(URL and PID) and `token`; when none is running, we start `lamefair-catalog serve --embedded` as a
+child process and stop it when we are done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lamefair_desktop import paths
+
+# Servers this process started, by PID, so we can stop and reap them (never someone else's).
+_children: dict[int, subprocess.Popen] = {}
+
+
+class LocalServerError(RuntimeError):
+    """The local catalog could not be started; the message says why and where the log is."""
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    url: str
+    token: str
+    pid: int
+    started_by_us: bool
+
+
+def local_data_dir() -> Path:
+    return paths.data_dir() / "catalog"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def find_running(data_dir: Path | None = None) -> LocalServer | None:
+    data_dir = data_dir or local_data_dir()
+    try:
+        info = json.loads((data_dir / "server.json").read_text(encoding="utf-8"))
+        token = (data_dir / "token").read_text(encoding="utf-8").strip()
+    except (OSError, ValueError):
+        return None
+    if not _healthy(info.get("url", "")):
+        return None
+    return LocalServer(url=info["url"], token=token, pid=int(info["pid"]), started_by_us=False)
+
+
+def catalog_command() -> list[str]:
+    """How to run `lamefair-catalog`: the script beside this Python, or the frozen executable."""
+    exe_dir = Path(sys.executable).parent
+    for name in ("lamefair-catalog", "lamefair-catalog.exe"):
+        if (exe_dir / name).is_file():
+            return [str(exe_dir / name)]
+    return [sys.executable, "-m", "lamefair_catalog.cli"]
+
+
+def start(data_dir: Path | None = None, timeout: float = 90.0) -> LocalServer:
+    """Reuse the running local catalog or start one; returns once it answers."""
+    data_dir = data_dir or local_data_dir()
+    running = find_running(data_dir)
+    if running is not None:
+        return running
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = paths.log_dir() / "local-catalog.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [*catalog_command(), "serve", "--embedded", "--data-dir", str(data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={k: v for k, v in os.environ.items() if k != "LAMEFAIR_DATABASE_URL"},
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalServerError(
+                f"The local catalog stopped while starting (exit code {process.returncode}). "
+                f"See {log_path}."
+            )
+        found = find_running(data_dir)
+        if found is not None and found.pid == process.pid:
+            _children[process.pid] = process
+            return LocalServer(found.url, found.token, found.pid, started_by_us=True)
+        time.sleep(0.2)
+    process.terminate()
+    raise LocalServerError(
+        f"The local catalog did not answer within {timeout:.0f} s. See {log_path}."
+    )
+
+
+def stop(server: LocalServer, timeout: float = 20.0) -> None:
+    """Stop the local catalog if this process started it (it stops its SeaweedFS itself)."""
+    process = _children.pop(server.pid, None)
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

@@ -1,0 +1,68 @@
+"""The one generic adapter from a core job to Qt signals.
+
+A core job is a plain callable `fn(report, cancel) -> result`: it calls `report(progress)` with a
+dataclass now and then, checks `cancel.is_set()` between chunks, and returns a result (a dataclass or
+plain value). `Job` runs it on a QThreadPool and emits started / progress / finished / failed /
+cancelled on the UI thread (queued connections; Qt delivers them to the receiver's thread).
+Only dataclasses and plain values cross threads, never ORM objects or widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+Report = Callable[[Any], None]
+JobFunction = Callable[[Report, threading.Event], Any]
+
+
+class JobSignals(QObject):
+    started = Signal()
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str, str)  # message for people, technical details for the report dialog
+    cancelled = Signal()
+
+
+class Job(QRunnable):
+    """Run `fn` on a pool; progress is throttled to a few updates a second."""
+
+    def __init__(self, fn: JobFunction, *, min_interval: float = 0.2) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = JobSignals()
+        self.cancel_event = threading.Event()
+        self._min_interval = min_interval
+        self._last_progress = 0.0
+        # The pool must not delete the runnable while signals may still be queued from it.
+        self.setAutoDelete(False)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def _report(self, progress: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= self._min_interval:
+            self._last_progress = now
+            self.signals.progress.emit(progress)
+
+    def run(self) -> None:
+        self.signals.started.emit()
+        try:
+            result = self.fn(self._report, self.cancel_event)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a signal, never a crash
+            self.signals.failed.emit(str(exc) or exc.__class__.__name__, traceback.format_exc())
+            return
+        if self.cancel_event.is_set():
+            self.signals.cancelled.emit()
+        else:
+            self.signals.finished.emit(result)
+
+    def start_on(self, pool: QThreadPool) -> Job:
+        pool.start(self)
+        return self

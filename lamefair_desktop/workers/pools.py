@@ -1,0 +1,34 @@
+"""Thread pools by purpose, each sized for its reason (Picard's rule).
+
+- general: catalog calls, listings, starting the local server. Short jobs; 4 threads so a slow
+  request does not hold up the rest.
+- conversion: TIFF -> NXem. CPU- and disk-bound; one at a time keeps memory bounded (a stack can
+  be large) and leaves a core for the UI and the transfers.
+The transfer engine runs its own worker threads inside a single job (see workers/transfer_worker).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QThreadPool
+
+
+@cache
+def general_pool() -> QThreadPool:
+    pool = QThreadPool()
+    pool.setObjectName("general")
+    pool.setMaxThreadCount(4)
+    return pool
+
+
+@cache
+def conversion_pool() -> QThreadPool:
+    pool = QThreadPool()
+    pool.setObjectName("conversion")
+    pool.setMaxThreadCount(1)
+    return pool
+
+
+def all_pools() -> list[QThreadPool]:
+    return [general_pool(), conversion_pool()]
