@@ -1,0 +1,361 @@
+"""Read vendor TIFFs: flavour, every piece of metadata (flattened), physical pixel size, frames.
+
+Frames are read lazily, one page at a time (memory-mapped where the file allows), so a stack of
+any length costs about one frame of memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+
+from lamefair_desktop.nexus.errors import TiffReadError
+from lamefair_desktop.nexus.flatten import flatten, scalar
+from lamefair_desktop.nexus.units import UnknownUnit, to_si
+
+FLAVOURS = ("tvips", "jeol_sightx", "fei", "zeiss", "gatan_dm", "imagej", "generic")
+FLAVOUR_LABELS = {
+    "tvips": "TVIPS camera",
+    "jeol_sightx": "JEOL SightX",
+    "fei": "FEI / Thermo Fisher",
+    "zeiss": "Zeiss SmartSEM",
+    "gatan_dm": "Gatan DigitalMicrograph export",
+    "imagej": "ImageJ",
+    "generic": "generic TIFF",
+}
+# Data layout tags: not metadata, and long. Their presence is kept as a summary only.
+_LAYOUT_TAGS = {
+    "StripOffsets",
+    "StripByteCounts",
+    "TileOffsets",
+    "TileByteCounts",
+    "JPEGTables",
+    "IJMetadataByteCounts",
+}
+_DM_TAGS = {65003, 65004, 65009, 65010}
+SUPPORTED_KINDS = "biuf"  # bool, signed, unsigned, float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Physical size of one pixel along y (rows) and x (columns), in SI units."""
+
+    pixel_y: float | None = None
+    pixel_x: float | None = None
+    unit: str = "px"  # "m" for images, "1/m" for diffraction patterns, "px" when unknown
+    frame_spacing: float | None = None  # between stack frames (z), in `frame_unit`
+    frame_unit: str = ""
+    source: str = "none"  # which vendor field gave it, for the report
+
+    @property
+    def calibrated(self) -> bool:
+        return self.pixel_x is not None and self.pixel_y is not None and self.unit != "px"
+
+
+@dataclass
+class TiffSource:
+    """An open vendor TIFF. Use as a context manager; frames are read on demand."""
+
+    path: Path
+    flavour: str
+    metadata: dict[str, Any]
+    shape: tuple[int, ...]  # (frames, rows, columns) or (rows, columns)
+    dtype: np.dtype
+    calibration: Calibration
+    _tif: tifffile.TiffFile = field(repr=False)
+    _pages: list = field(repr=False, default_factory=list)
+
+    @property
+    def frame_count(self) -> int:
+        return self.shape[0] if len(self.shape) == 3 else 1
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return self.shape[-2], self.shape[-1]
+
+    def frame(self, index: int = 0) -> np.ndarray:
+        """Frame `index` as a 2-D array (palette images give their indices, as stored)."""
+        if not 0 <= index < self.frame_count:
+            raise IndexError(f"{self.path.name} has {self.frame_count} frame(s), not {index + 1}")
+        try:
+            if len(self._pages) == 1 and self.frame_count > 1:
+                # ImageJ hyperstacks may live in one page-series; slice it lazily.
+                data = self._tif.series[0].asarray(out="memmap")[index]
+            else:
+                data = self._pages[index].asarray()
+        except Exception as exc:  # tifffile raises many kinds on damaged data
+            raise TiffReadError(
+                f"{self.path.name}: frame {index + 1} cannot be decoded ({exc}); "
+                "the file may be truncated or damaged."
+            ) from exc
+        data = np.asarray(data)
+        if data.ndim != 2:
+            data = data.reshape(self.frame_shape)
+        return data
+
+    def close(self) -> None:
+        self._tif.close()
+
+    def __enter__(self) -> TiffSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_tiff(path: str | Path) -> TiffSource:
+    """Open `path`; TiffReadError (naming the file and the problem) for anything unreadable."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise TiffReadError(f"{path}: cannot be opened ({exc.strerror}).") from exc
+    if size == 0:
+        raise TiffReadError(f"{path.name} is empty (0 bytes); copy the file again from the source.")
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as exc:
+        raise TiffReadError(
+            f"{path.name} is not a readable TIFF ({exc}). Check that it is a complete TIFF file."
+        ) from exc
+    try:
+        return _describe(path, tif)
+    except TiffReadError:
+        tif.close()
+        raise
+    except Exception as exc:
+        tif.close()
+        raise TiffReadError(
+            f"{path.name}: its TIFF structure is damaged ({exc.__class__.__name__}: {exc})."
+        ) from exc
+
+
+def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
+    if not tif.pages:
+        raise TiffReadError(f"{path.name} contains no image.")
+    first = tif.pages.first
+    series = tif.series[0] if tif.series else None
+    pages = [p for p in tif.pages if getattr(p, "shape", None) == first.shape] or [first]
+    dtype = np.dtype(first.dtype) if first.dtype is not None else None
+    if dtype is None or dtype.kind not in SUPPORTED_KINDS:
+        raise TiffReadError(
+            f"{path.name}: sample format {first.dtype} is not supported (only integer and "
+            "floating-point grey images)."
+        )
+    if first.samplesperpixel > 1 and first.photometric.name != "PALETTE":
+        raise TiffReadError(
+            f"{path.name} is a {first.samplesperpixel}-channel (colour) image; lamefair converts "
+            "grey-level microscope images only."
+        )
+    if len(first.shape) < 2 or 0 in first.shape:
+        raise TiffReadError(f"{path.name}: image has no pixels (shape {first.shape}).")
+    rows, columns = first.shape[-2], first.shape[-1]
+    frames = len(pages)
+    if tif.is_imagej and series is not None and len(series.shape) >= 3:
+        frames = int(np.prod(series.shape[:-2]))
+    shape = (frames, rows, columns) if frames > 1 else (rows, columns)
+    metadata = read_metadata(tif)
+    flavour = detect_flavour(tif, metadata)
+    calibration = calibrate(tif, flavour, metadata, columns)
+    return TiffSource(
+        path=path,
+        flavour=flavour,
+        metadata=metadata,
+        shape=shape,
+        dtype=dtype,
+        calibration=calibration,
+        _tif=tif,
+        _pages=pages,
+    )
+
+
+def read_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
+    """Every tag of the first page, vendor blocks parsed, flattened to dotted keys."""
+    out: dict[str, Any] = {}
+    page = tif.pages.first
+    for tag in page.tags.values():
+        name = tag.name if not tag.name.isdigit() else f"tag_{tag.code}"
+        try:
+            value = tag.value
+        except Exception as exc:  # a corrupt tag must not hide the others
+            out[name] = f"<unreadable: {exc.__class__.__name__}>"
+            continue
+        if name in _LAYOUT_TAGS:
+            out[name] = f"<{len(value) if hasattr(value, '__len__') else 1} values>"
+            continue
+        if name == "ColorMap":
+            out[name] = f"<palette {list(np.shape(value))}>"
+            continue
+        if name == "CZ_SEM" and isinstance(value, dict):
+            value = _zeiss_entries(value)
+        flatten(value, name, out)
+    out["TIFF.pages"] = len(tif.pages)
+    return out
+
+
+def _zeiss_entries(block: dict) -> dict:
+    """CZ_SEM entries are (label, value, unit) tuples; keep value, unit and label apart."""
+    result: dict[str, Any] = {}
+    for key, entry in block.items():
+        if key == "":
+            result["values"] = list(entry)
+        elif isinstance(entry, tuple) and len(entry) >= 2:
+            result[key] = scalar(entry[1])
+            result[f"{key}.label"] = entry[0]
+            if len(entry) >= 3:
+                result[f"{key}.unit"] = entry[2]
+        else:
+            result[key] = entry
+    return result
+
+
+def detect_flavour(tif: tifffile.TiffFile, metadata: dict[str, Any]) -> str:
+    if tif.is_tvips:
+        return "tvips"
+    if tif.is_fei:
+        return "fei"
+    if tif.is_sem:
+        return "zeiss"
+    if metadata.get("Make") == "JEOL Ltd." and any(
+        k.startswith("ImageDescription.TemReporter.") for k in metadata
+    ):
+        return "jeol_sightx"
+    codes = {tag.code for tag in tif.pages.first.tags.values()}
+    if _DM_TAGS & codes:
+        return "gatan_dm"
+    if tif.is_imagej:
+        return "imagej"
+    return "generic"
+
+
+def _fei_block(metadata: dict[str, Any]) -> str | None:
+    for name in ("FEI_HELIOS", "FEI_SFEG"):
+        if any(k.startswith(name + ".") for k in metadata):
+            return name
+    return None
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _resolution_length(metadata: dict[str, Any]) -> tuple[float, float] | None:
+    """Pixel pitch from XResolution/YResolution when a physical resolution unit is declared."""
+    unit = metadata.get("ResolutionUnit")
+    per = {"CENTIMETER": 0.01, "INCH": 0.0254}.get(unit)
+    x, y = metadata.get("XResolution[0]"), metadata.get("XResolution[1]")
+    yx, yy = metadata.get("YResolution[0]"), metadata.get("YResolution[1]")
+    if per is None or not all(_positive(v) for v in (x, y, yx, yy)):
+        return None
+    return per * yy / yx, per * y / x
+
+
+def calibrate(
+    tif: tifffile.TiffFile, flavour: str, metadata: dict[str, Any], columns: int
+) -> Calibration:
+    """The pixel size the vendor states, in SI units, or an uncalibrated Calibration."""
+    if flavour == "fei":
+        block = _fei_block(metadata)
+        px = _positive(metadata.get(f"{block}.Scan.PixelWidth"))
+        py = _positive(metadata.get(f"{block}.Scan.PixelHeight"))
+        if px and py:
+            return Calibration(py, px, "m", source=f"{block}.Scan.PixelWidth/PixelHeight")
+        for beam in ("EBeam", "IBeam"):
+            hfw = _positive(metadata.get(f"{block}.{beam}.HFW"))
+            res = _positive(metadata.get(f"{block}.Image.ResolutionX"))
+            if hfw and res:
+                return Calibration(hfw / res, hfw / res, "m", source=f"{block}.{beam}.HFW")
+    if flavour == "zeiss":
+        values = [metadata.get(f"CZ_SEM.values[{i}]") for i in range(4)]
+        size = _positive(values[3])
+        if size:
+            # The stored pixel size refers to a 1024-pixel-wide frame (SmartSEM's convention).
+            pitch = size * 1024 / columns
+            return Calibration(pitch, pitch, "m", source="CZ_SEM pixel size")
+        text = metadata.get("CZ_SEM.ap_image_pixel_size")
+        unit = metadata.get("CZ_SEM.ap_image_pixel_size.unit", "")
+        if _positive(text) and unit:
+            pitch, _ = to_si(float(text), unit)
+            return Calibration(pitch, pitch, "m", source="CZ_SEM.ap_image_pixel_size")
+    if flavour == "tvips":
+        px = _positive(metadata.get("TVIPS.PixelSizeX"))
+        py = _positive(metadata.get("TVIPS.PixelSizeY"))
+        if px and py:  # TVIPS stores nanometres
+            return Calibration(py * 1e-9, px * 1e-9, "m", source="TVIPS.PixelSizeX/Y (nm)")
+        pitch = _resolution_length(metadata)
+        if pitch:
+            return Calibration(*pitch, "m", source="XResolution/YResolution")
+    if flavour == "jeol_sightx":
+        return _jeol_calibration(metadata)
+    if flavour == "gatan_dm":
+        sx, sy = _positive(metadata.get("tag_65010")), _positive(metadata.get("tag_65009"))
+        ux, uy = metadata.get("tag_65004", ""), metadata.get("tag_65003", "")
+        try:
+            if sx and sy and ux and uy:
+                return Calibration(
+                    to_si(sy, uy)[0], to_si(sx, ux)[0], to_si(1, ux)[1], source="DM scale tags"
+                )
+        except UnknownUnit:
+            pass
+    if flavour == "imagej":
+        unit = metadata.get("ImageDescription.unit") or ""
+        ij = tif.imagej_metadata or {}
+        unit = ij.get("unit", unit)
+        x, y = metadata.get("XResolution[0]"), metadata.get("XResolution[1]")
+        yx, yy = metadata.get("YResolution[0]"), metadata.get("YResolution[1]")
+        if unit and all(_positive(v) for v in (x, y, yx, yy)):
+            try:
+                px, si = to_si(y / x, unit)
+                py, _ = to_si(yy / yx, unit)
+            except UnknownUnit:
+                return Calibration(source=f"ImageJ unit {unit!r} not understood")
+            spacing = _positive(ij.get("spacing"))
+            return Calibration(
+                py,
+                px,
+                si,
+                frame_spacing=to_si(spacing, unit)[0] if spacing else None,
+                frame_unit=si if spacing else "",
+                source="ImageJ unit and resolution",
+            )
+    return Calibration()
+
+
+def electron_wavelength(voltage: float) -> float:
+    """Relativistic de Broglie wavelength (m) of electrons accelerated through `voltage` (V)."""
+    m_e, e, c, h = 9.1093837015e-31, 1.602176634e-19, 299792458.0, 6.62607015e-34
+    momentum = math.sqrt(2 * m_e * e * voltage * (1 + e * voltage / (2 * m_e * c**2)))
+    return h / momentum
+
+
+def _jeol_calibration(metadata: dict[str, Any]) -> Calibration:
+    base = "ImageDescription.TemReporter."
+    mode = metadata.get(base + "ImageFormingSystem.ModeString")
+    selector = _positive(metadata.get(base + "ImageFormingSystem.SelectorValue"))
+    pitch = _resolution_length(metadata)  # the camera pixel pitch as SightX records it
+    if not (pitch and selector):
+        return Calibration(source="JEOL SightX: no resolution or selector value")
+    if mode == "MAG":
+        return Calibration(pitch[0] / selector, pitch[1] / selector, "m", source="SightX MAG")
+    if mode == "DIFF":
+        voltage = _positive(metadata.get(base + "ElectronGun.AccelerationVoltage"))
+        unit = metadata.get(base + "ImageFormingSystem.SelectorUnitString", "mm")
+        if voltage:
+            try:
+                camera_length, _ = to_si(selector, unit)
+            except UnknownUnit:
+                return Calibration(source=f"SightX camera length unit {unit!r} not understood")
+            factor = 1 / (camera_length * electron_wavelength(voltage))
+            return Calibration(
+                pitch[0] * factor, pitch[1] * factor, "1/m", source="SightX DIFF camera length"
+            )
+    return Calibration(source=f"JEOL SightX mode {mode!r} not calibrated")
