@@ -1,0 +1,296 @@
+"""Instrument mappings: JSON data (`mappings/*.json`, checked against `mapping.schema.json`) that
+say which flattened vendor key fills which NXem target, in which unit, with which transform.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+
+from lamefair_desktop.nexus.errors import MappingError
+from lamefair_desktop.nexus.targets import TARGETS
+from lamefair_desktop.nexus.units import UnknownUnit, convert, is_known, to_si
+from lamefair_desktop.resources import mappings_dir
+
+SCHEMA_FILE = "mapping.schema.json"
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d %b %Y", "%Y/%m/%d", "%d-%b-%Y")
+_TIME_FORMATS = ("%H:%M:%S", "%I:%M:%S %p", "%H:%M", "%H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class Entry:
+    target: str
+    sources: tuple[str, ...] = ()
+    unit: str | None = None
+    type: str | None = None
+    default: Any = None
+    scale: float | None = None
+    transform: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    id: str
+    label: str
+    path: Path
+    description: str = ""
+    flavours: tuple[str, ...] = ()
+    signal_kind: str = "image"
+    constants: dict[str, Any] = field(default_factory=dict)
+    entries: tuple[Entry, ...] = ()
+
+
+@dataclass
+class MappedValues:
+    """Target values in SI units, plus what could not be filled and why."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+@cache
+def _schema() -> dict:
+    return json.loads((mappings_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Parse and check one mapping file; MappingError names the file and the entry."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MappingError(f"Mapping {path.name} cannot be read: {exc.strerror}.") from exc
+    except ValueError as exc:
+        raise MappingError(f"Mapping {path.name} is not valid JSON: {exc}.") from exc
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = _describe_location(raw, list(error.absolute_path))
+        raise MappingError(f"Mapping {path.name}, {where}: {error.message}.")
+    entries = []
+    for index, item in enumerate(raw.get("entries", [])):
+        where = f"entry {index + 1} ({item['target']})"
+        target = TARGETS.get(item["target"])
+        if target is None:
+            raise MappingError(
+                f"Mapping {path.name}, {where}: unknown target {item['target']!r}; "
+                f"known targets: {', '.join(sorted(TARGETS))}."
+            )
+        unit = item.get("unit")
+        if unit is not None and not is_known(unit):
+            raise MappingError(f"Mapping {path.name}, {where}: unknown unit {unit!r}.")
+        if unit and target.unit and to_si(1, unit)[1] != target.unit:
+            raise MappingError(
+                f"Mapping {path.name}, {where}: unit {unit!r} cannot become {target.unit!r}."
+            )
+        sources = item.get("source", ())
+        entries.append(
+            Entry(
+                target=item["target"],
+                sources=(sources,) if isinstance(sources, str) else tuple(sources),
+                unit=unit,
+                type=item.get("type"),
+                default=item.get("default"),
+                scale=item.get("scale"),
+                transform=item.get("transform"),
+            )
+        )
+    for name in raw.get("constants", {}):
+        if name not in TARGETS:
+            raise MappingError(f"Mapping {path.name}, constants: unknown target {name!r}.")
+    return Mapping(
+        id=raw["id"],
+        label=raw["label"],
+        path=path,
+        description=raw.get("description", ""),
+        flavours=tuple(raw.get("flavours", ())),
+        signal_kind=raw.get("signal_kind", "image"),
+        constants=dict(raw.get("constants", {})),
+        entries=tuple(entries),
+    )
+
+
+def _describe_location(raw: dict, path: list) -> str:
+    if len(path) >= 2 and path[0] == "entries" and isinstance(path[1], int):
+        try:
+            target = raw["entries"][path[1]].get("target", "?")
+        except (IndexError, AttributeError):
+            target = "?"
+        rest = ".".join(str(p) for p in path[2:])
+        return f"entry {path[1] + 1} ({target}){' field ' + rest if rest else ''}"
+    return "top level" if not path else f"field {'.'.join(str(p) for p in path)}"
+
+
+class MappingRegistry:
+    """All mappings of a folder, in file-name order; the GUI lists `pairs()`."""
+
+    def __init__(self, mappings: list[Mapping]) -> None:
+        self._by_id = {m.id: m for m in mappings}
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> MappingRegistry:
+        folder = folder or mappings_dir()
+        mappings = []
+        seen: dict[str, Path] = {}
+        for path in sorted(folder.glob("*.json")):
+            if path.name == SCHEMA_FILE:
+                continue
+            mapping = load_mapping(path)
+            if mapping.id in seen:
+                raise MappingError(
+                    f"Mappings {seen[mapping.id].name} and {path.name} both use id {mapping.id!r}."
+                )
+            seen[mapping.id] = path
+            mappings.append(mapping)
+        return cls(mappings)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(m.id, m.label) for m in self._by_id.values()]
+
+    def get(self, pair: str) -> Mapping:
+        try:
+            return self._by_id[pair]
+        except KeyError:
+            raise MappingError(
+                f"Unknown instrument pair {pair!r}; known: {', '.join(self._by_id)}."
+            ) from None
+
+    def for_flavour(self, flavour: str) -> Mapping:
+        for mapping in self._by_id.values():
+            if flavour in mapping.flavours:
+                return mapping
+        return self.get("generic")
+
+
+@cache
+def default_registry() -> MappingRegistry:
+    return MappingRegistry.load()
+
+
+# --- applying a mapping -----------------------------------------------------------------------
+
+
+def apply(mapping: Mapping, metadata: dict[str, Any]) -> MappedValues:
+    result = MappedValues()
+    for name, value in mapping.constants.items():
+        result.values[name] = value
+    for entry in mapping.entries:
+        try:
+            value = _entry_value(entry, metadata)
+        except (ValueError, TypeError, UnknownUnit) as exc:
+            result.problems.append(f"{entry.target}: {exc}")
+            continue
+        if value is not None:
+            result.values[entry.target] = value
+    return result
+
+
+def _first_present(entry: Entry, metadata: dict[str, Any]) -> tuple[str | None, Any]:
+    for key in entry.sources:
+        value = metadata.get(key)
+        if value not in (None, ""):
+            return key, value
+    return None, None
+
+
+def _entry_value(entry: Entry, metadata: dict[str, Any]) -> Any:
+    target = TARGETS[entry.target]
+    transform = entry.transform or {}
+    kind = transform.get("kind")
+    unit = entry.unit
+    if kind == "datetime":
+        return _combine_datetime(transform, metadata)
+    if kind == "packed_datetime":
+        return _packed_datetime(transform, metadata)
+    key, value = _first_present(entry, metadata)
+    if value is None:
+        return entry.default
+    if kind == "pick":
+        items = value.split(transform["separator"]) if "separator" in transform else value
+        if not isinstance(items, list | tuple):
+            raise ValueError(f"{key} is not a list")
+        value = items[transform["index"]]
+    elif kind == "lookup":
+        table = transform["values"]
+        if str(value) not in table:
+            raise ValueError(f"{key} = {value!r} is not in the mapping's lookup table")
+        value = table[str(value)]
+    elif kind == "iso8601":
+        moment = datetime.fromisoformat(_trim_fraction(str(value)))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=_zone(transform.get("timezone", "local")))
+        return moment.replace(microsecond=0).isoformat()
+    elif kind == "number_in_text":
+        match = _NUMBER.search(str(value))
+        if not match:
+            raise ValueError(f"{key} = {value!r} holds no number")
+        text_unit = str(value)[match.end() :].strip().split(" ")[0] if unit is None else unit
+        value, unit = float(match.group()), text_unit or None
+    data_type = entry.type or target.kind
+    if data_type in ("float", "int"):
+        number = float(value)
+        if entry.scale is not None:
+            number *= entry.scale
+        if unit and target.unit:
+            number = convert(number, unit, target.unit)
+        return int(number) if data_type == "int" else number
+    if data_type == "bool":
+        return str(value).strip().lower() in ("1", "true", "yes", "on")
+    return str(value)
+
+
+def _zone(name: str) -> tzinfo:
+    """`local` is the converting computer's zone: conversion runs on the microscope PC."""
+    if name == "local":
+        return datetime.now().astimezone().tzinfo or UTC
+    if name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def _trim_fraction(text: str) -> str:
+    """Python reads at most 6 fractional digits; JEOL writes 7 (`07:17:25.7725342+09:00`)."""
+    return re.sub(r"(\.\d{6})\d+", r"\1", text.strip().replace("Z", "+00:00"))
+
+
+def _combine_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+    date_text, time_text = metadata.get(transform["date"]), metadata.get(transform["time"])
+    if date_text in (None, "") or time_text in (None, ""):
+        return None
+    date = _parse(str(date_text), transform.get("date_format"), _DATE_FORMATS, "date")
+    time = _parse(str(time_text), transform.get("time_format"), _TIME_FORMATS, "time")
+    zone = _zone(transform.get("timezone", "local"))
+    moment = datetime.combine(date.date(), time.time()).replace(tzinfo=zone, microsecond=0)
+    return moment.isoformat()
+
+
+def _packed_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+    packed, seconds = metadata.get(transform["date"]), metadata.get(transform["time"])
+    if not isinstance(packed, int) or not isinstance(seconds, int) or packed <= 0:
+        return None
+    day = datetime(packed >> 16, (packed >> 8) & 0xFF, packed & 0xFF)
+    moment = (day + timedelta(seconds=seconds)).replace(
+        tzinfo=_zone(transform.get("timezone", "local"))
+    )
+    return moment.isoformat()
+
+
+def _parse(text: str, fmt: str | None, candidates: tuple[str, ...], what: str) -> datetime:
+    for candidate in (fmt,) if fmt else candidates:
+        try:
+            return datetime.strptime(text.strip(), candidate)
+        except ValueError:
+            continue
+    raise ValueError(f"{what} {text!r} is not in a known format")
