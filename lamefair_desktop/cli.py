@@ -7,6 +7,7 @@ never pulls in Qt.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,8 +20,23 @@ EXIT_USAGE = 2
 
 # name -> (help, module path of a `register(subparser)` function). Each command module adds its
 # own arguments and sets `handler`, which returns an exit code.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "gui": ("start the desktop application (the default)", "lamefair_desktop.ui.app"),
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "gui": ("start the desktop application (the default)", "lamefair_desktop.ui.app", "register"),
+    "convert": (
+        "convert vendor TIFFs to NeXus/NXem",
+        "lamefair_desktop.commands.nexus_commands",
+        "register_convert",
+    ),
+    "validate": (
+        "check a NeXus file against NXem",
+        "lamefair_desktop.commands.nexus_commands",
+        "register_validate",
+    ),
+    "inspect": (
+        "print a TIFF's flattened metadata or a NeXus tree",
+        "lamefair_desktop.commands.nexus_commands",
+        "register_inspect",
+    ),
 }
 
 
@@ -41,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lamefair {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, module_path) in COMMANDS.items():
+    for name, (help_text, module_path, function) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = __import__(module_path, fromlist=["register"])
-        module.register(command_parser)
+        module = importlib.import_module(module_path)
+        getattr(module, function)(command_parser)
     return parser
 
 
@@ -58,6 +74,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `lamefair inspect ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - a bug must still not end in a bare traceback
+        return _report_crash(exc)
+
+
+def _report_crash(exc: Exception) -> int:
+    import logging
+    import traceback
+
+    from lamefair_desktop import paths
+
+    log_file = paths.log_dir() / "cli-errors.log"
+    logging.basicConfig(filename=log_file, level=logging.ERROR)
+    logging.getLogger("lamefair").error("".join(traceback.format_exception(exc)))
+    print(
+        f"lamefair hit an unexpected error: {exc.__class__.__name__}: {exc}\n"
+        f"The details are in {log_file}; please attach that file to a bug report.",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -48,11 +48,14 @@ class ConversionResult:
     lacking: tuple[str, ...] = field(default_factory=tuple)  # what the entry misses, in words
 
 
-def sha256_of(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
+def sha256_of(path: Path, chunk: int = 1024 * 1024) -> str:
+    """SHA-256 of a file through one reused buffer: memory stays at `chunk` whatever the size."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
     return digest.hexdigest()
 
 
@@ -167,7 +170,7 @@ def _write(
     mapped = apply(mapping, tiff.metadata)
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
     values = mapped.values
-    project, proposal = context["project"], context["proposal"]
+    project = context["project"]
     sample, experiment, measurement = (
         context["sample"],
         context["experiment"],

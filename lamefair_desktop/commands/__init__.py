@@ -1,0 +1,1 @@
+"""Headless CLI commands (`lamefair convert`, ...). Each module has `register(parser)`; none imports Qt."""

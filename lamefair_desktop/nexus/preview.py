@@ -1,0 +1,192 @@
+"""Image data for previews, without Qt: a frame as a numpy array, its pixel size, its metadata.
+
+Works for vendor TIFFs and NeXus files. NeXus files are read lazily with h5py slicing; the image is
+the NXdata `signal` found by following `default` attributes, else the first NXdata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from lamefair_desktop.nexus.errors import NexusEngineError
+from lamefair_desktop.nexus.tiff_reader import FLAVOUR_LABELS, TiffSource, open_tiff
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class PreviewInfo:
+    kind: str  # "tiff" or "nexus"
+    title: str
+    frames: int
+    frame_shape: tuple[int, int]
+    dtype: str
+    pixel_y: float | None
+    pixel_x: float | None
+    unit: str  # "m", "1/m" or "px"
+
+
+class Preview:
+    """An open file for preview; `frame(i)` reads one frame only. Use as a context manager."""
+
+    def __init__(self, info: PreviewInfo, reader, closer, metadata) -> None:
+        self.info = info
+        self._reader = reader
+        self._closer = closer
+        self._metadata = metadata
+
+    def frame(self, index: int = 0) -> np.ndarray:
+        if not 0 <= index < self.info.frames:
+            raise IndexError(f"frame {index + 1} of {self.info.frames}")
+        return np.asarray(self._reader(index))
+
+    def metadata(self) -> dict[str, Any]:
+        """Flattened TIFF tags, or the NeXus tree (groups with NX_class, fields, attributes)."""
+        return self._metadata()
+
+    def value_at(self, frame: int, row: int, column: int) -> tuple[float, float, float]:
+        """(y, x) in physical units (pixels when uncalibrated) and the pixel value."""
+        value = float(self.frame(frame)[row, column])
+        y = row * self.info.pixel_y if self.info.pixel_y else float(row)
+        x = column * self.info.pixel_x if self.info.pixel_x else float(column)
+        return y, x, value
+
+    def close(self) -> None:
+        self._closer()
+
+    def __enter__(self) -> Preview:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_preview(path: str | Path) -> Preview:
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(8)
+    except OSError as exc:
+        raise NexusEngineError(f"{path}: cannot be opened ({exc.strerror}).") from exc
+    if signature == HDF5_SIGNATURE:
+        return _nexus_preview(path)
+    return _tiff_preview(open_tiff(path))
+
+
+def _tiff_preview(tiff: TiffSource) -> Preview:
+    calibration = tiff.calibration
+    info = PreviewInfo(
+        kind="tiff",
+        title=f"{tiff.path.name} ({FLAVOUR_LABELS[tiff.flavour]})",
+        frames=tiff.frame_count,
+        frame_shape=tiff.frame_shape,
+        dtype=str(tiff.dtype),
+        pixel_y=calibration.pixel_y if calibration.calibrated else None,
+        pixel_x=calibration.pixel_x if calibration.calibrated else None,
+        unit=calibration.unit if calibration.calibrated else "px",
+    )
+    return Preview(info, tiff.frame, tiff.close, lambda: dict(tiff.metadata))
+
+
+def _attr_text(node: h5py.HLObject, name: str) -> str:
+    value = node.attrs.get(name, "")
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def find_signal(handle: h5py.File) -> h5py.Group:
+    """The NXdata to show: follow `default` attributes from the root, else the first NXdata."""
+    node: h5py.Group = handle
+    while True:
+        default = _attr_text(node, "default")
+        if not default or default not in node or not isinstance(node[default], h5py.Group):
+            break
+        node = node[default]
+        if _attr_text(node, "NX_class") == "NXdata":
+            return node
+    found: list[h5py.Group] = []
+
+    def visit(_: str, obj: h5py.HLObject) -> None:
+        if not found and isinstance(obj, h5py.Group) and _attr_text(obj, "NX_class") == "NXdata":
+            found.append(obj)
+
+    handle.visititems(visit)
+    if not found:
+        raise NexusEngineError(f"{handle.filename}: no NXdata group with an image.")
+    return found[0]
+
+
+def _axis_pitch(data: h5py.Group, name: str) -> tuple[float | None, str]:
+    if name not in data or len(data[name]) < 2:
+        return None, "px"
+    unit = _attr_text(data[name], "units") or "px"
+    first, second = data[name][0], data[name][1]
+    return (float(second - first) if unit != "px" else None), unit
+
+
+def _nexus_preview(path: Path) -> Preview:
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise NexusEngineError(f"{path.name} is not a readable NeXus file ({exc}).") from exc
+    try:
+        data = find_signal(handle)
+        signal = _attr_text(data, "signal")
+        dataset = data[signal]
+        if dataset.ndim not in (2, 3):
+            raise NexusEngineError(f"{path.name}: the signal has {dataset.ndim} dimensions.")
+        axes = [a.decode() if isinstance(a, bytes) else str(a) for a in data.attrs.get("axes", [])]
+        pitch_y, unit = _axis_pitch(data, axes[-2]) if len(axes) >= 2 else (None, "px")
+        pitch_x, _ = _axis_pitch(data, axes[-1]) if axes else (None, "px")
+    except (KeyError, NexusEngineError):
+        handle.close()
+        raise
+    frames = dataset.shape[0] if dataset.ndim == 3 else 1
+    info = PreviewInfo(
+        kind="nexus",
+        title=f"{path.name} ({data.name})",
+        frames=frames,
+        frame_shape=tuple(dataset.shape[-2:]),
+        dtype=str(dataset.dtype),
+        pixel_y=pitch_y,
+        pixel_x=pitch_x,
+        unit=unit if pitch_x and pitch_y else "px",
+    )
+
+    def read(index: int) -> np.ndarray:
+        return dataset[index] if dataset.ndim == 3 else dataset[()]
+
+    return Preview(info, read, handle.close, lambda: nexus_tree(handle))
+
+
+def nexus_tree(group: h5py.Group, max_values: int = 16) -> dict[str, Any]:
+    """Groups (with NX_class), fields (small values inline, large ones as shape) and attributes."""
+    tree: dict[str, Any] = {"@" + k: _plain(v) for k, v in group.attrs.items()}
+    for name, node in group.items():
+        if isinstance(node, h5py.Group):
+            tree[name] = nexus_tree(node, max_values)
+        else:
+            entry: dict[str, Any] = {"@" + k: _plain(v) for k, v in node.attrs.items()}
+            if node.size <= max_values:
+                entry["value"] = _plain(node[()])
+            else:
+                entry["value"] = f"<{node.dtype} {list(node.shape)}>"
+            tree[name] = entry
+    return tree
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | np.bytes_):
+        text = bytes(value)
+        return text.decode("utf-8", "replace") if len(text) < 4096 else f"<{len(text)} bytes>"
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
