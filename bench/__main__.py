@@ -9,6 +9,7 @@ import time
 
 BENCHMARKS = {
     "catalog": "bench.catalog_bench",
+    "nexus": "bench.nexus_bench",
 }
 
 

@@ -36,8 +36,10 @@ IMAGE_GROUP = "measurement/event1/image1"
 
 @dataclass(frozen=True)
 class ConversionResult:
+    """What was written. The output's own SHA-256 is left to whoever uploads it (the transfer
+    engine hashes while it reads), so conversion reads the new file no second time."""
+
     output: Path
-    sha256: str
     size: int
     source: Path
     source_sha256: str
@@ -123,12 +125,17 @@ def convert(
     context = normalise_context(context)
     with open_tiff(source) as tiff:
         mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
-        source_sha256 = source_sha256 or sha256_of(source)
+        # Hash the source on the second core while the frames are copied (hashlib releases the
+        # GIL); the checksum is only needed for the notes written after the image.
+        hashing = _BackgroundHash(source) if source_sha256 is None else None
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
         try:
             with h5py.File(temporary, "w", libver=("earliest", "v110")) as handle:
-                lacking = _write(handle, tiff, mapping, context, source_sha256, progress, cancel)
+                lacking = _write(
+                    handle, tiff, mapping, context, hashing, source_sha256, progress, cancel
+                )
+            source_sha256 = source_sha256 or hashing.result()
             if cancel is not None and cancel.is_set():
                 raise ConversionError(f"Conversion of {source.name} was cancelled.")
             os.replace(temporary, output)
@@ -145,7 +152,6 @@ def convert(
             raise
         return ConversionResult(
             output=output,
-            sha256=sha256_of(output),
             size=output.stat().st_size,
             source=source,
             source_sha256=source_sha256,
@@ -157,12 +163,34 @@ def convert(
         )
 
 
+class _BackgroundHash:
+    def __init__(self, path: Path) -> None:
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._digest = sha256_of(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise ConversionError(f"Cannot read {self._error}") from self._error
+        assert self._digest is not None
+        return self._digest
+
+
 def _write(
     handle: h5py.File,
     tiff: TiffSource,
     mapping: Mapping,
     context: dict[str, dict[str, Any]],
-    source_sha256: str,
+    hashing: _BackgroundHash | None,
+    known_sha256: str | None,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
 ) -> list[str]:
@@ -215,11 +243,13 @@ def _write(
     else:
         lacking.append("operator: name the operator of the measurement")
 
+    _write_image(w, tiff, mapping, progress, cancel)
+    source_sha256 = known_sha256 or hashing.result()
+    _write_provenance(w, tiff, source_sha256)
     _write_sample(w, sample, lacking)
     _write_notes(w, tiff, source_sha256, context)
     _write_frames(w)
     _write_instrument(w, values, lacking)
-    _write_image(w, tiff, mapping, source_sha256, progress, cancel)
     return lacking
 
 
@@ -372,11 +402,21 @@ def _typed(value: Any, kind: str) -> Any:
     return str(value)
 
 
+def _write_provenance(w: _Writer, tiff: TiffSource, sha256: str) -> None:
+    w.group(f"{IMAGE_GROUP}/process", "NXprocess")
+    w.group(f"{IMAGE_GROUP}/process/input", "NXnote")
+    w.field(f"{IMAGE_GROUP}/process/input/type", "image/tiff")
+    w.field(f"{IMAGE_GROUP}/process/input/file_name", tiff.path.name)
+    w.field(f"{IMAGE_GROUP}/process/input/checksum", sha256)
+    w.field(f"{IMAGE_GROUP}/process/input/algorithm", "SHA-256")
+    w.field(f"{IMAGE_GROUP}/process/input/context", f"frames of {tiff.path.name}, unmodified")
+    w.field(f"{IMAGE_GROUP}/process/detector_identifier", "detector1")
+
+
 def _write_image(
     w: _Writer,
     tiff: TiffSource,
     mapping: Mapping,
-    sha256: str,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
 ) -> None:
@@ -386,15 +426,6 @@ def _write_image(
     image = w.group(IMAGE_GROUP, "NXimage")
     w.entry["measurement"].attrs["default"] = "event1"
     w.entry["measurement/event1"].attrs["default"] = "image1"
-
-    w.group(f"{IMAGE_GROUP}/process", "NXprocess")
-    w.group(f"{IMAGE_GROUP}/process/input", "NXnote")
-    w.field(f"{IMAGE_GROUP}/process/input/type", "image/tiff")
-    w.field(f"{IMAGE_GROUP}/process/input/file_name", tiff.path.name)
-    w.field(f"{IMAGE_GROUP}/process/input/checksum", sha256)
-    w.field(f"{IMAGE_GROUP}/process/input/algorithm", "SHA-256")
-    w.field(f"{IMAGE_GROUP}/process/input/context", f"frames of {tiff.path.name}, unmodified")
-    w.field(f"{IMAGE_GROUP}/process/detector_identifier", "detector1")
 
     kind = "stack_2d" if frames > 1 else "image_2d"
     image.attrs["default"] = kind

@@ -117,7 +117,7 @@ def _write_stack(path: Path, frames: int, rows: int, columns: int) -> None:
 
 
 def test_stacks_stream_frame_by_frame_with_bounded_memory(tmp_path, context):
-    rows, columns, frames = 512, 512, 60
+    rows, columns, frames = 1024, 1024, 40
     source = tmp_path / "stack.tif"
     _write_stack(source, frames, rows, columns)
     frame_bytes = rows * columns * 2
