@@ -64,7 +64,17 @@ def test_seaweedfs_refuses_wrong_credentials(seaweed):
     assert info.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
-def test_postgresql_database_is_fresh_and_writable(postgres_database):
+def test_postgresql_database_is_fresh_and_writable():
+    from tests.support.components import create_postgres_database, drop_postgres_database
+
+    database = create_postgres_database()  # its own, not the session's shared one
+    try:
+        _check_fresh_and_writable(database)
+    finally:
+        drop_postgres_database(database)
+
+
+def _check_fresh_and_writable(postgres_database):
     engine = create_engine(postgres_database.url)
     with engine.begin() as conn:
         assert conn.execute(text("select current_database()")).scalar() == postgres_database.name
