@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import threading
@@ -24,6 +23,7 @@ import h5py
 import numpy as np
 
 from lamefair_desktop import __version__
+from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.errors import ConversionError
 from lamefair_desktop.nexus.mapping import Mapping, MappingRegistry, apply, default_registry
@@ -48,17 +48,6 @@ class ConversionResult:
     frames: int
     calibrated: bool
     lacking: tuple[str, ...] = field(default_factory=tuple)  # what the entry misses, in words
-
-
-def sha256_of(path: Path, chunk: int = 1024 * 1024) -> str:
-    """SHA-256 of a file through one reused buffer: memory stays at `chunk` whatever the size."""
-    digest = hashlib.sha256()
-    buffer = bytearray(chunk)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while count := handle.readinto(buffer):
-            digest.update(view[:count])
-    return digest.hexdigest()
 
 
 def _iso_datetime(value: Any) -> str | None:

@@ -1,0 +1,63 @@
+"""The desktop's local SQLite database (catalog cache, outbox, durable transfer queue).
+
+One file in the platformdirs data folder, WAL mode so the UI can read while a transfer commits.
+Versioned with SQLite's `user_version`: a newer app upgrades the file in place; an older app
+refuses a newer file instead of damaging it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from lamefair_desktop import paths
+
+SCHEMA_VERSION = 1
+
+
+class LocalBase(DeclarativeBase):
+    pass
+
+
+class LocalDatabaseError(RuntimeError):
+    pass
+
+
+def default_path() -> Path:
+    return paths.data_dir() / "lamefair.sqlite"
+
+
+def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
+    # Import the table modules so their classes are registered on LocalBase.
+    from lamefair_desktop.transfer import queue  # noqa: F401
+
+    path = path or default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a committed part survives a power cut
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    _migrate(engine, path)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _migrate(engine: Engine, path: Path) -> None:
+    with engine.begin() as connection:
+        version = connection.execute(text("PRAGMA user_version")).scalar() or 0
+        if version > SCHEMA_VERSION:
+            raise LocalDatabaseError(
+                f"{path} was written by a newer lamefair (schema {version}); update lamefair "
+                "rather than use an older version with it."
+            )
+        LocalBase.metadata.create_all(connection)
+        connection.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))

@@ -1,0 +1,196 @@
+"""The durable upload queue: every file's state and every finished part, committed as it happens.
+
+After a crash, kill -9 or reboot the queue says exactly where each upload was: parts recorded here
+(or held by S3) are never sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from lamefair_desktop.local_db import LocalBase
+
+ACTIVE_STATES = ("queued", "uploading", "waiting")
+FINAL_STATES = ("stored", "failed", "cancelled")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class UploadRow(LocalBase):
+    __tablename__ = "uploads"
+    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)  # FIFO order of registration
+    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
+    server: Mapped[str] = mapped_column(String(500))
+    local_path: Mapped[str] = mapped_column(Text)
+    rel_path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    part_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
+
+
+class UploadPartRow(LocalBase):
+    __tablename__ = "upload_parts"
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("uploads.file_id", ondelete="CASCADE"), primary_key=True
+    )
+    upload_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    etag: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+@dataclass(frozen=True)
+class QueuedFile:
+    """A queue row as a plain value (what crosses threads and reaches the UI)."""
+
+    file_id: str
+    measurement_id: str
+    server: str
+    local_path: str
+    rel_path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    state: str
+    upload_id: str | None
+    part_size: int | None
+    part_count: int | None
+    error: str
+
+    @classmethod
+    def of(cls, row: UploadRow) -> QueuedFile:
+        return cls(
+            row.file_id,
+            row.measurement_id,
+            row.server,
+            row.local_path,
+            row.rel_path,
+            row.size,
+            row.mtime_ns,
+            row.sha256,
+            row.state,
+            row.upload_id,
+            row.part_size,
+            row.part_count,
+            row.error,
+        )
+
+
+@dataclass(frozen=True)
+class DonePart:
+    number: int
+    etag: str
+    sha256: str
+    size: int
+
+
+class UploadQueue:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def add(self, files: list[QueuedFile]) -> None:
+        with self._session() as session:
+            top = session.scalar(select(UploadRow.seq).order_by(UploadRow.seq.desc()).limit(1))
+            for offset, item in enumerate(files, start=1):
+                if session.get(UploadRow, item.file_id) is not None:
+                    continue  # registering the same measurement twice is harmless
+                session.add(
+                    UploadRow(
+                        file_id=item.file_id,
+                        seq=(top or 0) + offset,
+                        measurement_id=item.measurement_id,
+                        server=item.server,
+                        local_path=item.local_path,
+                        rel_path=item.rel_path,
+                        size=item.size,
+                        mtime_ns=item.mtime_ns,
+                        sha256=item.sha256,
+                        state=item.state,
+                    )
+                )
+            session.commit()
+
+    def get(self, file_id: str) -> QueuedFile | None:
+        with self._session() as session:
+            row = session.get(UploadRow, file_id)
+            return QueuedFile.of(row) if row else None
+
+    def items(self, states: tuple[str, ...] | None = None) -> list[QueuedFile]:
+        with self._session() as session:
+            query = select(UploadRow).order_by(UploadRow.seq)
+            if states:
+                query = query.where(UploadRow.state.in_(states))
+            return [QueuedFile.of(row) for row in session.scalars(query)]
+
+    def set_state(self, file_id: str, state: str, error: str = "") -> None:
+        with self._session() as session:
+            row = session.get(UploadRow, file_id)
+            if row is not None:
+                row.state, row.error, row.updated_at = state, error, _now()
+                session.commit()
+
+    def set_upload(self, file_id: str, upload_id: str | None, part_size: int, count: int) -> None:
+        with self._session() as session:
+            row = session.get(UploadRow, file_id)
+            if row is not None and row.upload_id != upload_id:
+                # A new multipart upload: parts of an older one mean nothing any more.
+                for part in session.scalars(
+                    select(UploadPartRow).where(UploadPartRow.file_id == file_id)
+                ):
+                    session.delete(part)
+            if row is not None:
+                row.upload_id, row.part_size, row.part_count = upload_id, part_size, count
+                row.updated_at = _now()
+            session.commit()
+
+    def record_part(self, file_id: str, upload_id: str, part: DonePart) -> None:
+        """Committed right after S3 accepted the part (synchronous=FULL)."""
+        with self._session() as session:
+            session.merge(
+                UploadPartRow(
+                    file_id=file_id,
+                    upload_id=upload_id,
+                    number=part.number,
+                    etag=part.etag,
+                    sha256=part.sha256,
+                    size=part.size,
+                )
+            )
+            session.commit()
+
+    def parts(self, file_id: str, upload_id: str) -> dict[int, DonePart]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(UploadPartRow).where(
+                    UploadPartRow.file_id == file_id, UploadPartRow.upload_id == upload_id
+                )
+            )
+            return {r.number: DonePart(r.number, r.etag, r.sha256, r.size) for r in rows}
+
+    def forget(self, file_id: str) -> None:
+        with self._session() as session:
+            row = session.get(UploadRow, file_id)
+            if row is not None:
+                session.delete(row)
+                session.commit()

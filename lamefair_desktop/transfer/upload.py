@@ -1,0 +1,532 @@
+"""The upload engine: register a measurement, then move its files to S3 through presigned URLs.
+
+- Each file is hashed (SHA-256) before registration; the catalog stores that hash and every PUT
+  signs a checksum, so S3 itself refuses corrupted bytes.
+- Files up to the server's threshold go in one PUT; larger ones in parts (parallel, bounded memory:
+  about `part_concurrency` x part size), each part committed to the durable queue as S3 accepts it.
+- A restarted engine resumes from the queue and from the parts S3 reports, sending none twice.
+- Network errors and expired URLs are retried with backoff; a part S3 refuses for its checksum is
+  read again from the source; a file that changed since it was queued fails, nothing is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lamefair_catalog.shared import InvalidName, sanitize_relative_path
+from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.hashing import sha256_of
+from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
+
+
+class UploadError(Exception):
+    """A file cannot be uploaded as it is; the message says which and what to do."""
+
+
+class Paused(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    part_concurrency: int = 4  # parts in flight per file; memory ~ this x part size
+    file_concurrency: int = 2  # files in flight at once
+    stable_seconds: float = 1.0  # a file must keep its size and mtime this long before it is taken
+    stable_checks: int = 30  # how many times to wait for a file that is still being written
+    attempts: int = 8  # per part, for network errors and 5xx, with backoff
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    retry_waiting_after: float = 5.0  # seconds before a file that waited for the network retries
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    file_id: str
+    measurement_id: str
+    path: str
+    size: int
+    bytes_done: int
+    rate: float  # bytes per second, smoothed
+    eta: float | None  # seconds
+    state: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: Path
+    rel_path: str
+    size: int
+    mtime_ns: int
+
+
+def collect_files(inputs: list[Path]) -> list[LocalFile]:
+    """Files and folders as dropped: folders keep their relative paths (with their own name)."""
+    found: list[LocalFile] = []
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            for path in sorted(p for p in item.rglob("*") if p.is_file()):
+                rel = path.relative_to(item.parent).as_posix()
+                found.append(_local(path, rel))
+        elif item.is_file():
+            found.append(_local(item, item.name))
+        else:
+            raise UploadError(f"{item} does not exist or is not a regular file.")
+    for entry in found:
+        try:
+            sanitize_relative_path(entry.rel_path)
+        except InvalidName as exc:
+            raise UploadError(str(exc)) from None
+    return found
+
+
+def _local(path: Path, rel: str) -> LocalFile:
+    stat = path.stat()
+    return LocalFile(path.resolve(), rel, stat.st_size, stat.st_mtime_ns)
+
+
+class _Meter:
+    """Bytes done and a smoothed rate for one file; thread-safe."""
+
+    def __init__(self, done: int = 0) -> None:
+        self.done = done
+        self.rate = 0.0
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        self._last_done = done
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            if now - self._last >= 0.2:
+                instant = (self.done - self._last_done) / (now - self._last)
+                self.rate = instant if self.rate == 0 else 0.7 * self.rate + 0.3 * instant
+                self._last, self._last_done = now, self.done
+
+
+class Uploader:
+    def __init__(
+        self,
+        client: CatalogClient,
+        queue: UploadQueue,
+        settings: UploadSettings | None = None,
+        progress: Callable[[FileProgress], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.queue = queue
+        self.settings = settings or UploadSettings()
+        self.progress = progress
+        self.s3 = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0))
+        self._paused: set[str] = set()
+        self._cancelled: set[str] = set()
+        self._lock = threading.Lock()
+        self.sent_parts: list[tuple[str, int]] = []  # (file id, part number) S3 accepted from us
+        self.retries: Counter[str] = Counter()  # why requests were repeated: for logs and tests
+
+    def close(self) -> None:
+        self.s3.close()
+
+    # --- registering --------------------------------------------------------------------------
+
+    def wait_until_stable(self, files: list[LocalFile], cancel: threading.Event) -> list[LocalFile]:
+        """Files still being written (size or mtime changing) are not taken until they settle."""
+        current = files
+        for _ in range(self.settings.stable_checks):
+            if cancel.wait(self.settings.stable_seconds):
+                return current
+            changed = []
+            refreshed = []
+            for item in current:
+                now = _local(item.path, item.rel_path)
+                refreshed.append(now)
+                if (now.size, now.mtime_ns) != (item.size, item.mtime_ns):
+                    changed.append(now.rel_path)
+            current = refreshed
+            if not changed:
+                return current
+        raise UploadError(
+            f"{', '.join(changed[:3])} kept changing for "
+            f"{self.settings.stable_checks * self.settings.stable_seconds:.0f} s; wait until the "
+            "acquisition has finished writing, then add the files again."
+        )
+
+    def register(
+        self,
+        experiment_id: str,
+        inputs: list[Path],
+        *,
+        instrument_pair: str = "generic",
+        operator: str = "",
+        description: str = "",
+        cancel: threading.Event | None = None,
+        hashing: Callable[[int, int], None] | None = None,
+    ) -> dict:
+        """Hash the files, register the measurement in the catalog, queue every file."""
+        cancel = cancel or threading.Event()
+        files = self.wait_until_stable(collect_files(inputs), cancel)
+        total = sum(f.size for f in files)
+        done = 0
+
+        def tick(count: int) -> None:
+            nonlocal done
+            done += count
+            if hashing is not None:
+                hashing(done, total)
+
+        hashes = [sha256_of(f.path, progress=tick) for f in files]
+        measurement_id = str(uuid.uuid4())
+        measurement = self.client.create_measurement(
+            {
+                "id": measurement_id,
+                "experiment": experiment_id,
+                "instrument_pair": instrument_pair,
+                "operator": operator,
+                "description": description,
+                "files": [
+                    {"id": str(uuid.uuid4()), "path": f.rel_path, "size": f.size, "sha256": h}
+                    for f, h in zip(files, hashes, strict=True)
+                ],
+            }
+        )
+        by_path = {
+            sanitize_relative_path(f.rel_path): (f, h) for f, h in zip(files, hashes, strict=True)
+        }
+        queued = []
+        for registered in measurement["files"]:
+            local, digest = by_path[registered["path"]]
+            queued.append(
+                QueuedFile(
+                    file_id=registered["id"],
+                    measurement_id=measurement["id"],
+                    server=self.client.base_url,
+                    local_path=str(local.path),
+                    rel_path=registered["path"],
+                    size=local.size,
+                    mtime_ns=local.mtime_ns,
+                    sha256=digest,
+                    state="queued",
+                    upload_id=None,
+                    part_size=None,
+                    part_count=None,
+                    error="",
+                )
+            )
+        self.queue.add(queued)
+        return measurement
+
+    # --- control ------------------------------------------------------------------------------
+
+    def pause(self, file_id: str) -> None:
+        with self._lock:
+            self._paused.add(file_id)
+        self.queue.set_state(file_id, "paused")
+
+    def resume(self, file_id: str) -> None:
+        with self._lock:
+            self._paused.discard(file_id)
+        item = self.queue.get(file_id)
+        if item is not None and item.state in ("paused", "failed", "cancelled"):
+            self.queue.set_state(file_id, "queued")
+
+    def cancel(self, file_id: str) -> None:
+        """Stop the file and abort its multipart upload (S3 drops the parts)."""
+        with self._lock:
+            self._cancelled.add(file_id)
+        # Already stored, or unreachable: the queue state below is what matters.
+        with contextlib.suppress(CatalogError):
+            self.client.abort_upload(file_id)
+        self.queue.set_state(file_id, "cancelled")
+
+    def _stopped(self, file_id: str, cancel: threading.Event) -> bool:
+        with self._lock:
+            if file_id in self._cancelled:
+                return True
+            if file_id in self._paused:
+                raise Paused
+        return cancel.is_set()
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run(self, cancel: threading.Event | None = None, *, until_idle: bool = True) -> dict:
+        """Upload everything queued (or interrupted) for this server; returns counts by state."""
+        cancel = cancel or threading.Event()
+        while not cancel.is_set():
+            pending = [
+                item
+                for item in self.queue.items(ACTIVE_STATES)
+                if item.server == self.client.base_url
+            ]
+            ready = [i for i in pending if i.state != "waiting"]
+            if not pending:
+                break
+            if not ready:  # only files waiting for the network: pause, then try them again
+                if cancel.wait(self.settings.retry_waiting_after):
+                    break
+                for item in pending:
+                    self.queue.set_state(item.file_id, "queued")
+                continue
+            with ThreadPoolExecutor(self.settings.file_concurrency) as pool:
+                futures = [pool.submit(self.upload_one, item, cancel) for item in ready]
+                for future in as_completed(futures):
+                    future.result()
+            if not until_idle:
+                break
+        counts: dict[str, int] = {}
+        for item in self.queue.items():
+            if item.server == self.client.base_url:
+                counts[item.state] = counts.get(item.state, 0) + 1
+        return counts
+
+    def _emit(self, item: QueuedFile, meter: _Meter, state: str, error: str = "") -> None:
+        if self.progress is None:
+            return
+        remaining = item.size - meter.done
+        eta = remaining / meter.rate if meter.rate > 0 else None
+        self.progress(
+            FileProgress(
+                item.file_id,
+                item.measurement_id,
+                item.rel_path,
+                item.size,
+                meter.done,
+                meter.rate,
+                eta,
+                state,
+                error,
+            )
+        )
+
+    def upload_one(self, item: QueuedFile, cancel: threading.Event) -> str:
+        """Upload one queued file; the final state is written to the queue and returned."""
+        meter = _Meter()
+        try:
+            self._check_unchanged(item)
+            self.queue.set_state(item.file_id, "uploading")
+            self._emit(item, meter, "uploading")
+            plan = self.client.upload_plan(item.file_id)
+            if plan["method"] == "single":
+                self._single(item, plan, meter, cancel)
+            else:
+                self._multipart(item, plan, meter, cancel)
+            if self._stopped(item.file_id, cancel):
+                return self._interrupted(item, meter)
+            self._check_unchanged(item)
+            if plan["method"] == "single":
+                self.client.complete_upload(item.file_id, [])
+            else:
+                parts = self.queue.parts(item.file_id, plan["upload_id"])
+                self.client.complete_upload(
+                    item.file_id,
+                    [(n, parts[n].etag, parts[n].sha256) for n in sorted(parts)],
+                )
+        except Paused:
+            self.queue.set_state(item.file_id, "paused")
+            self._emit(item, meter, "paused")
+            return "paused"
+        except UploadError as exc:
+            return self._fail(item, meter, str(exc))
+        except CatalogUnreachable as exc:
+            self.queue.set_state(item.file_id, "waiting", str(exc))
+            self._emit(item, meter, "waiting", str(exc))
+            return "waiting"
+        except CatalogError as exc:
+            if exc.status == 409 and "already stored" in exc.detail:
+                return self._stored(item, meter)
+            return self._fail(item, meter, str(exc))
+        except OSError as exc:
+            return self._fail(item, meter, f"{item.local_path}: {exc.strerror or exc}")
+        return self._stored(item, meter)
+
+    def _stored(self, item: QueuedFile, meter: _Meter) -> str:
+        meter.done = item.size
+        self.queue.set_state(item.file_id, "stored")
+        self._emit(item, meter, "stored")
+        return "stored"
+
+    def _fail(self, item: QueuedFile, meter: _Meter, message: str) -> str:
+        self.queue.set_state(item.file_id, "failed", message)
+        self._emit(item, meter, "failed", message)
+        return "failed"
+
+    def _interrupted(self, item: QueuedFile, meter: _Meter) -> str:
+        with self._lock:
+            cancelled = item.file_id in self._cancelled
+        state = "cancelled" if cancelled else "queued"
+        self.queue.set_state(item.file_id, state)
+        self._emit(item, meter, state)
+        return state
+
+    def _check_unchanged(self, item: QueuedFile) -> None:
+        try:
+            stat = os.stat(item.local_path)
+        except FileNotFoundError:
+            raise UploadError(
+                f"{item.local_path} was deleted after it was queued; nothing was stored for it. "
+                "Add the file again if it still exists elsewhere."
+            ) from None
+        if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
+            raise UploadError(
+                f"{item.local_path} changed after it was queued (size or modification time); "
+                "nothing was stored for it. Add it again as a new measurement."
+            )
+
+    # --- S3 requests --------------------------------------------------------------------------
+
+    def _count(self, reason: str) -> None:
+        with self._lock:
+            self.retries[reason] += 1
+
+    def _sleep(self, attempt: int, cancel: threading.Event) -> None:
+        delay = min(self.settings.max_backoff, self.settings.backoff * 2**attempt)
+        cancel.wait(delay * random.uniform(0.5, 1.0))
+
+    def _put(
+        self,
+        url_of: Callable[[bool], tuple[str, dict]],
+        body_of: Callable[[], object],
+        what: str,
+        cancel: threading.Event,
+        on_bad_digest: Callable[[], None],
+    ) -> httpx.Response:
+        """PUT with retries: fresh URL when expired, re-read source on BadDigest, backoff on
+        network errors and 5xx. `url_of(refresh)` gives (url, headers)."""
+        url, headers = url_of(False)
+        bad_digests = 0
+        for attempt in range(self.settings.attempts):
+            if cancel.is_set():
+                raise UploadError(f"{what}: interrupted")
+            try:
+                response = self.s3.put(url, content=body_of(), headers=headers)
+            except httpx.TransportError:
+                self._count("network")
+                self._sleep(attempt, cancel)
+                continue
+            if response.status_code == 200:
+                return response
+            text = response.text
+            if response.status_code == 403 and "expired" in text.lower():
+                self._count("expired")
+                url, headers = url_of(True)
+                continue
+            if response.status_code == 400 and "BadDigest" in text:
+                self._count("bad_digest")
+                bad_digests += 1
+                if bad_digests > 1:
+                    raise UploadError(
+                        f"{what}: S3 refused the bytes twice because they do not match the "
+                        "SHA-256 taken when the file was queued; the file has changed. Add it "
+                        "again as a new measurement."
+                    )
+                on_bad_digest()
+                continue
+            if response.status_code >= 500:
+                self._count("server")
+                self._sleep(attempt, cancel)
+                continue
+            raise UploadError(f"{what}: S3 answered {response.status_code}: {text[:200]}")
+        raise CatalogUnreachable(f"{what}: object storage is not reachable; will retry.")
+
+    def _single(self, item: QueuedFile, plan: dict, meter: _Meter, cancel: threading.Event):
+        current = {"plan": plan}
+
+        def url_of(refresh: bool) -> tuple[str, dict]:
+            if refresh:
+                current["plan"] = self.client.upload_plan(item.file_id)
+            return current["plan"]["url"], current["plan"]["headers"]
+
+        def body() -> bytes:
+            with open(item.local_path, "rb") as handle:
+                return handle.read()
+
+        self._put(url_of, body, item.rel_path, cancel, lambda: None)
+        meter.add(item.size)
+        self._emit(item, meter, "uploading")
+
+    def _multipart(self, item: QueuedFile, plan: dict, meter: _Meter, cancel: threading.Event):
+        upload_id, part_size = plan["upload_id"], plan["part_size"]
+        count = plan["part_count"]
+        self.queue.set_upload(item.file_id, upload_id, part_size, count)
+        known = self.queue.parts(item.file_id, upload_id)
+        held = {p["number"]: p for p in plan["parts_done"]}
+        for number, part in held.items():
+            if number not in known:
+                # S3 took the part but we died before writing it down: hash it, do not resend.
+                offset = (number - 1) * part_size
+                digest = sha256_of(Path(item.local_path), offset=offset, length=part["size"])
+                record = DonePart(number, part["etag"], digest, part["size"])
+                self.queue.record_part(item.file_id, upload_id, record)
+                known[number] = record
+        meter.add(sum(p.size for n, p in known.items() if n in held))
+        todo = [n for n in range(1, count + 1) if n not in held]
+        self._emit(item, meter, "uploading")
+
+        def send(number: int) -> None:
+            if self._stopped(item.file_id, cancel):
+                return
+            offset = (number - 1) * part_size
+            length = min(part_size, item.size - offset)
+            data = _read_range(item.local_path, offset, length)
+            digest = _sha256_bytes(data)
+
+            def url_of(refresh: bool) -> tuple[str, dict]:
+                presigned = self.client.presign_parts(item.file_id, [(number, digest)])[0]
+                return presigned["url"], presigned["headers"]
+
+            def reread() -> None:
+                nonlocal data
+                data = _read_range(item.local_path, offset, length)
+                if _sha256_bytes(data) != digest:
+                    raise UploadError(
+                        f"{item.rel_path}: part {number} reads differently now; the file changed."
+                    )
+
+            response = self._put(
+                url_of, lambda: data, f"{item.rel_path} part {number}", cancel, reread
+            )
+            record = DonePart(number, response.headers["etag"], digest, length)
+            self.queue.record_part(item.file_id, upload_id, record)
+            with self._lock:
+                self.sent_parts.append((item.file_id, number))
+            meter.add(length)
+            self._emit(item, meter, "uploading")
+
+        with ThreadPoolExecutor(self.settings.part_concurrency) as pool:
+            futures = [pool.submit(send, n) for n in todo]
+            errors = []
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except (Paused, UploadError, CatalogError, OSError) as exc:
+                    errors.append(exc)
+                    for other in futures:
+                        other.cancel()  # parts not started yet; in-flight ones finish
+            if errors:
+                raise errors[0]
+
+
+def _read_range(path: str, offset: int, length: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    if len(data) != length:
+        raise UploadError(f"{path} is shorter than when it was queued; it changed.")
+    return data
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
