@@ -303,6 +303,7 @@ class ObjectOut(BaseModel):
     size: int
     modified: str
     etag: str
+    sha256: str | None = None  # when the catalog knows the object (raw and derived files)
 
 
 class ObjectListing(BaseModel):

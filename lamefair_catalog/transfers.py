@@ -20,7 +20,14 @@ from lamefair_catalog import schemas as s
 from lamefair_catalog.auth import Principal
 from lamefair_catalog.commands import Catalog, experiment_prefix
 from lamefair_catalog.errors import Conflict, Forbidden, Invalid, NotFound
-from lamefair_catalog.models import DerivedFile, File, Measurement, Proposal
+from lamefair_catalog.models import (
+    DerivedFile,
+    Experiment,
+    File,
+    Measurement,
+    Proposal,
+    Sample,
+)
 from lamefair_catalog.shared import InvalidName, derived_key, sanitize_relative_path
 from lamefair_catalog.storage import b64_to_hex, composite_sha256_b64, hex_to_b64
 
@@ -480,13 +487,36 @@ class Transfers:
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         listing = self.storage.list_level(bucket, prefix, cursor, limit)
+        known = self._known_checksums(bucket, [o["key"] for o in listing.objects])
         return s.ObjectListing(
             bucket=bucket,
             prefix=prefix,
             folders=listing.folders,
-            objects=[s.ObjectOut(**o) for o in listing.objects],
+            objects=[s.ObjectOut(**o, sha256=known.get(o["key"])) for o in listing.objects],
             next_cursor=listing.next_cursor,
         )
+
+    def _known_checksums(self, bucket: str, keys: list[str]) -> dict[str, str]:
+        """SHA-256 the catalog recorded for these keys (stored raw files and derived files)."""
+        if not keys:
+            return {}
+        with self.catalog.session() as session:
+            raw = session.execute(
+                select(File.key, File.sha256)
+                .join(Measurement, File.measurement_id == Measurement.id)
+                .join(Experiment, Measurement.experiment_id == Experiment.id)
+                .join(Sample, Experiment.sample_id == Sample.id)
+                .join(Proposal, Sample.proposal_id == Proposal.id)
+                .where(Proposal.raw_bucket == bucket, File.key.in_(keys), File.state == "stored")
+            ).all()
+            derived = session.execute(
+                select(DerivedFile.key, DerivedFile.sha256).where(
+                    DerivedFile.bucket == bucket,
+                    DerivedFile.key.in_(keys),
+                    DerivedFile.state == "stored",
+                )
+            ).all()
+        return dict([*raw, *derived])
 
     def presign_keys(
         self, principal: Principal, bucket: str, body: s.PresignKeysIn

@@ -1,0 +1,267 @@
+"""Downloads through presigned GETs: streamed to a temporary file, resumed with HTTP Range,
+checked against the catalog's SHA-256, then renamed into place. Never a partial file under the
+final name; a download interrupted (network, full disk, kill) continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import httpx
+
+from lamefair_catalog.shared import InvalidName, sanitize_relative_path
+from lamefair_desktop.catalog_client import CatalogClient
+
+PARTIAL_SUFFIX = ".lamefair-partial"
+CHUNK = 1024 * 1024
+
+
+class DownloadError(Exception):
+    """A download could not finish; the message says what to do (the partial file is kept)."""
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """Something to fetch: where it goes locally and what it must hash to."""
+
+    bucket: str
+    key: str
+    relative_path: str
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    relative_path: str
+    bytes_done: int
+    size: int | None
+    state: str  # "downloading", "verified", "failed"
+    error: str = ""
+
+
+UrlSource = Callable[[], str]
+
+
+class Downloader:
+    def __init__(
+        self,
+        client: CatalogClient,
+        progress: Callable[[DownloadProgress], None] | None = None,
+        attempts: int = 6,
+        backoff: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.progress = progress
+        self.attempts = attempts
+        self.backoff = backoff
+        self.http = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- what to fetch ------------------------------------------------------------------------
+
+    def file(self, file_id: str, out_dir: Path, cancel: threading.Event | None = None) -> Path:
+        """A catalog file by id, saved under its relative path inside `out_dir`."""
+        info = self.client.download_url(file_id)
+        target = _inside(out_dir, info["path"])
+        self.fetch(
+            lambda: self.client.download_url(file_id)["url"],
+            target,
+            size=info["size"],
+            sha256=info["sha256"],
+            label=info["path"],
+            first_url=info["url"],
+            cancel=cancel,
+        )
+        return target
+
+    def list_prefix(self, bucket: str, prefix: str) -> list[RemoteObject]:
+        """Every object below `prefix`, with the SHA-256 the catalog knows for it."""
+        prefix = prefix.strip("/")
+        base = f"{prefix}/" if prefix else ""
+        found: list[RemoteObject] = []
+        folders = [base]
+        while folders:
+            folder = folders.pop()
+            cursor = None
+            while True:
+                page = self.client.list_objects(bucket, folder, cursor)
+                folders += page["folders"]
+                for obj in page["objects"]:
+                    relative = obj["key"][len(base) :] if base else obj["key"]
+                    top = PurePosixPath(prefix).name if prefix else bucket
+                    found.append(
+                        RemoteObject(
+                            bucket,
+                            obj["key"],
+                            f"{top}/{relative}",
+                            obj["size"],
+                            obj.get("sha256"),
+                        )
+                    )
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+        return sorted(found, key=lambda o: o.key)
+
+    def prefix(
+        self, bucket: str, prefix: str, out_dir: Path, cancel: threading.Event | None = None
+    ) -> list[Path]:
+        """A whole folder of a bucket, paths below `prefix` kept."""
+        objects = self.list_prefix(bucket, prefix)
+        urls: dict[str, str] = {}
+        for start in range(0, len(objects), 1000):
+            batch = objects[start : start + 1000]
+            for signed in self.client.presign_keys(bucket, [o.key for o in batch]):
+                urls[signed["key"]] = signed["url"]
+        written = []
+        for obj in objects:
+            if cancel is not None and cancel.is_set():
+                break
+            target = _inside(out_dir, obj.relative_path)
+            self.fetch(
+                lambda o=obj: self.client.presign_keys(bucket, [o.key])[0]["url"],
+                target,
+                size=obj.size,
+                sha256=obj.sha256,
+                label=obj.relative_path,
+                first_url=urls[obj.key],
+                cancel=cancel,
+            )
+            written.append(target)
+        return written
+
+    # --- fetching -----------------------------------------------------------------------------
+
+    def _emit(self, label: str, done: int, size: int | None, state: str, error: str = "") -> None:
+        if self.progress is not None:
+            self.progress(DownloadProgress(label, done, size, state, error))
+
+    def fetch(
+        self,
+        url_source: UrlSource,
+        target: Path,
+        *,
+        size: int | None,
+        sha256: str | None,
+        label: str,
+        first_url: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + PARTIAL_SUFFIX)
+        url = first_url or url_source()
+        digest = hashlib.sha256()
+        done = 0
+        if partial.exists():  # resume: hash what we already have, then ask for the rest
+            done = partial.stat().st_size
+            with open(partial, "rb") as handle:
+                while block := handle.read(CHUNK):
+                    digest.update(block)
+        attempt = 0
+        while size is None or done < size or size == 0:
+            if cancel is not None and cancel.is_set():
+                raise DownloadError(f"{label}: cancelled; run the download again to continue.")
+            headers = {"Range": f"bytes={done}-"} if done else {}
+            try:
+                with self.http.stream("GET", url, headers=headers) as response:
+                    if response.status_code == 403 and attempt < self.attempts:
+                        response.read()
+                        if "expired" in response.text.lower():
+                            url, attempt = url_source(), attempt + 1
+                            continue
+                        raise DownloadError(f"{label}: storage refused the download (403).")
+                    if response.status_code == 416 and size is not None and done >= size:
+                        break
+                    if response.status_code not in (200, 206):
+                        raise DownloadError(
+                            f"{label}: storage answered {response.status_code}; try again later."
+                        )
+                    if response.status_code == 200 and done:
+                        # The server ignored the Range: start over rather than append twice.
+                        done, digest = 0, hashlib.sha256()
+                        partial.unlink(missing_ok=True)
+                    with open(partial, "ab") as handle:
+                        for block in response.iter_bytes(CHUNK):
+                            handle.write(block)
+                            digest.update(block)
+                            done += len(block)
+                            self._emit(label, done, size, "downloading")
+                            if cancel is not None and cancel.is_set():
+                                break
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                if size is None or size == 0:
+                    break
+            except httpx.TransportError:
+                attempt += 1
+                if attempt >= self.attempts:
+                    raise DownloadError(
+                        f"{label}: the network keeps failing ({done} of {size} bytes kept); "
+                        "run the download again to continue."
+                    ) from None
+                time.sleep(min(10.0, self.backoff * 2**attempt))
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    self._emit(label, done, size, "failed", "disk full")
+                    raise DownloadError(
+                        f"{label}: the disk holding {target.parent} is full ({done} bytes kept "
+                        "in a partial file); free some space and run the download again."
+                    ) from exc
+                raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
+        if size is not None and done != size:
+            raise DownloadError(f"{label}: got {done} bytes, expected {size}; try again.")
+        if sha256 is not None and digest.hexdigest() != sha256:
+            partial.unlink(missing_ok=True)
+            self._emit(label, done, size, "failed", "checksum mismatch")
+            raise DownloadError(
+                f"{label}: the downloaded bytes do not match the catalog's SHA-256; the partial "
+                "file was removed, download it again."
+            )
+        os.replace(partial, target)
+        self._emit(label, done, size, "verified")
+
+
+def _inside(out_dir: Path, relative: str) -> Path:
+    """`out_dir/relative`, refusing anything that would land outside `out_dir`."""
+    try:
+        clean = sanitize_relative_path(relative) if relative.strip() else "download"
+    except InvalidName as exc:
+        raise DownloadError(f"Refusing to save {relative!r}: {exc}") from None
+    return Path(out_dir) / clean
+
+
+def aria2_manifest(entries: list[tuple[str, str, str | None]]) -> str:
+    """An aria2 input file: each URL, then `out=` (relative path) and `checksum=sha-256=`."""
+    lines = []
+    for url, relative, sha256 in entries:
+        lines.append(url)
+        lines.append(f"  out={relative}")
+        if sha256:
+            lines.append(f"  checksum=sha-256={sha256}")
+    return "\n".join(lines) + "\n"
+
+
+def export_aria2(client: CatalogClient, bucket: str, prefix: str, destination: Path) -> int:
+    """Write an aria2 input file for a folder; returns how many objects it lists."""
+    downloader = Downloader(client)
+    try:
+        objects = downloader.list_prefix(bucket, prefix)
+    finally:
+        downloader.close()
+    entries = []
+    for start in range(0, len(objects), 1000):
+        batch = objects[start : start + 1000]
+        signed = {s["key"]: s["url"] for s in client.presign_keys(bucket, [o.key for o in batch])}
+        entries += [(signed[o.key], o.relative_path, o.sha256) for o in batch]
+    destination.write_text(aria2_manifest(entries), encoding="utf-8")
+    return len(entries)
