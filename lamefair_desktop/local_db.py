@@ -31,6 +31,7 @@ def default_path() -> Path:
 
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
+    from lamefair_desktop import sync  # noqa: F401
     from lamefair_desktop.transfer import queue  # noqa: F401
 
     path = path or default_path()

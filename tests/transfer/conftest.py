@@ -64,3 +64,18 @@ def queue(tmp_path) -> UploadQueue:
 @pytest.fixture
 def experiment(api) -> dict:
     return api.make_hierarchy()["experiment"]
+
+
+@pytest.fixture
+def catalog_proxy(transfer_catalog) -> Iterator[TcpProxy]:
+    """A cuttable path to the catalog itself, to play 'the server is unreachable'."""
+    target = urlparse(transfer_catalog.url)
+    proxy = TcpProxy(target.hostname, target.port)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def proxied_client(catalog_proxy, admin_token) -> Iterator[CatalogClient]:
+    with CatalogClient(catalog_proxy.endpoint, admin_token, attempts=2, backoff=0.05) as c:
+        yield c
