@@ -37,6 +37,27 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.commands.nexus_commands",
         "register_inspect",
     ),
+    "ls": ("list the catalog", "lamefair_desktop.commands.transfer_commands", "register_ls"),
+    "upload": (
+        "upload files or folders into an experiment",
+        "lamefair_desktop.commands.transfer_commands",
+        "register_upload",
+    ),
+    "download": (
+        "download a file or a bucket folder",
+        "lamefair_desktop.commands.transfer_commands",
+        "register_download",
+    ),
+    "queue": (
+        "show the upload queue (--resume: finish it)",
+        "lamefair_desktop.commands.transfer_commands",
+        "register_queue",
+    ),
+    "sync": (
+        "send offline changes and refresh the local catalog",
+        "lamefair_desktop.commands.transfer_commands",
+        "register_sync",
+    ),
 }
 
 

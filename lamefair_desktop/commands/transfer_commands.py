@@ -1,0 +1,296 @@
+"""`lamefair ls`, `upload`, `download`, `queue`, `sync`: headless transfers for scripted ingest.
+
+Exit codes: 0 done; 1 something failed (listed); 2 usage; 3 the catalog or storage is unreachable
+(queued work is kept and resumes with `lamefair queue --resume`); 4 sign in again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from lamefair_desktop.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+EXIT_OFFLINE = 3
+EXIT_SIGN_IN = 4
+
+
+class Printer:
+    """Progress bars on a terminal, plain lines when piped (one line per state change)."""
+
+    def __init__(self, stream=sys.stdout) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_state: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def progress(self, label: str, done: int, size: int | None, state: str, extra: str = ""):
+        with self._lock:
+            if self.tty:
+                fraction = done / size if size else 1.0
+                bar = "#" * int(30 * fraction)
+                line = f"\r{label[-40:]:<40} [{bar:<30}] {fraction:6.1%} {state:<11}{extra}"
+                self.stream.write(line[:160])
+                if state in ("stored", "verified", "failed", "cancelled", "waiting"):
+                    self.stream.write("\n")
+                self.stream.flush()
+            elif self._last_state.get(label) != state:
+                self._last_state[label] = state
+                print(f"{state}: {label} {extra}".rstrip(), file=self.stream, flush=True)
+
+
+def _connect():
+    from lamefair_desktop.connection import connect
+
+    return connect()
+
+
+def _run(action) -> int:
+    """Connect, run `action(connection)`, and turn known failures into exit codes."""
+    from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable, SignInRequired
+    from lamefair_desktop.local_server import LocalServerError
+    from lamefair_desktop.transfer.download import DownloadError
+    from lamefair_desktop.transfer.upload import UploadError
+
+    try:
+        connection = _connect()
+    except LocalServerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        return action(connection)
+    except SignInRequired as exc:
+        print(f"error: {exc} Run `lamefair login`.", file=sys.stderr)
+        return EXIT_SIGN_IN
+    except CatalogUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OFFLINE
+    except (CatalogError, UploadError, DownloadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        connection.close()
+
+
+def _local_db():
+    from lamefair_desktop.local_db import open_local_db
+
+    return open_local_db()
+
+
+# --- ls ---------------------------------------------------------------------------------------
+
+
+def register_ls(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default="", help="project/proposal/sample/experiment")
+    parser.set_defaults(handler=run_ls)
+
+
+LEVELS = ("project", "proposal", "sample", "experiment", "measurement")
+
+
+def run_ls(args: argparse.Namespace) -> int:
+    from lamefair_desktop.catalog_client import CatalogUnreachable
+    from lamefair_desktop.sync import Sync
+
+    def action(connection) -> int:
+        sync = Sync(connection.client, _local_db())
+        try:
+            sync.pull()
+        except CatalogUnreachable:
+            print("(offline: showing the cached catalog)", file=sys.stderr)
+        parts = [p for p in args.path.strip("/").split("/") if p]
+        parent = None
+        for level, part in zip(LEVELS, parts, strict=False):
+            match = [
+                n
+                for n in sync.cache.children(level, parent)
+                if part in (n.id, n.name, n.data.get("slug"), n.data.get("number_slug"))
+            ]
+            if not match:
+                print(
+                    f"error: no {level} {part!r} here; `lamefair ls` shows what there is.",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            parent = match[0].id
+        depth = len(parts)
+        if depth >= len(LEVELS):
+            print("error: the path is deeper than measurements.", file=sys.stderr)
+            return EXIT_USAGE
+        kind = LEVELS[depth]
+        for node in sync.cache.children(kind, parent):
+            pending = " (not sent yet)" if node.pending else ""
+            print(f"{node.name}\t{kind}\t{node.id}{pending}")
+            if kind == "measurement":
+                for file in sync.cache.children("file", node.id):
+                    print(f"  {file.name}\t{file.data.get('state')}\t{file.data.get('size')} B")
+        return EXIT_OK
+
+    return _run(action)
+
+
+# --- upload -----------------------------------------------------------------------------------
+
+
+def register_upload(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    parser.add_argument("--experiment", required=True, help="experiment id")
+    parser.add_argument("--pair", default="generic", help="instrument pair (mapping id)")
+    parser.add_argument("--operator", default="", help="operator name (default: you)")
+    parser.add_argument("--description", default="")
+    parser.set_defaults(handler=run_upload)
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    from lamefair_desktop.settings import Settings
+    from lamefair_desktop.transfer.queue import UploadQueue
+    from lamefair_desktop.transfer.upload import Uploader, UploadSettings
+
+    settings = Settings.load()
+    printer = Printer()
+
+    def action(connection) -> int:
+        uploader = Uploader(
+            connection.client,
+            UploadQueue(_local_db()),
+            UploadSettings(
+                part_concurrency=settings.part_concurrency,
+                file_concurrency=settings.file_concurrency,
+            ),
+            progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
+        )
+        try:
+            measurement = uploader.register(
+                args.experiment,
+                args.inputs,
+                instrument_pair=args.pair,
+                operator=args.operator,
+                description=args.description,
+            )
+            print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
+            counts = uploader.run()
+        finally:
+            uploader.close()
+        return _summary(counts)
+
+    return _run(action)
+
+
+def _summary(counts: dict[str, int]) -> int:
+    print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing queued")
+    if counts.get("failed"):
+        return EXIT_FAILED
+    if counts.get("waiting") or counts.get("queued"):
+        return EXIT_OFFLINE
+    return EXIT_OK
+
+
+# --- queue ------------------------------------------------------------------------------------
+
+
+def register_queue(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume", action="store_true", help="resume every unfinished upload and wait"
+    )
+    parser.set_defaults(handler=run_queue)
+
+
+def run_queue(args: argparse.Namespace) -> int:
+    from lamefair_desktop.transfer.queue import UploadQueue
+    from lamefair_desktop.transfer.upload import Uploader
+
+    queue = UploadQueue(_local_db())
+    if not args.resume:
+        items = queue.items()
+        for item in items:
+            error = f"\t{item.error}" if item.error else ""
+            print(f"{item.state}\t{item.size}\t{item.local_path}\t{item.file_id}{error}")
+        if not items:
+            print("The upload queue is empty.")
+        return EXIT_OK
+    printer = Printer()
+
+    def action(connection) -> int:
+        uploader = Uploader(
+            connection.client,
+            queue,
+            progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
+        )
+        try:
+            return _summary(uploader.run())
+        finally:
+            uploader.close()
+
+    return _run(action)
+
+
+# --- download ---------------------------------------------------------------------------------
+
+
+def register_download(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", metavar="FILE_ID|BUCKET/PREFIX")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="destination folder")
+    parser.add_argument("--aria2", type=Path, help="write an aria2 input file instead")
+    parser.set_defaults(handler=run_download)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from lamefair_desktop.transfer.download import Downloader, export_aria2
+
+    printer = Printer()
+    is_file_id = len(args.what) == 36 and args.what.count("-") == 4
+
+    def action(connection) -> int:
+        if args.aria2:
+            if is_file_id:
+                print("error: --aria2 takes BUCKET/PREFIX.", file=sys.stderr)
+                return EXIT_USAGE
+            bucket, _, prefix = args.what.partition("/")
+            count = export_aria2(connection.client, bucket, prefix, args.aria2)
+            print(f"{args.aria2}: {count} object(s); run `aria2c -i {args.aria2}`")
+            return EXIT_OK
+        downloader = Downloader(
+            connection.client,
+            progress=lambda p: printer.progress(
+                p.relative_path, p.bytes_done, p.size, p.state, p.error
+            ),
+        )
+        try:
+            if is_file_id:
+                path = downloader.file(args.what, args.output)
+                print(f"saved {path}")
+            else:
+                bucket, _, prefix = args.what.partition("/")
+                paths = downloader.prefix(bucket, prefix, args.output)
+                print(f"saved {len(paths)} file(s) under {args.output}")
+        finally:
+            downloader.close()
+        return EXIT_OK
+
+    return _run(action)
+
+
+# --- sync -------------------------------------------------------------------------------------
+
+
+def register_sync(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(handler=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from lamefair_desktop.sync import Sync, describe
+
+    def action(connection) -> int:
+        sync = Sync(connection.client, _local_db())
+        sent = sync.push()
+        applied = sync.pull()
+        print(f"{connection.description}: {applied} change(s) received, {len(sent)} sent")
+        conflicts = list(sync.outbox(("conflict",)))
+        for item in conflicts:
+            print(f"conflict: {describe(item)}")
+        return EXIT_FAILED if conflicts else EXIT_OK
+
+    return _run(action)

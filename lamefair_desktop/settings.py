@@ -1,0 +1,51 @@
+"""User settings: a typed model saved as JSON in the config folder, with a schema version.
+
+Secrets never live here (tokens are in the keyring). Unknown keys from a newer version are kept
+as they are, so an older app does not erase them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from lamefair_desktop import paths
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Settings:
+    server_url: str | None = None  # None: the embedded local catalog
+    ca_bundle: str | None = None
+    part_concurrency: int = 4
+    file_concurrency: int = 2
+    cache_dir: str | None = None
+    cache_size_mb: int = 2048
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def path(cls) -> Path:
+        return paths.config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls) -> Settings:
+        try:
+            raw = json.loads(cls.path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        extra = {k: v for k, v in raw.items() if k not in known and k != "schema_version"}
+        return cls(**values, extra=extra)
+
+    def save(self) -> None:
+        data = {k: v for k, v in asdict(self).items() if k != "extra"}
+        data.update(self.extra)
+        data["schema_version"] = SCHEMA_VERSION
+        path = self.path()
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(temporary, path)
