@@ -51,9 +51,7 @@ def connect(settings: Settings | None = None) -> Connection:
     url = os.environ.get("LAMEFAIR_SERVER") or settings.server_url
     if url:
         token = os.environ.get("LAMEFAIR_TOKEN") or stored_token(url.rstrip("/"))
-        client = CatalogClient(
-            url, token, verify=settings.ca_bundle or True, attempts=_attempts()
-        )
+        client = CatalogClient(url, token, verify=settings.ca_bundle or True, attempts=_attempts())
         return Connection(client, f"catalog at {client.base_url}")
     server = local_server.start()
     client = CatalogClient(server.url, server.token, attempts=_attempts())
