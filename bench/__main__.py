@@ -10,6 +10,7 @@ import time
 BENCHMARKS = {
     "catalog": "bench.catalog_bench",
     "nexus": "bench.nexus_bench",
+    "transfer": "bench.transfer_bench",
 }
 
 

@@ -42,8 +42,8 @@ class Paused(Exception):
 
 @dataclass(frozen=True)
 class UploadSettings:
-    part_concurrency: int = 4  # parts in flight per file; memory ~ this x part size
-    file_concurrency: int = 2  # files in flight at once
+    part_concurrency: int = 6  # parts in flight per file; memory ~ this x part size
+    file_concurrency: int = 4  # files in flight at once (small files are latency-bound)
     stable_seconds: float = 1.0  # a file must keep its size and mtime this long before it is taken
     stable_checks: int = 30  # how many times to wait for a file that is still being written
     attempts: int = 8  # per part, for network errors and 5xx, with backoff
@@ -144,7 +144,13 @@ class Uploader:
     # --- registering --------------------------------------------------------------------------
 
     def wait_until_stable(self, files: list[LocalFile], cancel: threading.Event) -> list[LocalFile]:
-        """Files still being written (size or mtime changing) are not taken until they settle."""
+        """Files still being written (size or mtime changing) are not taken until they settle.
+
+        A file untouched for longer than the quiet time is settled already: no need to wait.
+        """
+        quiet_ns = int(self.settings.stable_seconds * 1e9)
+        if all(time.time_ns() - f.mtime_ns > quiet_ns for f in files):
+            return files
         current = files
         for _ in range(self.settings.stable_checks):
             if cancel.wait(self.settings.stable_seconds):
