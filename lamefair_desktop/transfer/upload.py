@@ -137,6 +137,7 @@ class Uploader:
         self._lock = threading.Lock()
         self.sent_parts: list[tuple[str, int]] = []  # (file id, part number) S3 accepted from us
         self.retries: Counter[str] = Counter()  # why requests were repeated: for logs and tests
+        self._local = threading.local()
 
     def close(self) -> None:
         self.s3.close()
@@ -365,6 +366,10 @@ class Uploader:
         return "stored"
 
     def _fail(self, item: QueuedFile, meter: _Meter, message: str) -> str:
+        with self._lock:
+            cancelled = item.file_id in self._cancelled
+        if cancelled:  # the abort made the part in flight fail: that is the cancel, not an error
+            return self._interrupted(item, meter)
         self.queue.set_state(item.file_id, "failed", message)
         self._emit(item, meter, "failed", message)
         return "failed"
@@ -401,6 +406,13 @@ class Uploader:
         delay = min(self.settings.max_backoff, self.settings.backoff * 2**attempt)
         cancel.wait(delay * random.uniform(0.5, 1.0))
 
+    def _part_buffer(self, size: int) -> memoryview:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or len(buffer) != size:
+            buffer = memoryview(bytearray(size))
+            self._local.buffer = buffer
+        return buffer
+
     def _put(
         self,
         url_of: Callable[[bool], tuple[str, dict]],
@@ -408,10 +420,13 @@ class Uploader:
         what: str,
         cancel: threading.Event,
         on_bad_digest: Callable[[], None],
+        *,
+        length: int,
     ) -> httpx.Response:
         """PUT with retries: fresh URL when expired, re-read source on BadDigest, backoff on
         network errors and 5xx. `url_of(refresh)` gives (url, headers)."""
         url, headers = url_of(False)
+        headers = {**headers, "Content-Length": str(length)}
         bad_digests = 0
         for attempt in range(self.settings.attempts):
             if cancel.is_set():
@@ -428,6 +443,7 @@ class Uploader:
             if response.status_code == 403 and "expired" in text.lower():
                 self._count("expired")
                 url, headers = url_of(True)
+                headers = {**headers, "Content-Length": str(length)}
                 continue
             if response.status_code == 400 and "BadDigest" in text:
                 self._count("bad_digest")
@@ -455,11 +471,10 @@ class Uploader:
                 current["plan"] = self.client.upload_plan(item.file_id)
             return current["plan"]["url"], current["plan"]["headers"]
 
-        def body() -> bytes:
-            with open(item.local_path, "rb") as handle:
-                return handle.read()
+        def body():
+            return _file_chunks(item.local_path, item.size)
 
-        self._put(url_of, body, item.rel_path, cancel, lambda: None)
+        self._put(url_of, body, item.rel_path, cancel, lambda: None, length=item.size)
         meter.add(item.size)
         self._emit(item, meter, "uploading")
 
@@ -486,23 +501,30 @@ class Uploader:
                 return
             offset = (number - 1) * part_size
             length = min(part_size, item.size - offset)
-            data = _read_range(item.local_path, offset, length)
-            digest = _sha256_bytes(data)
+            # One reused buffer per worker thread: allocating a fresh part for every request made
+            # the allocator's arenas (and RSS) grow far past concurrency x part size.
+            data = self._part_buffer(part_size)[:length]
+            _read_into(item.local_path, offset, data)
+            digest = hashlib.sha256(data).hexdigest()
 
             def url_of(refresh: bool) -> tuple[str, dict]:
                 presigned = self.client.presign_parts(item.file_id, [(number, digest)])[0]
                 return presigned["url"], presigned["headers"]
 
             def reread() -> None:
-                nonlocal data
-                data = _read_range(item.local_path, offset, length)
-                if _sha256_bytes(data) != digest:
+                _read_into(item.local_path, offset, data)
+                if hashlib.sha256(data).hexdigest() != digest:
                     raise UploadError(
                         f"{item.rel_path}: part {number} reads differently now; the file changed."
                     )
 
             response = self._put(
-                url_of, lambda: data, f"{item.rel_path} part {number}", cancel, reread
+                url_of,
+                lambda: _view_chunks(data),
+                f"{item.rel_path} part {number}",
+                cancel,
+                reread,
+                length=length,
             )
             record = DonePart(number, response.headers["etag"], digest, length)
             self.queue.record_part(item.file_id, upload_id, record)
@@ -515,6 +537,8 @@ class Uploader:
             futures = [pool.submit(send, n) for n in todo]
             errors = []
             for future in as_completed(futures):
+                if future.cancelled():
+                    continue
                 try:
                     future.result()
                 except (Paused, UploadError, CatalogError, OSError) as exc:
@@ -525,14 +549,31 @@ class Uploader:
                 raise errors[0]
 
 
-def _read_range(path: str, offset: int, length: int) -> bytes:
-    with open(path, "rb") as handle:
+STREAM_CHUNK = 1024 * 1024
+
+
+def _read_into(path: str, offset: int, target: memoryview) -> None:
+    with open(path, "rb", buffering=0) as handle:
         handle.seek(offset)
-        data = handle.read(length)
-    if len(data) != length:
-        raise UploadError(f"{path} is shorter than when it was queued; it changed.")
-    return data
+        filled = 0
+        while filled < len(target):
+            count = handle.readinto(target[filled:])
+            if not count:
+                raise UploadError(f"{path} is shorter than when it was queued; it changed.")
+            filled += count
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _view_chunks(view: memoryview):
+    for start in range(0, len(view), STREAM_CHUNK):
+        yield view[start : start + STREAM_CHUNK]
+
+
+def _file_chunks(path: str, size: int):
+    """The file streamed in 1 MiB reads (Content-Length is set by the caller)."""
+    with open(path, "rb") as handle:
+        sent = 0
+        while block := handle.read(STREAM_CHUNK):
+            sent += len(block)
+            yield block
+    if sent != size:
+        raise UploadError(f"{path} changed size while it was being sent.")

@@ -34,9 +34,23 @@ class CatalogProcess:
     database_url: str
     env: dict[str, str]
     log_path: Path
+    command: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
         stop_pid(self.process)
+
+    def restart(self) -> None:
+        """Start it again on the same port, as after a server reboot."""
+        stop_pid(self.process)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        wait_http(f"{self.url}/api/health", self.process, 60, "lamefair-catalog")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -78,17 +92,18 @@ def start_catalog(
     env = catalog_env(database_url, seaweed, issuer, **extra_env)
     log_path = log_dir / f"catalog-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    command = [
+        str(Path(sys.executable).parent / "lamefair-catalog"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "lamefair-catalog"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        command,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -101,7 +116,7 @@ def start_catalog(
     except RuntimeError as exc:
         stop_pid(process)
         raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
-    return CatalogProcess(url, process, database_url, env, log_path)
+    return CatalogProcess(url, process, database_url, env, log_path, command)
 
 
 # --- signing in at oidc-provider-mock ---------------------------------------------------------
