@@ -43,7 +43,7 @@ class Paused(Exception):
 @dataclass(frozen=True)
 class UploadSettings:
     part_concurrency: int = 6  # parts in flight per file; memory ~ this x part size
-    file_concurrency: int = 4  # files in flight at once (small files are latency-bound)
+    file_concurrency: int = 8  # files in flight at once (small files are latency-bound)
     stable_seconds: float = 1.0  # a file must keep its size and mtime this long before it is taken
     stable_checks: int = 30  # how many times to wait for a file that is still being written
     attempts: int = 8  # per part, for network errors and 5xx, with backoff
@@ -63,6 +63,45 @@ class FileProgress:
     eta: float | None  # seconds
     state: str
     error: str = ""
+
+
+@dataclass(frozen=True)
+class MeasurementProgress:
+    measurement_id: str
+    files: int
+    files_stored: int
+    files_failed: int
+    bytes_done: int
+    size: int
+    rate: float
+    eta: float | None
+
+
+class MeasurementTotals:
+    """Folds per-file progress into per-measurement progress (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, dict[str, FileProgress]] = {}
+        self._lock = threading.Lock()
+
+    def update(self, event: FileProgress) -> MeasurementProgress:
+        with self._lock:
+            files = self._files.setdefault(event.measurement_id, {})
+            files[event.file_id] = event
+            values = list(files.values())
+        size = sum(f.size for f in values)
+        done = sum(f.bytes_done for f in values)
+        rate = sum(f.rate for f in values if f.state == "uploading")
+        return MeasurementProgress(
+            event.measurement_id,
+            len(values),
+            sum(f.state == "stored" for f in values),
+            sum(f.state == "failed" for f in values),
+            done,
+            size,
+            rate,
+            (size - done) / rate if rate > 0 else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -126,8 +165,11 @@ class Uploader:
         queue: UploadQueue,
         settings: UploadSettings | None = None,
         progress: Callable[[FileProgress], None] | None = None,
+        measurement_progress: Callable[[MeasurementProgress], None] | None = None,
     ) -> None:
         self.client = client
+        self.measurement_progress = measurement_progress
+        self._totals = MeasurementTotals()
         self.queue = queue
         self.settings = settings or UploadSettings()
         self.progress = progress
@@ -300,23 +342,25 @@ class Uploader:
         return counts
 
     def _emit(self, item: QueuedFile, meter: _Meter, state: str, error: str = "") -> None:
-        if self.progress is None:
+        if self.progress is None and self.measurement_progress is None:
             return
         remaining = item.size - meter.done
         eta = remaining / meter.rate if meter.rate > 0 else None
-        self.progress(
-            FileProgress(
-                item.file_id,
-                item.measurement_id,
-                item.rel_path,
-                item.size,
-                meter.done,
-                meter.rate,
-                eta,
-                state,
-                error,
-            )
+        event = FileProgress(
+            item.file_id,
+            item.measurement_id,
+            item.rel_path,
+            item.size,
+            meter.done,
+            meter.rate,
+            eta,
+            state,
+            error,
         )
+        if self.progress is not None:
+            self.progress(event)
+        if self.measurement_progress is not None:
+            self.measurement_progress(self._totals.update(event))
 
     def upload_one(self, item: QueuedFile, cancel: threading.Event) -> str:
         """Upload one queued file; the final state is written to the queue and returned."""

@@ -138,3 +138,18 @@ def test_colour_and_complex_images_are_refused_by_name(tmp_path):
     tifffile.imwrite(complex_file, np.zeros((8, 8), np.complex64))
     with pytest.raises(TiffReadError, match="complex.tif.*not supported"):
         open_tiff(complex_file)
+
+
+def test_huge_text_tags_are_cut_and_huge_numeric_tags_summarised(tmp_path):
+    path = tmp_path / "huge-tags.tif"
+    description = "x" * 5_000_000
+    tifffile.imwrite(
+        path,
+        np.zeros((16, 16), np.uint8),
+        description=description,
+        extratags=[(65000, "d", 200_000, np.arange(200_000, dtype=np.float64), True)],
+    )
+    with open_tiff(path) as source:
+        assert len(source.metadata["ImageDescription"]) == 65_536
+        assert source.metadata["tag_65000"] == "<array float64 [200000]>"
+        assert source.frame(0).shape == (16, 16)

@@ -46,8 +46,10 @@ def test_folder_upload_keeps_relative_paths_and_verifies_every_file(
     _write(folder / "overview.tif", 300_000)
     _write(folder / "stack" / "frames.tif", 19 * MiB)  # multipart: 3 parts of 8 MiB
     _write(folder / "stack" / "notes.txt", 10)
-    events = []
-    uploader = Uploader(client, queue, FAST, progress=events.append)
+    events, totals = [], []
+    uploader = Uploader(
+        client, queue, FAST, progress=events.append, measurement_progress=totals.append
+    )
     measurement = uploader.register(experiment["id"], [folder], operator="op-bob")
     assert {f["path"] for f in measurement["files"]} == {
         "session-42/overview.tif",
@@ -69,6 +71,9 @@ def test_folder_upload_keeps_relative_paths_and_verifies_every_file(
     assert big[-1].state == "stored"
     assert big[-1].bytes_done == big[-1].size == 19 * MiB
     assert sorted(n for _, n in uploader.sent_parts) == [1, 2, 3]
+    last = totals[-1]
+    assert (last.files, last.files_stored, last.files_failed) == (3, 3, 0)
+    assert last.bytes_done == last.size == 300_000 + 19 * MiB + 10
 
 
 WORKER = textwrap.dedent(
@@ -157,6 +162,7 @@ def test_network_cut_and_expired_urls_mid_multipart(
     assert result["counts"] == {"stored": 1}
     assert time.monotonic() - started > 3.5  # it really waited for the network
     assert uploader.retries["network"] >= 1
+    assert uploader.retries["expired"] >= 1  # the URL in hand outlived its 3 s during the cut
     assert sorted(n for _, n in uploader.sent_parts) == [1, 2, 3, 4, 5]
     files = _server_files(api, experiment)
     assert (
