@@ -53,6 +53,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.commands.transfer_commands",
         "register_queue",
     ),
+    "login": (
+        "sign in to the catalog's identity provider",
+        "lamefair_desktop.commands.auth_commands",
+        "register_login",
+    ),
+    "logout": (
+        "sign out and forget the stored tokens",
+        "lamefair_desktop.commands.auth_commands",
+        "register_logout",
+    ),
     "sync": (
         "send offline changes and refresh the local catalog",
         "lamefair_desktop.commands.transfer_commands",

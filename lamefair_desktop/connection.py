@@ -1,22 +1,19 @@
 """Which catalog to talk to and with which token (CLI and GUI alike).
 
-`LAMEFAIR_SERVER` / `LAMEFAIR_TOKEN`, else the settings' server URL with the token kept in the
-keyring for it, else the embedded local catalog of this user (started when it is not running).
+`LAMEFAIR_SERVER` / `LAMEFAIR_TOKEN`, else the settings' server URL with the session kept in the
+keyring for it (see auth.py), else the embedded local catalog of this user (started when it is not
+running).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
-import keyring
-from keyring.errors import KeyringError
+from dataclasses import dataclass, replace
 
 from lamefair_desktop import local_server
-from lamefair_desktop.catalog_client import CatalogClient
+from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
+from lamefair_desktop.catalog_client import CatalogClient, TokenSource
 from lamefair_desktop.settings import Settings
-
-KEYRING_SERVICE = "lamefair"
 
 
 @dataclass
@@ -24,18 +21,12 @@ class Connection:
     client: CatalogClient
     description: str
     local: local_server.LocalServer | None = None
+    session: OidcSession | None = None
 
     def close(self) -> None:
         self.client.close()
         if self.local is not None:
             local_server.stop(self.local)
-
-
-def stored_token(server_url: str) -> str | None:
-    try:
-        return keyring.get_password(KEYRING_SERVICE, server_url)
-    except KeyringError:
-        return None
 
 
 def _attempts() -> int:
@@ -46,13 +37,37 @@ def _attempts() -> int:
         return 6
 
 
-def connect(settings: Settings | None = None) -> Connection:
+def server_url(settings: Settings | None = None) -> str | None:
     settings = settings or Settings.load()
     url = os.environ.get("LAMEFAIR_SERVER") or settings.server_url
+    return url.rstrip("/") if url else None
+
+
+def oidc_session(url: str, settings: Settings | None = None) -> OidcSession:
+    """The sign-in session for a catalog, with the client secret some providers insist on."""
+    settings = settings or Settings.load()
+    config = AuthConfig.fetch(url)
+    if settings.oidc_client_secret:
+        config = replace(config, client_secret=settings.oidc_client_secret)
+    return OidcSession(url, config, TokenStore(url))
+
+
+def connect(settings: Settings | None = None) -> Connection:
+    settings = settings or Settings.load()
+    url = server_url(settings)
     if url:
-        token = os.environ.get("LAMEFAIR_TOKEN") or stored_token(url.rstrip("/"))
+        session = None
+        fixed = os.environ.get("LAMEFAIR_TOKEN")
+        if fixed:
+            token: TokenSource | str = fixed
+        else:
+            try:
+                session = oidc_session(url, settings)
+                token = session.token_source()
+            except AuthError:
+                token = TokenSource.fixed(None)  # the first request then asks for a sign-in
         client = CatalogClient(url, token, verify=settings.ca_bundle or True, attempts=_attempts())
-        return Connection(client, f"catalog at {client.base_url}")
+        return Connection(client, f"catalog at {client.base_url}", session=session)
     server = local_server.start()
     client = CatalogClient(server.url, server.token, attempts=_attempts())
     return Connection(client, f"local catalog at {server.url}", server)

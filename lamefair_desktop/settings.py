@@ -20,6 +20,9 @@ SCHEMA_VERSION = 1
 class Settings:
     server_url: str | None = None  # None: the embedded local catalog
     ca_bundle: str | None = None
+    # Only for identity providers that insist on a confidential client for desktop apps; a
+    # native app's "secret" is not secret (RFC 8252), so it may live here.
+    oidc_client_secret: str | None = None
     part_concurrency: int = 4
     file_concurrency: int = 2
     cache_dir: str | None = None

@@ -183,6 +183,13 @@ def _summary(counts: dict[str, int]) -> int:
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing queued")
     if counts.get("failed"):
         return EXIT_FAILED
+    if counts.get("signin"):
+        print(
+            "Some uploads wait for you to sign in: run `lamefair login`, then "
+            "`lamefair queue --resume`.",
+            file=sys.stderr,
+        )
+        return EXIT_SIGN_IN
     if counts.get("waiting") or counts.get("queued"):
         return EXIT_OFFLINE
     return EXIT_OK
@@ -220,6 +227,7 @@ def run_queue(args: argparse.Namespace) -> int:
             progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
         )
         try:
+            uploader.resume_after_sign_in()
             return _summary(uploader.run())
         finally:
             uploader.close()

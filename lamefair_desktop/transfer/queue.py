@@ -165,7 +165,7 @@ class UploadQueue:
             session.commit()
 
     def record_part(self, file_id: str, upload_id: str, part: DonePart) -> None:
-        """Committed right after S3 accepted the part (synchronous=FULL)."""
+        """Committed right after S3 accepted the part."""
         with self._session() as session:
             session.merge(
                 UploadPartRow(

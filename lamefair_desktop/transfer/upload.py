@@ -27,7 +27,12 @@ from pathlib import Path
 import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_relative_path
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog_client import (
+    CatalogClient,
+    CatalogError,
+    CatalogUnreachable,
+    SignInRequired,
+)
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
 
@@ -292,6 +297,13 @@ class Uploader:
         if item is not None and item.state in ("paused", "failed", "cancelled"):
             self.queue.set_state(file_id, "queued")
 
+    def resume_after_sign_in(self) -> int:
+        """Put every file that waited for a sign-in back in the queue; returns how many."""
+        waiting = [i for i in self.queue.items(("signin",)) if i.server == self.client.base_url]
+        for item in waiting:
+            self.queue.set_state(item.file_id, "queued")
+        return len(waiting)
+
     def cancel(self, file_id: str) -> None:
         """Stop the file and abort its multipart upload (S3 drops the parts)."""
         with self._lock:
@@ -395,6 +407,12 @@ class Uploader:
             self.queue.set_state(item.file_id, "waiting", str(exc))
             self._emit(item, meter, "waiting", str(exc))
             return "waiting"
+        except SignInRequired:
+            # Not a failure: the file waits, with its parts, until the user signs in again.
+            message = "Waiting for you to sign in again; the upload resumes after that."
+            self.queue.set_state(item.file_id, "signin", message)
+            self._emit(item, meter, "signin", message)
+            return "signin"
         except CatalogError as exc:
             if exc.status == 409 and "already stored" in exc.detail:
                 return self._stored(item, meter)

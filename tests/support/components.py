@@ -125,14 +125,14 @@ class OidcProvider:
         response.raise_for_status()
 
 
-def start_oidc_provider(log_dir: Path) -> OidcProvider:
+def start_oidc_provider(log_dir: Path, *extra_args: str) -> OidcProvider:
     script = venv_script("oidc-provider-mock")
     if script is None:
         unavailable("OIDC provider", "oidc-provider-mock is not installed (test extra)")
     port = free_port()
     log = open(log_dir / "oidc-provider.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
-        [str(script), "--host", "127.0.0.1", "--port", str(port)],
+        [str(script), "--host", "127.0.0.1", "--port", str(port), *extra_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

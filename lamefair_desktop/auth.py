@@ -1,0 +1,368 @@
+"""Signing in to the catalog's identity provider (OIDC), without Qt.
+
+- Authorization Code with PKCE for a native app (RFC 8252): the system browser opens the authorize
+  page; a one-shot HTTP listener on 127.0.0.1 and a random port receives the code; `state` and
+  `nonce` are checked and the ID token is validated against the provider's JWKS.
+- Device Authorization Grant for headless use, where the provider offers it.
+- Tokens live only in the keyring, under the server's URL. Where no keyring backend exists the
+  session is kept in memory and the user is told so; never a plaintext file.
+- Access tokens are refreshed shortly before they expire and after a 401; a failed refresh means
+  "sign in again", and queued uploads wait for it (see transfer.upload).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import httpx
+import keyring
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from keyring.errors import KeyringError, PasswordDeleteError
+
+from lamefair_desktop.catalog_client import TokenSource
+
+KEYRING_SERVICE = "lamefair"
+REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is renewed
+CLOCK_SKEW = 60
+
+
+class AuthError(Exception):
+    """Signing in failed; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """What the catalog tells clients about signing in (`GET /api/auth-config`)."""
+
+    mode: str
+    issuer: str | None
+    client_id: str | None
+    scopes: str
+    audience: str | None = None
+    client_secret: str | None = None  # for providers that insist on confidential clients
+
+    @classmethod
+    def fetch(cls, server_url: str, http: httpx.Client | None = None) -> AuthConfig:
+        client = http or httpx.Client(timeout=10)
+        try:
+            raw = client.get(f"{server_url.rstrip('/')}/api/auth-config").json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AuthError(f"Cannot read the sign-in settings of {server_url}: {exc}") from exc
+        return cls(
+            mode=raw["mode"],
+            issuer=raw.get("issuer"),
+            client_id=raw.get("client_id"),
+            scopes=raw.get("scopes") or "openid profile email",
+            audience=raw.get("audience"),
+        )
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    expires_at: float
+    refresh_token: str | None = None
+    id_token: str | None = None
+    username: str = ""
+
+
+class TokenStore:
+    """The keyring entry for one server, or memory when the machine has no keyring."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._memory: Tokens | None = None
+        self.persistent, self.problem = _keyring_usable()
+
+    def load(self) -> Tokens | None:
+        if not self.persistent:
+            return self._memory
+        try:
+            raw = keyring.get_password(KEYRING_SERVICE, self.server_url)
+        except KeyringError:
+            return self._memory
+        return Tokens(**json.loads(raw)) if raw else None
+
+    def save(self, tokens: Tokens) -> None:
+        self._memory = tokens
+        if self.persistent:
+            try:
+                keyring.set_password(KEYRING_SERVICE, self.server_url, json.dumps(asdict(tokens)))
+            except KeyringError as exc:
+                self.persistent, self.problem = False, f"the keyring refused to store it ({exc})"
+
+    def clear(self) -> None:
+        self._memory = None
+        if self.persistent:
+            with contextlib.suppress(PasswordDeleteError, KeyringError):
+                keyring.delete_password(KEYRING_SERVICE, self.server_url)
+
+
+def _keyring_usable() -> tuple[bool, str]:
+    backend = keyring.get_keyring()
+    name = type(backend).__module__ + "." + type(backend).__name__
+    if "fail" in name.lower() or "null" in name.lower():
+        return False, (
+            "no keyring (secret store) is available on this machine, so the sign-in is kept in "
+            "memory only and must be repeated after a restart"
+        )
+    return True, ""
+
+
+def _pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+class _Callback(BaseHTTPRequestHandler):
+    """Receives the provider's redirect once, then tells the person to go back to lamefair."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        query = parse_qs(urlparse(self.path).query)
+        self.server.result = {k: v[0] for k, v in query.items()}  # type: ignore[attr-defined]
+        body = (
+            "<html><body><h3>lamefair: signed in.</h3>You can close this window.</body></html>"
+            if "code" in query
+            else "<html><body><h3>lamefair: sign-in failed.</h3>Go back to lamefair.</body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.done.set()  # type: ignore[attr-defined]
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class OidcSession:
+    def __init__(
+        self,
+        server_url: str,
+        config: AuthConfig,
+        store: TokenStore | None = None,
+        *,
+        refresh_margin: float = REFRESH_MARGIN,
+        http: httpx.Client | None = None,
+    ) -> None:
+        if config.mode != "oidc" or not config.issuer or not config.client_id:
+            raise AuthError("This catalog does not use an identity provider (local mode).")
+        self.server_url = server_url.rstrip("/")
+        self.config = config
+        self.store = store or TokenStore(server_url)
+        self.refresh_margin = refresh_margin
+        self.http = http or httpx.Client(timeout=20)
+        self._discovery: dict | None = None
+        self._lock = threading.Lock()
+
+    # --- provider metadata --------------------------------------------------------------------
+
+    def discovery(self) -> dict:
+        if self._discovery is None:
+            url = f"{self.config.issuer.rstrip('/')}/.well-known/openid-configuration"
+            try:
+                response = self.http.get(url)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise AuthError(
+                    f"The identity provider at {self.config.issuer} does not answer."
+                ) from exc
+            self._discovery = response.json()
+        return self._discovery
+
+    def _token_request(self, data: dict) -> dict:
+        data = {**data, "client_id": self.config.client_id}
+        auth = (
+            (self.config.client_id, self.config.client_secret)
+            if self.config.client_secret
+            else None
+        )
+        try:
+            response = self.http.post(self.discovery()["token_endpoint"], data=data, auth=auth)
+        except httpx.HTTPError as exc:
+            raise AuthError("The identity provider cannot be reached; try again.") from exc
+        if response.status_code != 200:
+            try:
+                reason = response.json().get("error_description") or response.json().get("error")
+            except ValueError:
+                reason = response.text[:200]
+            raise AuthError(f"The identity provider refused: {reason}.")
+        return response.json()
+
+    def _store(self, answer: dict, nonce: str | None) -> Tokens:
+        claims = self._check_id_token(answer["id_token"], nonce) if answer.get("id_token") else {}
+        previous = self.store.load()
+        tokens = Tokens(
+            access_token=answer["access_token"],
+            expires_at=time.time() + float(answer.get("expires_in", 300)),
+            refresh_token=answer.get("refresh_token")
+            or (previous.refresh_token if previous else None),
+            id_token=answer.get("id_token") or (previous.id_token if previous else None),
+            username=str(claims.get("preferred_username") or claims.get("sub") or "")
+            or (previous.username if previous else ""),
+        )
+        self.store.save(tokens)
+        return tokens
+
+    def _check_id_token(self, id_token: str, nonce: str | None) -> dict:
+        try:
+            keys = KeySet.import_key_set(self.http.get(self.discovery()["jwks_uri"]).json())
+            decoded = jwt.decode(id_token, keys, algorithms=["RS256", "PS256", "ES256"])
+            expected = {
+                "iss": {"essential": True, "value": self.config.issuer.rstrip("/")},
+                "aud": {"essential": True, "value": self.config.client_id},
+                "exp": {"essential": True},
+            }
+            if nonce is not None:
+                expected["nonce"] = {"essential": True, "value": nonce}
+            jwt.JWTClaimsRegistry(leeway=CLOCK_SKEW, **expected).validate(decoded.claims)
+        except (JoseError, ValueError, httpx.HTTPError) as exc:
+            raise AuthError(f"The identity provider's ID token is not valid ({exc}).") from exc
+        return decoded.claims
+
+    # --- signing in ---------------------------------------------------------------------------
+
+    def login(self, open_browser: Callable[[str], object], timeout: float = 300) -> Tokens:
+        """Authorization Code + PKCE through the system browser and a loopback redirect."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Callback)
+        server.done = threading.Event()  # type: ignore[attr-defined]
+        server.result = {}  # type: ignore[attr-defined]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
+            verifier, challenge = _pkce_pair()
+            state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+            params = {
+                "response_type": "code",
+                "client_id": self.config.client_id,
+                "redirect_uri": redirect_uri,
+                "scope": self.config.scopes,
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+            open_browser(f"{self.discovery()['authorization_endpoint']}?{urlencode(params)}")
+            if not server.done.wait(timeout):  # type: ignore[attr-defined]
+                raise AuthError("No answer from the browser; sign in again.")
+            result = server.result  # type: ignore[attr-defined]
+        finally:
+            server.shutdown()
+            server.server_close()
+        if result.get("state") != state:
+            raise AuthError("The sign-in answer does not belong to this request (state); retry.")
+        if "code" not in result:
+            raise AuthError(f"Sign-in was refused: {result.get('error', 'no code returned')}.")
+        answer = self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": result["code"],
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            }
+        )
+        return self._store(answer, nonce)
+
+    def login_device(self, show: Callable[[str, str], object], timeout: float = 600) -> Tokens:
+        """Device Authorization Grant: show(url, code), then poll until the user approved."""
+        endpoint = self.discovery().get("device_authorization_endpoint")
+        if not endpoint:
+            raise AuthError(
+                "This identity provider offers no device sign-in; run `lamefair login` on a "
+                "machine with a browser, or ask for the device grant to be enabled."
+            )
+        try:
+            start = self.http.post(
+                endpoint, data={"client_id": self.config.client_id, "scope": self.config.scopes}
+            ).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AuthError("The identity provider cannot be reached; try again.") from exc
+        show(
+            start.get("verification_uri_complete") or start["verification_uri"], start["user_code"]
+        )
+        interval = float(start.get("interval", 5))
+        deadline = time.monotonic() + min(timeout, float(start.get("expires_in", timeout)))
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            try:
+                answer = self._token_request(
+                    {
+                        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                        "device_code": start["device_code"],
+                    }
+                )
+            except AuthError as exc:
+                if "authorization_pending" in str(exc):
+                    continue
+                if "slow_down" in str(exc):
+                    interval += 5
+                    continue
+                raise
+            return self._store(answer, None)
+        raise AuthError("The device sign-in was not approved in time; start it again.")
+
+    # --- using and renewing -------------------------------------------------------------------
+
+    def access_token(self) -> str | None:
+        """A current access token, renewed when it is about to expire; None: sign in again."""
+        with self._lock:
+            tokens = self.store.load()
+            if tokens is None:
+                return None
+            if tokens.expires_at - time.time() > self.refresh_margin:
+                return tokens.access_token
+        return self.access_token_after_refresh()
+
+    def access_token_after_refresh(self) -> str | None:
+        return self.store.load().access_token if self.refresh() else None
+
+    def refresh(self) -> bool:
+        with self._lock:
+            tokens = self.store.load()
+            if tokens is None or not tokens.refresh_token:
+                return False
+            try:
+                answer = self._token_request(
+                    {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+                )
+            except AuthError:
+                # Keep nothing that no longer works: the next call asks for a new sign-in.
+                self.store.clear()
+                return False
+            self._store(answer, None)
+            return True
+
+    def token_source(self) -> TokenSource:
+        return TokenSource(get=self.access_token, refresh=self.refresh)
+
+    def logout(self) -> None:
+        """Revoke the refresh token where the provider supports it, then forget everything."""
+        tokens = self.store.load()
+        endpoint = self.discovery().get("revocation_endpoint") if tokens else None
+        if tokens and tokens.refresh_token and endpoint:
+            # Offline: the local copy is removed all the same.
+            with contextlib.suppress(httpx.HTTPError):
+                self.http.post(
+                    endpoint,
+                    data={
+                        "token": tokens.refresh_token,
+                        "token_type_hint": "refresh_token",
+                        "client_id": self.config.client_id,
+                    },
+                )
+        self.store.clear()

@@ -1,0 +1,210 @@
+"""OIDC sign-in end to end against oidc-provider-mock, the test playing the browser."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import keyring
+import pytest
+
+from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
+from lamefair_desktop.catalog_client import CatalogClient, SignInRequired
+from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
+from tests.support import components
+from tests.support.catalog import ADMIN, Api, oidc_login, start_catalog
+
+SECRET = "desktop-secret"  # the mock accepts only client_secret_basic (any secret)
+
+
+@pytest.fixture(scope="module")
+def short_lived_provider(tmp_path_factory):
+    """Access tokens that expire after 2 s, to exercise refreshing."""
+    provider = components.start_oidc_provider(
+        tmp_path_factory.mktemp("oidc-short"), "--token-max-age", "2"
+    )
+    yield provider
+    components.stop_pid(provider.process)
+
+
+@pytest.fixture(scope="module")
+def auth_catalog(seaweed, short_lived_provider, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("auth-catalog")
+    server = start_catalog(
+        f"sqlite:///{folder / 'c.sqlite'}", seaweed, short_lived_provider.issuer, folder
+    )
+    yield server
+    server.stop()
+
+
+def play_browser(provider, subject: str, groups: list[str]):
+    """What a person does in the browser: pick the account on the authorize page."""
+    httpx.put(
+        f"{provider.issuer}/users/{subject}",
+        json={"sub": subject, "preferred_username": subject, "groups": groups},
+    ).raise_for_status()
+
+    def open_browser(url: str) -> None:
+        page = httpx.post(url, data={"sub": subject})
+        assert page.status_code in (302, 303), page.text
+        callback = page.headers["location"]
+        assert urlparse(callback).hostname == "127.0.0.1"
+        assert "code" in parse_qs(urlparse(callback).query)
+        httpx.get(callback)  # the browser follows the redirect to our loopback listener
+
+    return open_browser
+
+
+@pytest.fixture
+def session(auth_catalog) -> OidcSession:
+    config = replace(AuthConfig.fetch(auth_catalog.url), client_secret=SECRET)
+    return OidcSession(auth_catalog.url, config, TokenStore(auth_catalog.url), refresh_margin=1)
+
+
+def test_auth_config_comes_from_the_server(auth_catalog, short_lived_provider):
+    config = AuthConfig.fetch(auth_catalog.url)
+    assert config.mode == "oidc"
+    assert config.issuer == short_lived_provider.issuer
+    assert config.client_id == "lamefair-desktop"
+
+
+def test_pkce_login_stores_tokens_only_in_the_keyring(
+    session, short_lived_provider, auth_catalog, memory_keyring, lamefair_home
+):
+    tokens = session.login(play_browser(short_lived_provider, "pi-eve", ["lamepi"]))
+    assert tokens.username == "pi-eve"
+    stored = keyring.get_password("lamefair", auth_catalog.url)
+    assert tokens.refresh_token in stored
+    assert session.store.persistent
+    # Nothing secret on disk in our folders.
+    for path in lamefair_home.rglob("*"):
+        if path.is_file():
+            assert tokens.access_token.encode() not in path.read_bytes()
+    with CatalogClient(auth_catalog.url, session.token_source()) as client:
+        assert client.me()["roles"][0] == "admin"
+
+
+def test_state_mismatch_is_refused(session, short_lived_provider):
+    def tampering_browser(url: str) -> None:
+        page = httpx.post(url, data={"sub": "mallory"})
+        callback = page.headers["location"].replace("state=", "state=forged")
+        httpx.get(callback)
+
+    with pytest.raises(AuthError, match="state"):
+        session.login(tampering_browser)
+    assert session.store.load() is None
+
+
+def test_expiring_token_is_refreshed_before_use(session, short_lived_provider, auth_catalog):
+    first = session.login(play_browser(short_lived_provider, "op-finn", ["lame-operators"]))
+    time.sleep(2.5)  # the 2 s access token is now expired at the provider
+    renewed = session.access_token()
+    assert renewed and renewed != first.access_token
+    with CatalogClient(auth_catalog.url, session.token_source()) as client:
+        assert "operator" in client.me()["roles"]
+
+
+def test_401_then_refresh_then_success(session, short_lived_provider, auth_catalog):
+    first = session.login(play_browser(short_lived_provider, "op-gina", ["lame-operators"]))
+    # The client believes its token is good for an hour (clock skew, a provider restart...).
+    session.store.save(replace(session.store.load(), expires_at=time.time() + 3600))
+    time.sleep(2.5)
+    with CatalogClient(auth_catalog.url, session.token_source()) as client:
+        assert "operator" in client.me()["roles"]  # got 401, refreshed, retried
+    assert session.store.load().access_token != first.access_token
+
+
+def test_failed_refresh_asks_to_sign_in_and_uploads_wait_for_it(
+    session, short_lived_provider, auth_catalog, tmp_path
+):
+    play = play_browser(short_lived_provider, "op-hal", ["lame-operators"])
+    session.login(play)
+    admin = Api(auth_catalog.url, oidc_login(short_lived_provider.issuer, *ADMIN)["access_token"])
+    experiment = admin.make_hierarchy()["experiment"]
+    source = tmp_path / "frame.tif"
+    source.write_bytes(b"\x00" * 5000)
+    queue = UploadQueue(open_local_db(tmp_path / "q.sqlite"))
+    with CatalogClient(auth_catalog.url, session.token_source(), attempts=2) as client:
+        uploader = Uploader(client, queue, UploadSettings(stable_seconds=0.05))
+        uploader.register(experiment["id"], [source])
+        # The provider forgets the user's tokens (revoked by an admin, or a restart): the
+        # access token in hand is refused (one the server never saw, so no cache hides it) and
+        # the refresh token no longer works.
+        httpx.post(f"{short_lived_provider.issuer}/users/op-hal/revoke-tokens").raise_for_status()
+        session.store.save(
+            replace(session.store.load(), access_token="revoked", expires_at=time.time() + 3600)
+        )
+        assert uploader.run() == {"signin": 1}
+        (waiting,) = queue.items()
+        assert "sign in" in waiting.error
+        assert session.store.load() is None  # nothing stale kept
+        with pytest.raises(SignInRequired):
+            client.me()
+        session.login(play)
+        assert uploader.resume_after_sign_in() == 1
+        assert uploader.run() == {"stored": 1}
+
+
+def test_logout_clears_the_keyring(session, short_lived_provider, auth_catalog):
+    session.login(play_browser(short_lived_provider, "carl", []))
+    assert keyring.get_password("lamefair", auth_catalog.url)
+    session.logout()
+    assert keyring.get_password("lamefair", auth_catalog.url) is None
+    assert session.access_token() is None
+
+
+def test_without_a_keyring_the_session_stays_in_memory_and_says_so(
+    short_lived_provider, auth_catalog
+):
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    keyring.set_keyring(FailKeyring())  # the autouse fixture restores the previous backend
+    config = replace(AuthConfig.fetch(auth_catalog.url), client_secret=SECRET)
+    session = OidcSession(auth_catalog.url, config, TokenStore(auth_catalog.url))
+    assert not session.store.persistent
+    assert "memory only" in session.store.problem
+    session.login(play_browser(short_lived_provider, "dora", []))
+    assert session.access_token()
+
+
+def test_device_login_where_the_provider_offers_none(session):
+    with pytest.raises(AuthError, match="no device sign-in"):
+        session.login_device(lambda url, code: None)
+
+
+def test_cli_login_through_the_system_browser(auth_catalog, short_lived_provider, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "settings.json").write_text(
+        json.dumps({"server_url": auth_catalog.url, "oidc_client_secret": SECRET})
+    )
+    browser = Path(__file__).parents[1] / "support" / "fake_browser.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    env.update(
+        LAMEFAIR_HOME=str(home),
+        BROWSER=f"{sys.executable} {browser} %s",
+        FAKE_BROWSER_SUBJECT="ivy",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # as on this bare machine
+    )
+    lamefair = str(Path(sys.executable).parent / "lamefair")
+    result = subprocess.run(
+        [lamefair, "login"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Signed in to {auth_catalog.url} as ivy" in result.stdout
+    assert "memory only" in result.stderr  # said, not silently written to a file
+    device = subprocess.run(
+        [lamefair, "login", "--device"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert device.returncode == 1
+    assert "no device sign-in" in device.stderr
