@@ -103,7 +103,8 @@ def test_expiring_token_is_refreshed_before_use(session, short_lived_provider, a
     first = session.login(play_browser(short_lived_provider, "op-finn", ["lame-operators"]))
     time.sleep(2.5)  # the 2 s access token is now expired at the provider
     renewed = session.access_token()
-    assert renewed and renewed != first.access_token
+    assert renewed
+    assert renewed != first.access_token
     with CatalogClient(auth_catalog.url, session.token_source()) as client:
         assert "operator" in client.me()["roles"]
 
