@@ -188,6 +188,22 @@ def get_measurement(measurement_id: uuid.UUID, user: Me, xfer: Xfer):
     return xfer.get_measurement(user, measurement_id)
 
 
+@router.post(
+    "/measurements/{measurement_id}/uploads", response_model=s.BatchPlans, tags=["transfers"]
+)
+def start_uploads(measurement_id: uuid.UUID, body: s.BatchPlanRequest, user: Me, xfer: Xfer):
+    """Upload plans for many files of a measurement at once; per-file refusals in `errors`."""
+    return xfer.start_uploads(user, measurement_id, body)
+
+
+@router.post(
+    "/measurements/{measurement_id}/complete", response_model=s.BatchCompleted, tags=["transfers"]
+)
+def complete_uploads(measurement_id: uuid.UUID, body: s.BatchCompleteRequest, user: Me, xfer: Xfer):
+    """Check and mark many uploaded files at once; files that do not match are in `errors`."""
+    return xfer.complete_uploads(user, measurement_id, body)
+
+
 @router.get("/files/{file_id}", response_model=s.FileOut, tags=["transfers"])
 def get_file(file_id: uuid.UUID, user: Me, xfer: Xfer):
     return xfer.get_file(user, file_id)

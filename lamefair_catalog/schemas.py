@@ -259,6 +259,40 @@ class CompleteRequest(Body):
     parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
 
 
+class BatchPlanRequest(Body):
+    files: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class BatchPlan(BaseModel):
+    file: uuid.UUID
+    plan: SinglePlan | MultipartPlan
+
+
+class BatchError(BaseModel):
+    file: uuid.UUID
+    detail: str
+    state: str | None = None
+
+
+class BatchPlans(BaseModel):
+    plans: list[BatchPlan]
+    errors: list[BatchError]
+
+
+class BatchCompleteItem(Body):
+    id: uuid.UUID
+    parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
+
+
+class BatchCompleteRequest(Body):
+    files: list[BatchCompleteItem] = Field(min_length=1, max_length=1000)
+
+
+class BatchCompleted(BaseModel):
+    files: list[FileOut]
+    errors: list[BatchError]
+
+
 class DownloadOut(BaseModel):
     url: str
     expires_at: dt.datetime

@@ -253,36 +253,78 @@ class Transfers:
         self.catalog.require_writer(principal)
         with self.catalog.session() as session:
             row, proposal = self._file_chain(session, principal, file_id)
-            if row.state == "stored":
-                raise Conflict(f"{row.path} is already stored; nothing to upload.")
-            bucket = proposal.raw_bucket
-            if row.size <= self.settings.multipart_threshold:
-                plan: s.SinglePlan | s.MultipartPlan
-                presigned = self.storage.presign_put(bucket, row.key, row.sha256)
-                plan = s.SinglePlan(
-                    url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
-                )
-            else:
-                parts_done = None
-                if row.upload_id:
-                    parts_done = self.storage.list_parts(bucket, row.key, row.upload_id)
-                if parts_done is None:  # first attempt, or S3 forgot/aborted the old upload
-                    row.upload_id = self.storage.create_multipart(bucket, row.key)
-                    row.part_size = choose_part_size(row.size)
-                    parts_done = []
-                plan = s.MultipartPlan(
-                    upload_id=row.upload_id,
-                    part_size=row.part_size,
-                    part_count=max(1, math.ceil(row.size / row.part_size)),
-                    parts_done=[
-                        s.PartDone(number=p.number, etag=p.etag, size=p.size) for p in parts_done
-                    ],
-                )
-            if row.state != "uploading" or row.error:
-                row.state, row.error = "uploading", ""
-                self._record_file(session, row, proposal)
+            plan = self._plan(session, row, proposal)
             session.commit()
             return plan
+
+    def _plan(
+        self, session: Session, row: File, proposal: Proposal
+    ) -> s.SinglePlan | s.MultipartPlan:
+        if row.state == "stored":
+            raise Conflict(f"{row.path} is already stored; nothing to upload.", state="stored")
+        bucket = proposal.raw_bucket
+        plan: s.SinglePlan | s.MultipartPlan
+        if row.size <= self.settings.multipart_threshold:
+            presigned = self.storage.presign_put(bucket, row.key, row.sha256)
+            plan = s.SinglePlan(
+                url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
+            )
+        else:
+            parts_done = None
+            if row.upload_id:
+                parts_done = self.storage.list_parts(bucket, row.key, row.upload_id)
+            if parts_done is None:  # first attempt, or S3 forgot/aborted the old upload
+                row.upload_id = self.storage.create_multipart(bucket, row.key)
+                row.part_size = choose_part_size(row.size)
+                parts_done = []
+            plan = s.MultipartPlan(
+                upload_id=row.upload_id,
+                part_size=row.part_size,
+                part_count=max(1, math.ceil(row.size / row.part_size)),
+                parts_done=[
+                    s.PartDone(number=p.number, etag=p.etag, size=p.size) for p in parts_done
+                ],
+            )
+        if row.state != "uploading" or row.error:
+            row.state, row.error = "uploading", ""
+            self._record_file(session, row, proposal)
+        return plan
+
+    def _measurement_files(
+        self, session: Session, principal: Principal, measurement_id: uuid.UUID, ids: list
+    ) -> tuple[dict[uuid.UUID, File], Proposal]:
+        measurement = session.get(Measurement, measurement_id)
+        if measurement is None:
+            raise NotFound(f"Measurement {measurement_id} does not exist.")
+        _, _, proposal = self.catalog.experiment_chain(
+            session, principal, measurement.experiment_id
+        )
+        rows = {f.id: f for f in measurement.files}
+        unknown = [str(i) for i in ids if i not in rows]
+        if unknown:
+            raise NotFound(
+                f"File(s) {', '.join(unknown[:5])} are not part of measurement {measurement_id}."
+            )
+        return rows, proposal
+
+    def start_uploads(
+        self, principal: Principal, measurement_id: uuid.UUID, body: s.BatchPlanRequest
+    ) -> s.BatchPlans:
+        """Upload plans for many files of one measurement in one request and one transaction
+        (small files are bound by request overhead, not bandwidth)."""
+        self.catalog.require_writer(principal)
+        with self.catalog.session() as session:
+            rows, proposal = self._measurement_files(session, principal, measurement_id, body.files)
+            plans, errors = [], []
+            for file_id in body.files:
+                try:
+                    plan = self._plan(session, rows[file_id], proposal)
+                except Conflict as exc:
+                    errors.append(s.BatchError(file=file_id, detail=exc.detail, **exc.extra))
+                    continue
+                plans.append(s.BatchPlan(file=file_id, plan=plan))
+            session.commit()
+            return s.BatchPlans(plans=plans, errors=errors)
 
     def presign_parts(
         self, principal: Principal, file_id: uuid.UUID, body: s.PartsRequest
@@ -322,31 +364,61 @@ class Transfers:
         self.catalog.require_writer(principal)
         with self.catalog.session() as session:
             row, proposal = self._file_chain(session, principal, file_id)
-            bucket = proposal.raw_bucket
-            if row.state == "stored":
-                return file_out(row, bucket)  # a repeated complete after a lost response
-            if row.upload_id:
-                expected_checksum = self._complete_multipart(row, bucket, body)
-            else:
-                expected_checksum = hex_to_b64(row.sha256)
-            info = self.storage.head(bucket, row.key)
-            problem = None
-            if info is None:
-                problem = "is not in object storage; upload it again"
-            elif info.size != row.size:
-                problem = f"has {info.size} bytes in storage, {row.size} were declared"
-            elif info.sha256_b64 is not None and info.sha256_b64 != expected_checksum:
-                problem = "has a different SHA-256 in storage than declared"
-            if problem:
-                row.state, row.error = "failed", f"{row.path} {problem}."
-                self._record_file(session, row, proposal)
-                session.commit()
-                raise Conflict(row.error, state="failed")
-            row.state, row.error, row.upload_id = "stored", "", None
-            row.stored_at = datetime.now(UTC)
-            out = self._record_file(session, row, proposal)
+            out, problem = self._complete(session, row, proposal, body)
             session.commit()
+            if problem:
+                raise Conflict(problem, state="failed")
             return out
+
+    def _complete(
+        self, session: Session, row: File, proposal: Proposal, body: s.CompleteRequest
+    ) -> tuple[s.FileOut, str | None]:
+        """Check the object in S3 and mark the row; returns (file, problem or None)."""
+        bucket = proposal.raw_bucket
+        if row.state == "stored":
+            return file_out(row, bucket), None  # a repeated complete after a lost response
+        if row.upload_id:
+            expected_checksum = self._complete_multipart(row, bucket, body)
+        else:
+            expected_checksum = hex_to_b64(row.sha256)
+        info = self.storage.head(bucket, row.key)
+        problem = None
+        if info is None:
+            problem = "is not in object storage; upload it again"
+        elif info.size != row.size:
+            problem = f"has {info.size} bytes in storage, {row.size} were declared"
+        elif info.sha256_b64 is not None and info.sha256_b64 != expected_checksum:
+            problem = "has a different SHA-256 in storage than declared"
+        if problem:
+            row.state, row.error = "failed", f"{row.path} {problem}."
+            return self._record_file(session, row, proposal), row.error
+        row.state, row.error, row.upload_id = "stored", "", None
+        row.stored_at = datetime.now(UTC)
+        return self._record_file(session, row, proposal), None
+
+    def complete_uploads(
+        self, principal: Principal, measurement_id: uuid.UUID, body: s.BatchCompleteRequest
+    ) -> s.BatchCompleted:
+        """Check and mark many files of one measurement in one transaction."""
+        self.catalog.require_writer(principal)
+        with self.catalog.session() as session:
+            ids = [item.id for item in body.files]
+            rows, proposal = self._measurement_files(session, principal, measurement_id, ids)
+            files, errors = [], []
+            for item in body.files:
+                try:
+                    out, problem = self._complete(
+                        session, rows[item.id], proposal, s.CompleteRequest(parts=item.parts)
+                    )
+                except Invalid as exc:
+                    errors.append(s.BatchError(file=item.id, detail=exc.detail))
+                    continue
+                if problem:
+                    errors.append(s.BatchError(file=item.id, detail=problem, state="failed"))
+                else:
+                    files.append(out)
+            session.commit()
+            return s.BatchCompleted(files=files, errors=errors)
 
     def _complete_multipart(self, row: File, bucket: str, body: s.CompleteRequest) -> str:
         part_count = max(1, math.ceil(row.size / row.part_size))

@@ -192,6 +192,15 @@ class CatalogClient:
     def upload_plan(self, file_id: str) -> dict:
         return self.post(f"/api/files/{file_id}/upload")
 
+    def upload_plans(self, measurement_id: str, file_ids: list[str]) -> dict:
+        """`{"plans": [{"file", "plan"}], "errors": [{"file", "detail", "state"}]}`."""
+        return self.post(f"/api/measurements/{measurement_id}/uploads", {"files": file_ids})
+
+    def complete_uploads(self, measurement_id: str, file_ids: list[str]) -> dict:
+        """Complete single-PUT files at once: `{"files": [...], "errors": [...]}`."""
+        body = {"files": [{"id": file_id, "parts": []} for file_id in file_ids]}
+        return self.post(f"/api/measurements/{measurement_id}/complete", body)
+
     def presign_parts(self, file_id: str, parts: list[tuple[int, str]]) -> list[dict]:
         body = {"parts": [{"number": n, "sha256": sha} for n, sha in parts]}
         return self.post(f"/api/files/{file_id}/parts", body)["parts"]

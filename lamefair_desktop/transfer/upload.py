@@ -36,6 +36,8 @@ from lamefair_desktop.catalog_client import (
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
 
+BATCH_SIZE = 64  # files per plan/complete request
+
 
 class UploadError(Exception):
     """A file cannot be uploaded as it is; the message says which and what to do."""
@@ -341,10 +343,14 @@ class Uploader:
                 for item in pending:
                     self.queue.set_state(item.file_id, "queued")
                 continue
-            with ThreadPoolExecutor(self.settings.file_concurrency) as pool:
-                futures = [pool.submit(self.upload_one, item, cancel) for item in ready]
-                for future in as_completed(futures):
-                    future.result()
+            groups: dict[str, list[QueuedFile]] = {}
+            for item in ready:
+                groups.setdefault(item.measurement_id, []).append(item)
+            for measurement_id, items in groups.items():
+                for start in range(0, len(items), BATCH_SIZE):
+                    if cancel.is_set():
+                        break
+                    self._upload_batch(measurement_id, items[start : start + BATCH_SIZE], cancel)
             if not until_idle:
                 break
         counts: dict[str, int] = {}
@@ -352,6 +358,64 @@ class Uploader:
             if item.server == self.client.base_url:
                 counts[item.state] = counts.get(item.state, 0) + 1
         return counts
+
+    def _upload_batch(
+        self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event
+    ) -> None:
+        """Plans for the whole batch in one request, the bytes in parallel, then one request
+        completing every single-PUT file: small files are bound by requests, not bandwidth."""
+        by_id = {item.file_id: item for item in items}
+        try:
+            answer = self.client.upload_plans(measurement_id, list(by_id))
+        except (CatalogUnreachable, SignInRequired) as exc:
+            for item in items:
+                self._hold(item, _Meter(), exc)
+            return
+        except CatalogError:
+            answer = None  # a server without the batch routes: one request per file
+        if answer is None:
+            self._in_parallel(lambda item: self.upload_one(item, cancel), items)
+            return
+        for refused in answer["errors"]:
+            item = by_id[refused["file"]]
+            if refused.get("state") == "stored":
+                self._stored(item, _Meter())
+            else:
+                self._fail(item, _Meter(), refused["detail"])
+        planned = [(by_id[p["file"]], p["plan"]) for p in answer["plans"]]
+        results = self._in_parallel(
+            lambda pair: self.upload_one(pair[0], cancel, pair[1], defer_complete=True), planned
+        )
+        sent = [
+            item for (item, _), result in zip(planned, results, strict=True) if result == "sent"
+        ]
+        if not sent:
+            return
+        try:
+            done = self.client.complete_uploads(measurement_id, [i.file_id for i in sent])
+        except (CatalogUnreachable, SignInRequired) as exc:
+            for item in sent:
+                self._hold(item, _Meter(), exc)
+            return
+        for stored in done["files"]:
+            self._stored(by_id[stored["id"]], _Meter())
+        for refused in done["errors"]:
+            self._fail(by_id[refused["file"]], _Meter(), refused["detail"])
+
+    def _in_parallel(self, work: Callable, items: list) -> list:
+        with ThreadPoolExecutor(self.settings.file_concurrency) as pool:
+            return list(pool.map(work, items))
+
+    def _hold(self, item: QueuedFile, meter: _Meter, exc: Exception) -> str:
+        """Keep a file for later: the network is down, or the user must sign in again."""
+        if isinstance(exc, SignInRequired):
+            message = "Waiting for you to sign in again; the upload resumes after that."
+            self.queue.set_state(item.file_id, "signin", message)
+            self._emit(item, meter, "signin", message)
+            return "signin"
+        self.queue.set_state(item.file_id, "waiting", str(exc))
+        self._emit(item, meter, "waiting", str(exc))
+        return "waiting"
 
     def _emit(self, item: QueuedFile, meter: _Meter, state: str, error: str = "") -> None:
         if self.progress is None and self.measurement_progress is None:
@@ -374,14 +438,25 @@ class Uploader:
         if self.measurement_progress is not None:
             self.measurement_progress(self._totals.update(event))
 
-    def upload_one(self, item: QueuedFile, cancel: threading.Event) -> str:
-        """Upload one queued file; the final state is written to the queue and returned."""
+    def upload_one(
+        self,
+        item: QueuedFile,
+        cancel: threading.Event,
+        plan: dict | None = None,
+        *,
+        defer_complete: bool = False,
+    ) -> str:
+        """Upload one queued file; the final state is written to the queue and returned.
+
+        With `defer_complete`, a single-PUT file stops after its bytes are in S3 and returns
+        "sent": the caller completes many such files in one request.
+        """
         meter = _Meter()
         try:
             self._check_unchanged(item)
             self.queue.set_state(item.file_id, "uploading")
             self._emit(item, meter, "uploading")
-            plan = self.client.upload_plan(item.file_id)
+            plan = plan or self.client.upload_plan(item.file_id)
             if plan["method"] == "single":
                 self._single(item, plan, meter, cancel)
             else:
@@ -389,6 +464,8 @@ class Uploader:
             if self._stopped(item.file_id, cancel):
                 return self._interrupted(item, meter)
             self._check_unchanged(item)
+            if plan["method"] == "single" and defer_complete:
+                return "sent"
             if plan["method"] == "single":
                 self.client.complete_upload(item.file_id, [])
             else:
@@ -403,16 +480,9 @@ class Uploader:
             return "paused"
         except UploadError as exc:
             return self._fail(item, meter, str(exc))
-        except CatalogUnreachable as exc:
-            self.queue.set_state(item.file_id, "waiting", str(exc))
-            self._emit(item, meter, "waiting", str(exc))
-            return "waiting"
-        except SignInRequired:
-            # Not a failure: the file waits, with its parts, until the user signs in again.
-            message = "Waiting for you to sign in again; the upload resumes after that."
-            self.queue.set_state(item.file_id, "signin", message)
-            self._emit(item, meter, "signin", message)
-            return "signin"
+        except (CatalogUnreachable, SignInRequired) as exc:
+            # Not a failure: the file waits, with its parts, for the network or a new sign-in.
+            return self._hold(item, meter, exc)
         except CatalogError as exc:
             if exc.status == 409 and "already stored" in exc.detail:
                 return self._stored(item, meter)

@@ -306,3 +306,54 @@ def test_bucket_browsing_pages_folders_and_presigns(operator, admin, s3_client, 
     assert httpx.get(urls[0]["url"]).content == b"xxx"
     missing = operator.get("/api/buckets/not-a-lamefair-bucket/objects")
     assert missing.status_code == 404
+
+
+def test_batch_plans_and_completes_for_many_files(operator, admin):
+    h = admin.make_hierarchy()
+    small = {f"s{i}.tif": os.urandom(1000 + i) for i in range(5)}
+    big = os.urandom(17 * MiB)
+    measurement = _register(operator, h["experiment"], {**small, "big.tif": big})
+    ids = {f["path"]: f["id"] for f in measurement["files"]}
+    mid = measurement["id"]
+
+    # One file is already stored: the batch says so per file instead of failing as a whole.
+    first = ids["s0.tif"]
+    plan = operator.ok(operator.post(f"/api/files/{first}/upload"))
+    httpx.put(plan["url"], content=small["s0.tif"], headers=plan["headers"]).raise_for_status()
+    operator.ok(operator.post(f"/api/files/{first}/complete", {"parts": []}))
+
+    answer = operator.ok(
+        operator.post(f"/api/measurements/{mid}/uploads", {"files": list(ids.values())})
+    )
+    methods = {p["file"]: p["plan"]["method"] for p in answer["plans"]}
+    assert methods[ids["big.tif"]] == "multipart"
+    assert all(methods[ids[f"s{i}.tif"]] == "single" for i in range(1, 5))
+    assert answer["errors"] == [
+        {"file": first, "detail": "s0.tif is already stored; nothing to upload.", "state": "stored"}
+    ]
+    plans = {p["file"]: p["plan"] for p in answer["plans"]}
+    for name in ("s1.tif", "s2.tif", "s3.tif"):
+        put = httpx.put(
+            plans[ids[name]]["url"], content=small[name], headers=plans[ids[name]]["headers"]
+        )
+        assert put.status_code == 200
+    # s4.tif was never sent: it is refused alone, the others are stored.
+    done = operator.ok(
+        operator.post(
+            f"/api/measurements/{mid}/complete",
+            {
+                "files": [
+                    {"id": ids[n], "parts": []} for n in ("s1.tif", "s2.tif", "s3.tif", "s4.tif")
+                ]
+            },
+        )
+    )
+    assert sorted(f["path"] for f in done["files"]) == ["s1.tif", "s2.tif", "s3.tif"]
+    assert all(f["state"] == "stored" for f in done["files"])
+    assert [e["file"] for e in done["errors"]] == [ids["s4.tif"]]
+    assert "not in object storage" in done["errors"][0]["detail"]
+
+    stranger = operator.post(
+        f"/api/measurements/{mid}/uploads", {"files": ["00000000-0000-0000-0000-000000000000"]}
+    )
+    assert stranger.status_code == 404
