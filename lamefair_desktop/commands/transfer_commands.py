@@ -15,6 +15,7 @@ from lamefair_desktop.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 EXIT_OFFLINE = 3
 EXIT_SIGN_IN = 4
+UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 
 
 class Printer:
@@ -171,7 +172,9 @@ def run_upload(args: argparse.Namespace) -> int:
                 description=args.description,
             )
             print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
-            counts = uploader.run()
+            # A script should not hang on a dead network: after five minutes of waiting the
+            # files stay queued and `lamefair queue --resume` finishes them.
+            counts = uploader.run(patience=UPLOAD_PATIENCE)
         finally:
             uploader.close()
         return _summary(counts)

@@ -331,9 +331,20 @@ class Uploader:
 
     # --- running ------------------------------------------------------------------------------
 
-    def run(self, cancel: threading.Event | None = None, *, until_idle: bool = True) -> dict:
-        """Upload everything queued (or interrupted) for this server; returns counts by state."""
+    def run(
+        self,
+        cancel: threading.Event | None = None,
+        *,
+        until_idle: bool = True,
+        patience: float | None = None,
+    ) -> dict:
+        """Upload everything queued (or interrupted) for this server; returns counts by state.
+
+        Files waiting for the network are retried every `retry_waiting_after` seconds; with
+        `patience` the run returns after that many seconds of waiting (they stay queued).
+        """
         cancel = cancel or threading.Event()
+        waited = 0.0
         while not cancel.is_set():
             pending = [
                 item
@@ -344,8 +355,11 @@ class Uploader:
             if not pending:
                 break
             if not ready:  # only files waiting for the network: pause, then try them again
+                if patience is not None and waited >= patience:
+                    break
                 if cancel.wait(self.settings.retry_waiting_after):
                     break
+                waited += self.settings.retry_waiting_after
                 for item in pending:
                     self.queue.set_state(item.file_id, "queued")
                 continue

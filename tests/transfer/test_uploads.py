@@ -257,3 +257,22 @@ def test_two_clients_upload_into_one_experiment_at_once(
         "pc-2/a.tif",
         "pc-2/b.tif",
     }
+
+
+def test_run_with_patience_returns_while_the_network_is_down(
+    client, queue, experiment, tmp_path, s3_proxy
+):
+    source = _write(tmp_path / "patient.bin", 2000)
+    settings = UploadSettings(
+        stable_seconds=0.05, attempts=2, backoff=0.05, retry_waiting_after=0.2
+    )
+    uploader = Uploader(client, queue, settings)
+    uploader.register(experiment["id"], [source])
+    s3_proxy.cut()
+    try:
+        started = time.monotonic()
+        assert uploader.run(patience=1.0) == {"waiting": 1}
+        assert time.monotonic() - started < 30
+    finally:
+        s3_proxy.restore()
+    assert uploader.run() == {"stored": 1}  # nothing was lost while waiting
