@@ -186,7 +186,8 @@ def read_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
             out[name] = f"<unreadable: {exc.__class__.__name__}>"
             continue
         if name in _LAYOUT_TAGS:
-            out[name] = f"<{len(value) if hasattr(value, '__len__') else 1} values>"
+            count = len(value) if hasattr(value, "__len__") else 1
+            out[name] = f"<{count} value{'' if count == 1 else 's'}>"
             continue
         if name == "ColorMap":
             out[name] = f"<palette {list(np.shape(value))}>"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QTreeView
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QTreeView
 
 from lamefair_desktop import __version__, local_server
+from lamefair_desktop.ui.preview_panel import PreviewPanel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
+
+OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -20,17 +24,37 @@ class MainWindow(QMainWindow):
         self.local_server: local_server.LocalServer | None = None
         self.catalog_view = QTreeView()
         self.catalog_view.setHeaderHidden(True)
-        placeholder = QLabel("Select an experiment, then drop files here.")
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview = PreviewPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Preview")
         splitter = QSplitter()
         splitter.addWidget(self.catalog_view)
-        splitter.addWidget(placeholder)
-        splitter.setSizes([360, 920])
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([320, 960])
         self.setCentralWidget(splitter)
         self.server_label = QLabel()
         self.statusBar().addPermanentWidget(self.server_label)
+        self._build_menus()
         if start_local_server:
             self.connect_local_server()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open image…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.choose_file)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", OPEN_FILTER)
+        if path:
+            self.tabs.setCurrentWidget(self.preview)
+            self.preview.open_file(path)
 
     def connect_local_server(self) -> None:
         """Start (or find) the embedded catalog off the UI thread."""
@@ -49,3 +73,7 @@ class MainWindow(QMainWindow):
     def _on_server_failed(self, message: str, details: str) -> None:
         self.server_label.setText("Local mode: catalog unavailable")
         self.statusBar().showMessage(f"Could not start the local catalog: {message}")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        self.preview.close_file()
+        super().closeEvent(event)
