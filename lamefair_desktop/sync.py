@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import JSON, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
@@ -135,6 +135,18 @@ class CatalogCache:
                 query = query.where(CachedEntity.parent_id == parent_id)
             rows = session.scalars(query.order_by(CachedEntity.name))
             return [Node(r.kind, r.id, r.parent_id, r.name, r.data, bool(r.pending)) for r in rows]
+
+    def child_counts(self, parent_ids: list[str]) -> dict[str, int]:
+        """How many cached children each of these entities has (for labels such as "3")."""
+        if not parent_ids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(CachedEntity.parent_id, func.count())
+                .where(CachedEntity.server == self.server, CachedEntity.parent_id.in_(parent_ids))
+                .group_by(CachedEntity.parent_id)
+            ).all()
+            return dict(rows)
 
     def get(self, entity_id: str) -> Node | None:
         with self.sessions() as session:

@@ -60,6 +60,31 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
             f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}
         ).json()
         assert "admin" in me["roles"]
+        # Something in the catalog, then a sync: the tree shows it, loaded lazily.
+        headers = {"Authorization": f"Bearer {server.token}"}
+        project = httpx.post(
+            f"{server.url}/api/projects", json={"name": "Tree test"}, headers=headers
+        ).json()
+        httpx.post(
+            f"{server.url}/api/proposals",
+            json={"project": project["id"], "number": "P-7"},
+            headers=headers,
+        ).raise_for_status()
+        from lamefair_desktop.catalog_client import CatalogClient
+
+        with qtbot.waitSignal(window.catalog_synced, timeout=30_000):
+            window.sync_catalog(CatalogClient(server.url, server.token))
+        view = window.catalog_view
+        qtbot.waitUntil(lambda: view.model().rowCount() == 1, timeout=30_000)
+        first = view.model().index(0, 0)
+        assert first.data() == "Tree test (1)"
+        with qtbot.waitSignal(window.tree_model.children_loaded, timeout=30_000):
+            view.expand(first)
+        assert view.model().index(0, 0, first).data() == "P-7"
+        window.filter_box.setText("no such thing")
+        assert view.model().rowCount() == 0
+        window.filter_box.setText("tree")
+        assert view.model().rowCount() == 1
     finally:
         local_server.stop(server)
     assert local_server.find_running() is None

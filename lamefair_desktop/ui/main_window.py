@@ -2,33 +2,73 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QTabWidget, QTreeView
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from lamefair_desktop import __version__, local_server
+from lamefair_desktop.catalog_client import CatalogClient, CatalogError
+from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.sync import CatalogCache, Sync
+from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
+from lamefair_desktop.ui.models.catalog_tree_model import CatalogTreeModel
 from lamefair_desktop.ui.preview_panel import PreviewPanel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    cache: CatalogCache
+    changes: int
+    problem: str
+
 
 OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
 
 
 class MainWindow(QMainWindow):
     server_ready = Signal(object)  # LocalServer
+    catalog_synced = Signal(int)  # changes received
 
     def __init__(self, *, start_local_server: bool = True) -> None:
         super().__init__()
         self.setWindowTitle(f"lamefair {__version__}")
         self.resize(1280, 800)
         self.local_server: local_server.LocalServer | None = None
+        self.tree_model = CatalogTreeModel()
+        self.tree_filter = CatalogFilterModel()
+        self.tree_filter.setSourceModel(self.tree_model)
         self.catalog_view = QTreeView()
         self.catalog_view.setHeaderHidden(True)
+        self.catalog_view.setUniformRowHeights(True)  # instant with thousands of experiments
+        self.catalog_view.setModel(self.tree_filter)
+        self.filter_box = QLineEdit()
+        self.filter_box.setPlaceholderText("Filter: name, identifier, atom type, date")
+        self.filter_box.setClearButtonEnabled(True)
+        self.filter_box.textChanged.connect(self.tree_filter.set_text)
+        catalog_pane = QWidget()
+        catalog_layout = QVBoxLayout(catalog_pane)
+        catalog_layout.setContentsMargins(0, 0, 0, 0)
+        catalog_layout.addWidget(self.filter_box)
+        catalog_layout.addWidget(self.catalog_view, 1)
         self.preview = PreviewPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview")
         splitter = QSplitter()
-        splitter.addWidget(self.catalog_view)
+        splitter.addWidget(catalog_pane)
         splitter.addWidget(self.tabs)
         splitter.setSizes([320, 960])
         self.setCentralWidget(splitter)
@@ -69,6 +109,35 @@ class MainWindow(QMainWindow):
         self.local_server = server
         self.server_label.setText(f"Local mode: catalog at {server.url}")
         self.server_ready.emit(server)
+        self.sync_catalog(CatalogClient(server.url, server.token))
+
+    def sync_catalog(self, client: CatalogClient) -> None:
+        """Pull the change feed into the local cache on a worker, then show the tree.
+
+        Offline, the tree shows the cache as it was, and the status bar says so.
+        """
+
+        def work(report, cancel) -> SyncResult:
+            sync = Sync(client, open_local_db())
+            try:
+                return SyncResult(sync.cache, sync.pull(), "")
+            except CatalogError as exc:
+                return SyncResult(sync.cache, 0, str(exc))
+            finally:
+                client.close()
+
+        job = Job(work)
+        job.signals.finished.connect(self._on_synced)
+        self._sync_job = job
+        job.start_on(general_pool())
+
+    def _on_synced(self, result: SyncResult) -> None:
+        if result.problem:
+            self.statusBar().showMessage(
+                f"Working offline, showing the cached catalog: {result.problem}"
+            )
+        self.tree_model.reload(result.cache)
+        self.catalog_synced.emit(result.changes)
 
     def _on_server_failed(self, message: str, details: str) -> None:
         self.server_label.setText("Local mode: catalog unavailable")

@@ -1,0 +1,179 @@
+"""QAbstractItemModel over `catalog_tree.CatalogTree`: lazy children, loaded on a worker.
+
+`canFetchMore`/`fetchMore` start a cache query on the general pool; rows appear when the answer
+arrives (a node shows "loading…" meanwhile). Answers for nodes reloaded since are dropped.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QApplication, QStyle
+
+from lamefair_desktop.catalog_tree import CatalogTree, LoadRequest, LoadState, TreeNode
+from lamefair_desktop.sync import CatalogCache
+from lamefair_desktop.workers.job import Job
+from lamefair_desktop.workers.pools import general_pool
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+STATE_ROLE = Qt.ItemDataRole.UserRole + 3
+NODE_ROLE = Qt.ItemDataRole.UserRole + 4
+
+ROOT = QModelIndex()  # the invisible root, as a default argument (Qt indexes are values)
+
+STATE_MARKS = {"stored": "✓", "uploading": "↑", "pending": "…", "failed": "✗"}
+
+
+class CatalogTreeModel(QAbstractItemModel):
+    children_loaded = Signal(object)  # TreeNode
+
+    def __init__(self, cache: CatalogCache | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.tree = CatalogTree()
+        self._jobs: set[Job] = set()
+
+    # --- structure ----------------------------------------------------------------------------
+
+    def node(self, index: QModelIndex) -> TreeNode:
+        return index.internalPointer() if index.isValid() else self.tree.root
+
+    def index(self, row: int, column: int, parent: QModelIndex = ROOT) -> QModelIndex:
+        node = self.node(parent)
+        if column != 0 or not 0 <= row < len(node.children):
+            return QModelIndex()
+        return self.createIndex(row, 0, node.children[row])
+
+    def parent(self, index: QModelIndex | None = None) -> QModelIndex:  # type: ignore[override]
+        if index is None or not index.isValid():
+            return QModelIndex()
+        parent = index.internalPointer().parent
+        if parent is None or parent is self.tree.root:
+            return QModelIndex()
+        return self.createIndex(parent.row, 0, parent)
+
+    def rowCount(self, parent: QModelIndex = ROOT) -> int:  # noqa: N802
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return len(self.node(parent).children)
+
+    def columnCount(self, parent: QModelIndex = ROOT) -> int:  # noqa: N802
+        return 1
+
+    def hasChildren(self, parent: QModelIndex = ROOT) -> bool:  # noqa: N802
+        node = self.node(parent)
+        if node.is_leaf:
+            return False
+        if node.state is LoadState.LOADED:
+            return bool(node.children)
+        return node.child_count is None or node.child_count > 0
+
+    def canFetchMore(self, parent: QModelIndex) -> bool:  # noqa: N802
+        node = self.node(parent)
+        return self.cache is not None and not node.is_leaf and node.state is LoadState.NOT_LOADED
+
+    def fetchMore(self, parent: QModelIndex) -> None:  # noqa: N802
+        node = self.node(parent)
+        request = self.tree.begin_load(node)
+        if request is None or self.cache is None:
+            return
+        self._refresh(node)
+        cache = self.cache
+        job = Job(lambda report, cancel: CatalogTree.fetch_children(cache, request))
+        self._jobs.add(job)
+        job.signals.finished.connect(lambda records, r=request, j=job: self._loaded(r, records, j))
+        job.signals.failed.connect(
+            lambda message, _d, r=request, j=job: self._failed(r, message, j)
+        )
+        job.start_on(general_pool())
+
+    def _index_of(self, node: TreeNode) -> QModelIndex:
+        if node is self.tree.root or node.parent is None:
+            return QModelIndex()
+        return self.createIndex(node.row, 0, node)
+
+    def _refresh(self, node: TreeNode) -> None:
+        index = self._index_of(node)
+        if index.isValid():
+            self.dataChanged.emit(index, index)
+
+    def _loaded(self, request: LoadRequest, records: list, job: Job) -> None:
+        self._jobs.discard(job)
+        node = request.node
+        if request.generation != node.generation or not self._attached(node):
+            return
+        parent = QPersistentModelIndex(self._index_of(node))
+        if records:
+            self.beginInsertRows(QModelIndex(parent), 0, len(records) - 1)
+            self.tree.finish_load(request, records)
+            self.endInsertRows()
+        else:
+            self.tree.finish_load(request, records)
+        self._refresh(node)
+        self.children_loaded.emit(node)
+
+    def _failed(self, request: LoadRequest, message: str, job: Job) -> None:
+        self._jobs.discard(job)
+        if self.tree.fail_load(request, message):
+            self._refresh(request.node)
+
+    def _attached(self, node: TreeNode) -> bool:
+        while node.parent is not None:
+            node = node.parent
+        return node is self.tree.root
+
+    def reload(self, cache: CatalogCache | None = None) -> None:
+        """Start again from the cache (after a sync); rows refill lazily."""
+        self.beginResetModel()
+        if cache is not None:
+            self.cache = cache
+        self.tree.reset()
+        self.endResetModel()
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        node: TreeNode = index.internalPointer()
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = node.label()
+            badge = node.state_badge()
+            if node.kind == "file" and badge:
+                text = f"{STATE_MARKS.get(badge, '')} {text}".strip()
+            elif badge:
+                text = f"{text} — {badge}"
+            if node.state is LoadState.LOADING:
+                text += "  (loading…)"
+            return text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if node.state is LoadState.ERROR:
+                return f"Could not load: {node.error}"
+            if node.kind == "file":
+                return f"{node.data.get('path')}: {node.data.get('state')}, {node.data.get('size')} bytes"
+            return f"{node.kind} {node.name}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            style = QApplication.style()
+            icon = (
+                QStyle.StandardPixmap.SP_FileIcon
+                if node.kind == "file"
+                else QStyle.StandardPixmap.SP_DirIcon
+            )
+            return style.standardIcon(icon)
+        if role == KIND_ROLE:
+            return node.kind
+        if role == ID_ROLE:
+            return node.id
+        if role == STATE_ROLE:
+            return node.state.value
+        if role == NODE_ROLE:
+            return node
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.internalPointer().kind == "experiment":
+            flags |= Qt.ItemFlag.ItemIsDropEnabled  # files are dropped onto experiments
+        return flags
