@@ -37,6 +37,7 @@ from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
+BATCHES_IN_FLIGHT = 2
 
 
 class UploadError(Exception):
@@ -366,11 +367,23 @@ class Uploader:
             groups: dict[str, list[QueuedFile]] = {}
             for item in ready:
                 groups.setdefault(item.measurement_id, []).append(item)
-            for measurement_id, items in groups.items():
-                for start in range(0, len(items), BATCH_SIZE):
-                    if cancel.is_set():
-                        break
-                    self._upload_batch(measurement_id, items[start : start + BATCH_SIZE], cancel)
+            batches = [
+                (measurement_id, items[start : start + BATCH_SIZE])
+                for measurement_id, items in groups.items()
+                for start in range(0, len(items), BATCH_SIZE)
+            ]
+            # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
+            with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
+                list(
+                    pipeline.map(
+                        lambda batch: (
+                            None
+                            if cancel.is_set()
+                            else self._upload_batch(batch[0], batch[1], cancel)
+                        ),
+                        batches,
+                    )
+                )
             if not until_idle:
                 break
         counts: dict[str, int] = {}
@@ -423,7 +436,9 @@ class Uploader:
             self._fail(by_id[refused["file"]], _Meter(), refused["detail"])
 
     def _in_parallel(self, work: Callable, items: list) -> list:
-        with ThreadPoolExecutor(self.settings.file_concurrency) as pool:
+        # Shared between the batches in flight: about file_concurrency PUTs at once in total.
+        workers = max(1, self.settings.file_concurrency // BATCHES_IN_FLIGHT)
+        with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(work, items))
 
     def _hold(self, item: QueuedFile, meter: _Meter, exc: Exception) -> str:
