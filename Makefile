@@ -25,6 +25,7 @@ $(VENV)/.stamp-package: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.stamp-app
+	@bash packaging/linux-gui-deps.sh
 	$(BIN)/lamefair
 
 lint: $(VENV)/.stamp-test

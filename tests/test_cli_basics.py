@@ -88,3 +88,20 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
     finally:
         local_server.stop(server)
     assert local_server.find_running() is None
+
+
+def test_missing_x11_libraries_are_named_instead_of_a_qt_abort(monkeypatch, capsys):
+    import ctypes.util
+
+    from lamefair_desktop.ui import app
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(
+        ctypes.util, "find_library", lambda name: None if name == "xcb-icccm" else f"lib{name}.so"
+    )
+    assert app.missing_xcb_libraries() == ["libxcb-icccm"]
+    assert app.run(None) == 2
+    err = capsys.readouterr().err
+    assert "libxcb-icccm" in err
+    assert "apt-get install" in err

@@ -6,9 +6,22 @@ Qt is imported inside `run` only, so building the CLI parser never loads it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from lamefair_desktop.cli import EXIT_USAGE, display_available
+
+
+def missing_xcb_libraries() -> list[str]:
+    """On X11, the libraries Qt's xcb plugin loads that this system lacks (Qt would abort)."""
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"):
+        return []
+    if os.environ.get("QT_QPA_PLATFORM", "xcb").split(":")[0] != "xcb":
+        return []
+    import ctypes.util
+
+    needed = ["xcb-icccm", "xcb-keysyms", "xcb-cursor", "xkbcommon-x11"]
+    return [f"lib{name}" for name in needed if ctypes.util.find_library(name) is None]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +35,17 @@ def run(args: argparse.Namespace) -> int:
             "(DISPLAY and WAYLAND_DISPLAY are unset).\n"
             "Use the command-line interface instead: `lamefair --help` lists the commands "
             "(convert, inspect, upload, ...).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    missing = missing_xcb_libraries()
+    if missing:
+        print(
+            "lamefair cannot open its window: Qt's X11 support needs these system libraries: "
+            f"{', '.join(missing)}.\nInstall them (Debian/Ubuntu: sudo apt-get install "
+            "libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0), or use the CLI "
+            "(`lamefair --help`).",
             file=sys.stderr,
         )
         return EXIT_USAGE
