@@ -43,6 +43,7 @@ def _serve_embedded(args: argparse.Namespace) -> int:
     from lamefair_catalog.app import create_app
     from lamefair_catalog.db import make_engine, migrate
     from lamefair_catalog.embedded import (
+        AlreadyRunning,
         EmbeddedStack,
         default_data_dir,
         pid_alive,
@@ -63,7 +64,11 @@ def _serve_embedded(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    stack = EmbeddedStack(data_dir)
+    try:
+        stack = EmbeddedStack(data_dir)
+    except AlreadyRunning as exc:
+        print(f"{exc} Use that one, or stop it first.", file=sys.stderr)
+        return 1
     try:
         settings = stack.start()
     except SeaweedError as exc:

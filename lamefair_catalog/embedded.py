@@ -69,6 +69,27 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+class AlreadyRunning(RuntimeError):
+    """Another embedded catalog holds this data directory."""
+
+
+def _lock(data_dir: Path):
+    """An exclusive lock on the data directory for the server's lifetime (released by the OS
+    when the process dies, so a crash never leaves it stuck). Two servers starting at the same
+    moment cannot both pass: the loser gets AlreadyRunning."""
+    handle = open(data_dir / "lock", "a+")  # noqa: SIM115 - held until the process ends
+    try:
+        import fcntl
+    except ImportError:  # Windows: server.json and the PID check are the only guard
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise AlreadyRunning(f"Another embedded catalog is using {data_dir}.") from None
+    return handle
+
+
 class EmbeddedStack:
     """Prepares the data directory, starts SeaweedFS, and gives the server its Settings."""
 
@@ -76,6 +97,7 @@ class EmbeddedStack:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(data_dir, 0o700)
+        self._lock = _lock(data_dir)
         self.token = _read_or_create(data_dir / "token", lambda: secrets.token_urlsafe(32))
         credentials_raw = _read_or_create(
             data_dir / "s3-credentials.json",
@@ -103,3 +125,4 @@ class EmbeddedStack:
         if info is not None and info.pid == os.getpid():
             server_info_path(self.data_dir).unlink(missing_ok=True)
         self.seaweed.stop()
+        self._lock.close()

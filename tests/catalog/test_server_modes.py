@@ -218,3 +218,37 @@ def test_embedded_mode_runs_with_nothing_configured(tmp_path):
     assert not (data_dir / "server.json").exists()
     weed_pids = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
     assert weed_pids.stdout.strip() == "", "SeaweedFS must stop with the embedded server"
+
+
+def test_two_embedded_servers_starting_at_once_on_one_folder(tmp_path):
+    """Only one may own the data folder (and its SeaweedFS); the other says so and leaves."""
+    data_dir = tmp_path / "shared"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    exe = str(Path(sys.executable).parent / "lamefair-catalog")
+    processes = [
+        subprocess.Popen(
+            [exe, "serve", "--embedded", "--port", str(free_port()), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and all(p.poll() is None for p in processes):
+            time.sleep(0.1)
+        losers = [p for p in processes if p.poll() is not None]
+        assert len(losers) == 1
+        assert losers[0].returncode == 1
+        assert "embedded catalog" in losers[0].stderr.read()
+        (winner,) = [p for p in processes if p.poll() is None]
+        info_path = data_dir / "server.json"
+        deadline = time.monotonic() + 90
+        while not info_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wait_http(json.loads(info_path.read_text())["url"] + "/api/health", winner, 60, "winner")
+    finally:
+        for process in processes:
+            stop_pid(process, timeout=30)
