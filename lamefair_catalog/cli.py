@@ -11,6 +11,8 @@ from pathlib import Path
 
 from lamefair_catalog import __version__
 
+EXIT_ALREADY_RUNNING = 3  # embedded mode: another server owns the data folder (clients reuse it)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -63,12 +65,12 @@ def _serve_embedded(args: argparse.Namespace) -> int:
             f"(pid {running.pid}).",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_ALREADY_RUNNING
     try:
         stack = EmbeddedStack(data_dir)
     except AlreadyRunning as exc:
         print(f"{exc} Use that one, or stop it first.", file=sys.stderr)
-        return 1
+        return EXIT_ALREADY_RUNNING
     try:
         settings = stack.start()
     except SeaweedError as exc:

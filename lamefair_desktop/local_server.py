@@ -19,6 +19,8 @@ import httpx
 
 from lamefair_desktop import paths
 
+EMBEDDED_ALREADY_RUNNING = 3  # `lamefair-catalog serve --embedded`: another owns the folder
+
 # Servers this process started, by PID, so we can stop and reap them (never someone else's).
 _children: dict[int, subprocess.Popen] = {}
 
@@ -85,12 +87,19 @@ def start(data_dir: Path | None = None, timeout: float = 90.0) -> LocalServer:
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        found = find_running(data_dir)
         if process.poll() is not None:
+            if process.returncode == EMBEDDED_ALREADY_RUNNING and found is None:
+                # Another process (the GUI, another command) won the race to start it: wait
+                # for that one to answer and use it.
+                time.sleep(0.2)
+                continue
+            if found is not None:
+                return found
             raise LocalServerError(
                 f"The local catalog stopped while starting (exit code {process.returncode}). "
                 f"See {log_path}."
             )
-        found = find_running(data_dir)
         if found is not None and found.pid == process.pid:
             _children[process.pid] = process
             return LocalServer(found.url, found.token, found.pid, started_by_us=True)

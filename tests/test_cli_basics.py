@@ -48,9 +48,11 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
     window.show()
     qtbot.waitExposed(window)
     assert __version__ in window.windowTitle()
-    with qtbot.waitSignal(window.server_ready, timeout=90_000) as ready:
+    # The window syncs the catalog once the server answers; wait for that first sync so it
+    # cannot reset the tree under the assertions below.
+    with qtbot.waitSignals([window.server_ready, window.catalog_synced], timeout=90_000):
         pass
-    server = ready.args[0]
+    server = window.local_server
     try:
         assert server.url.startswith("http://127.0.0.1:")
         assert "catalog at" in window.server_label.text()

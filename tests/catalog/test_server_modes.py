@@ -210,7 +210,7 @@ def test_embedded_mode_runs_with_nothing_configured(tmp_path):
             text=True,
             timeout=60,
         )
-        assert second.returncode == 1
+        assert second.returncode == 3
         assert "already running" in second.stderr
     finally:
         stop_pid(process, timeout=30)
@@ -241,7 +241,7 @@ def test_two_embedded_servers_starting_at_once_on_one_folder(tmp_path):
             time.sleep(0.1)
         losers = [p for p in processes if p.poll() is not None]
         assert len(losers) == 1
-        assert losers[0].returncode == 1
+        assert losers[0].returncode == 3
         assert "embedded catalog" in losers[0].stderr.read()
         (winner,) = [p for p in processes if p.poll() is None]
         info_path = data_dir / "server.json"
