@@ -39,7 +39,13 @@ format: $(VENV)/.stamp-test
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The upload comparison runs rclone and aws next to us: install them where we can.
 bench: $(VENV)/.stamp-test
+	@command -v rclone >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -q rclone >/dev/null; } || echo "rclone not installed: its column is skipped"
+	@# awscli pins botocore exactly: it gets a venv of its own so ours stays as installed.
+	@[ -x $(VENV)/tools/bin/aws ] || { $(PYTHON) -m venv $(VENV)/tools && \
+		$(UV) pip install --python $(VENV)/tools/bin/python --quiet awscli; }
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
 
 package: $(VENV)/.stamp-package

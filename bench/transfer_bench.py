@@ -78,7 +78,9 @@ def _timed(command: list[str], env: dict) -> tuple[float, int, str]:
 def run(quick: bool = False) -> None:
     big_size = (128 if quick else 1024) * MiB
     small_count = 20 if quick else 200
-    rclone, aws = shutil.which("rclone"), shutil.which("aws")
+    beside = Path(sys.executable).parent.parent / "tools" / "bin" / "aws"  # from `make bench`
+    rclone = shutil.which("rclone")
+    aws = str(beside) if beside.is_file() else shutil.which("aws")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         process, url, token = _start_embedded(folder / "catalog")
