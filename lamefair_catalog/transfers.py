@@ -36,10 +36,15 @@ MIN_PART_SIZE = 8 * MiB
 MAX_PARTS = 10_000
 
 
+LARGE_FILE = 1024 * MiB
+
+
 def choose_part_size(size: int) -> int:
-    """At least 8 MiB, whole MiB, and few enough parts for S3's 10,000-part limit."""
+    """At least 8 MiB (16 MiB from 1 GiB: half the presign round trips), whole MiB, and few
+    enough parts for S3's 10,000-part limit."""
     needed = math.ceil(size / MAX_PARTS)
-    return max(MIN_PART_SIZE, math.ceil(needed / MiB) * MiB)
+    floor = 2 * MIN_PART_SIZE if size >= LARGE_FILE else MIN_PART_SIZE
+    return max(floor, math.ceil(needed / MiB) * MiB)
 
 
 def derived_out(row: DerivedFile) -> s.DerivedOut:
