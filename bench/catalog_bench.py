@@ -59,6 +59,14 @@ def _start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     return process, url, (data_dir / "token").read_text().strip()
 
 
+def make_sample(http: httpx.Client, project_name: str) -> tuple[dict, dict]:
+    """A project, a proposal and a sample to work in; returns (proposal, sample)."""
+    project = http.post("/api/projects", json={"name": project_name}).json()
+    proposal = http.post("/api/proposals", json={"project": project["id"], "number": "B-1"}).json()
+    sample = http.post("/api/samples", json={"proposal": proposal["id"], "name": "bench"}).json()
+    return proposal, sample
+
+
 def _timed(fn, repeat: int = 5) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
@@ -76,13 +84,7 @@ def run(quick: bool = False) -> None:
         process, url, token = _start_embedded(data_dir)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
         try:
-            project = http.post("/api/projects", json={"name": "Bench"}).json()
-            proposal = http.post(
-                "/api/proposals", json={"project": project["id"], "number": "B-1"}
-            ).json()
-            sample = http.post(
-                "/api/samples", json={"proposal": proposal["id"], "name": "bench sample"}
-            ).json()
+            proposal, sample = make_sample(http, "Bench")
 
             engine = make_engine(f"sqlite:///{data_dir / 'catalog.sqlite'}")
             now = datetime.now(UTC)
@@ -164,7 +166,7 @@ def run(quick: bool = False) -> None:
             figure(f"listing all {n_objects:,} objects, pages of 1,000", seconds, "s")
             figure("  per page", seconds / (n_objects / 1000) * 1e3, "ms")
 
-            size = 1000 * 8 * 1024 * 1024 + 1
+            size = 1000 * 16 * 1024 * 1024 + 1  # 16 MiB parts from 1 GiB: 1,001 parts
             measurement = http.post(
                 "/api/measurements",
                 json={

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.catalog_bench import _s3_endpoint, _start_embedded
+from bench.catalog_bench import _s3_endpoint, _start_embedded, make_sample
 from bench.report import figure, ratio
 
 MiB = 1024 * 1024
@@ -86,13 +86,7 @@ def run(quick: bool = False) -> None:
         process, url, token = _start_embedded(folder / "catalog")
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         try:
-            project = http.post("/api/projects", json={"name": "Transfer bench"}).json()
-            proposal = http.post(
-                "/api/proposals", json={"project": project["id"], "number": "T-1"}
-            ).json()
-            sample = http.post(
-                "/api/samples", json={"proposal": proposal["id"], "name": "s"}
-            ).json()
+            proposal, sample = make_sample(http, "Transfer bench")
             experiments = [
                 http.post("/api/experiments", json={"sample": sample["id"], "name": f"e{i}"}).json()
                 for i in range(2)
