@@ -17,16 +17,21 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import sessionmaker
 
 from lamefair_desktop import __version__, local_server
 from lamefair_desktop.catalog_client import CatalogClient, CatalogError
 from lamefair_desktop.local_db import open_local_db
 from lamefair_desktop.sync import CatalogCache, Sync
+from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.upload import Uploader
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
 from lamefair_desktop.ui.models.catalog_tree_model import CatalogTreeModel
 from lamefair_desktop.ui.preview_panel import PreviewPanel
+from lamefair_desktop.ui.transfers_panel import TransfersPanel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
+from lamefair_desktop.workers.transfer_worker import TransferWorker
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class SyncResult:
     cache: CatalogCache
     changes: int
     problem: str
+    sessions: sessionmaker  # the local database, opened on the worker
 
 
 OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
@@ -65,8 +71,11 @@ class MainWindow(QMainWindow):
         catalog_layout.addWidget(self.filter_box)
         catalog_layout.addWidget(self.catalog_view, 1)
         self.preview = PreviewPanel()
+        self.transfers = TransfersPanel()
+        self.transfer_worker: TransferWorker | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview")
+        self.tabs.addTab(self.transfers, "Transfers")
         splitter = QSplitter()
         splitter.addWidget(catalog_pane)
         splitter.addWidget(self.tabs)
@@ -118,11 +127,12 @@ class MainWindow(QMainWindow):
         """
 
         def work(report, cancel) -> SyncResult:
-            sync = Sync(client, open_local_db())
+            sessions = open_local_db()
+            sync = Sync(client, sessions)
             try:
-                return SyncResult(sync.cache, sync.pull(), "")
+                return SyncResult(sync.cache, sync.pull(), "", sessions)
             except CatalogError as exc:
-                return SyncResult(sync.cache, 0, str(exc))
+                return SyncResult(sync.cache, 0, str(exc), sessions)
             finally:
                 client.close()
 
@@ -138,6 +148,17 @@ class MainWindow(QMainWindow):
             )
         self.tree_model.reload(result.cache)
         self.catalog_synced.emit(result.changes)
+        if self.transfer_worker is None and self.local_server is not None:
+            self._start_transfers(result.sessions)
+
+    def _start_transfers(self, sessions: sessionmaker) -> None:
+        """Resume whatever the durable queue holds (it survives restarts) and show it."""
+        server = self.local_server
+        queue = UploadQueue(sessions)
+        uploader = Uploader(CatalogClient(server.url, server.token), queue)
+        self.transfer_worker = TransferWorker(uploader, self)
+        self.transfers.attach(self.transfer_worker, queue)
+        self.transfer_worker.start()
 
     def _on_server_failed(self, message: str, details: str) -> None:
         self.server_label.setText("Local mode: catalog unavailable")
@@ -145,4 +166,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         self.preview.close_file()
+        if self.transfer_worker is not None:
+            self.transfer_worker.stop()  # parts in flight finish; the queue keeps the rest
         super().closeEvent(event)

@@ -30,5 +30,15 @@ def conversion_pool() -> QThreadPool:
     return pool
 
 
+@cache
+def transfers_pool() -> QThreadPool:
+    """One thread: one upload run at a time (the engine runs its parts and files in parallel
+    inside that run, with its own bounded threads)."""
+    pool = QThreadPool()
+    pool.setObjectName("transfers")
+    pool.setMaxThreadCount(1)
+    return pool
+
+
 def all_pools() -> list[QThreadPool]:
-    return [general_pool(), conversion_pool()]
+    return [general_pool(), conversion_pool(), transfers_pool()]
