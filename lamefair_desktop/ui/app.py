@@ -55,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
 
     from lamefair_desktop import __version__
     from lamefair_desktop.resources import resource_path
+    from lamefair_desktop.ui.crash_dialog import CrashReporter, setup_logging
     from lamefair_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    reporter = CrashReporter(setup_logging())
+    reporter.install()
     app.setApplicationName("lamefair")
     app.setOrganizationName("lamefair")
     app.setApplicationVersion(__version__)
