@@ -12,7 +12,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text
@@ -42,15 +41,6 @@ T = TypeVar("T")
 
 # An arbitrary constant: the PostgreSQL advisory lock that orders change-feed inserts.
 CHANGE_FEED_LOCK = 0x1A3EFA1
-
-
-@dataclass(frozen=True)
-class Prefixes:
-    """Where an entity's data lives in its proposal's buckets."""
-
-    proposal: str
-    sample: str | None = None
-    experiment: str | None = None
 
 
 def proposal_prefix(project_slug: str, number_slug: str) -> str:

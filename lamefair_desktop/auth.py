@@ -60,6 +60,9 @@ class AuthConfig:
             raw = client.get(f"{server_url.rstrip('/')}/api/auth-config").json()
         except (httpx.HTTPError, ValueError) as exc:
             raise AuthError(f"Cannot read the sign-in settings of {server_url}: {exc}") from exc
+        finally:
+            if http is None:
+                client.close()
         return cls(
             mode=raw["mode"],
             issuer=raw.get("issuer"),

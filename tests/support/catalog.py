@@ -18,7 +18,7 @@ import httpx
 from lamefair_catalog.db import make_engine, migrate
 from lamefair_catalog.ports import free_port
 from lamefair_catalog.seaweed import SeaweedServer
-from tests.support.components import stop_pid, wait_http
+from tests.support.components import spawn_logged, stop_pid, wait_http
 
 # Test users and the groups the identity provider gives them.
 ADMIN = ("pi-alice", ["lamepi"])
@@ -42,14 +42,7 @@ class CatalogProcess:
     def restart(self) -> None:
         """Start it again on the same port, as after a server reboot."""
         stop_pid(self.process)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        self.process = spawn_logged(self.command, self.log_path, self.env)
         wait_http(f"{self.url}/api/health", self.process, 60, "lamefair-catalog")
 
     def log(self) -> str:
@@ -91,7 +84,6 @@ def start_catalog(
     port = free_port()
     env = catalog_env(database_url, seaweed, issuer, **extra_env)
     log_path = log_dir / f"catalog-{port}.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     command = [
         str(Path(sys.executable).parent / "lamefair-catalog"),
         "serve",
@@ -102,14 +94,7 @@ def start_catalog(
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
+    process = spawn_logged(command, log_path, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/api/health", process, 60, "lamefair-catalog")

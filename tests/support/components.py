@@ -51,6 +51,14 @@ def stop_pid(process: subprocess.Popen, timeout: float = 10.0) -> None:
         process.wait(timeout)
 
 
+def spawn_logged(command: list[str], log_path: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start a child whose output goes to `log_path` (appended), with no stdin."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
 def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,14 +138,10 @@ def start_oidc_provider(log_dir: Path, *extra_args: str) -> OidcProvider:
     if script is None:
         unavailable("OIDC provider", "oidc-provider-mock is not installed (test extra)")
     port = free_port()
-    log = open(log_dir / "oidc-provider.log", "ab")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
+    process = spawn_logged(
         [str(script), "--host", "127.0.0.1", "--port", str(port), *extra_args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        log_dir / "oidc-provider.log",
     )
-    log.close()
     issuer = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{issuer}/.well-known/openid-configuration", process, 30, "oidc-provider-mock")
