@@ -210,7 +210,10 @@ class PreviewPanel(QWidget):
     def _set_scale_bar(self, info: PreviewInfo, calibrated: bool) -> None:
         view = self.image_view.getView()
         if self.scale_bar is not None:
-            view.removeItem(self.scale_bar) if self.scale_bar.scene() else None
+            # Attached with setParentItem, so it leaves its scene directly (not the view's items).
+            scene = self.scale_bar.scene()
+            if scene is not None:
+                scene.removeItem(self.scale_bar)
             self.scale_bar = None
         if not calibrated:
             return

@@ -78,3 +78,14 @@ def test_scale_bar_lengths_are_round():
     assert _nice_length(3.4e-4) == pytest.approx(2e-4)
     assert _nice_length(7e-9) == pytest.approx(5e-9)
     assert _nice_length(1.0) == 1.0
+
+
+def test_opening_another_file_replaces_the_scale_bar(panel, qtbot, corpus_tiff_dir):
+    import pyqtgraph as pg
+
+    for name in ("FEI-Helios-Ebeam-16bits.tif", "test_tiff_Zeiss_SEM_512pix.tif"):
+        with qtbot.waitSignal(panel.loaded, timeout=30_000):
+            panel.open_file(corpus_tiff_dir / name)
+    scene = panel.image_view.getView().scene()
+    bars = [item for item in scene.items() if isinstance(item, pg.ScaleBar)]
+    assert bars == [panel.scale_bar]
