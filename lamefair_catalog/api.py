@@ -57,11 +57,14 @@ def me(user: Me) -> s.MeOut:
     return s.MeOut(username=user.username, groups=sorted(user.groups), roles=user.roles)
 
 
+MAX_REV = 2**63 - 1  # revisions are 64-bit integers in every database we support
+
+
 @router.get("/changes", response_model=s.ChangesOut, tags=["service"])
 def changes(
     user: Me,
     cat: Cat,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_REV)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> s.ChangesOut:
     return cat.changes(user, since, limit)

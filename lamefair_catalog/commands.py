@@ -175,6 +175,7 @@ class Catalog:
         proposal_id_of: Callable[[Any], uuid.UUID | None],
         find_duplicate: Callable[[Session], Any],
         duplicate_message: str,
+        duplicate_field: str = "name",
     ) -> Created:
         """The create protocol shared by every entity (idempotent id, constraint-backed 409s)."""
         if requested_id is not None:
@@ -196,7 +197,9 @@ class Catalog:
                     return self._replay(existing, to_out, compare, entity), False
             duplicate = find_duplicate(session)
             raise Conflict(
-                duplicate_message, existing_id=str(duplicate.id) if duplicate else None
+                duplicate_message,
+                field=duplicate_field,
+                existing_id=str(duplicate.id) if duplicate else None,
             ) from None
         return out, True
 
@@ -344,7 +347,9 @@ class Catalog:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                raise Conflict(f"A project named {body.name!r} already exists.") from None
+                raise Conflict(
+                    f"A project named {body.name!r} already exists.", field="name"
+                ) from None
             return out
 
     # --- proposals ----------------------------------------------------------------------------
@@ -404,6 +409,7 @@ class Catalog:
                         (Proposal.number == body.number) | (Proposal.number_slug == number_slug),
                     )
                 ),
+                duplicate_field="number",
                 duplicate_message=(
                     f"Proposal {body.number!r} (or one with the same short form {number_slug!r}) "
                     f"already exists in project {project.name!r}."

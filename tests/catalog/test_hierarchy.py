@@ -206,3 +206,11 @@ def test_change_feed_reports_every_kind_of_write_in_order(admin):
     assert sample_change["data"]["description"] == "changed"
     empty = admin.ok(admin.get("/api/changes", since=feed["last_rev"]))
     assert empty["changes"] == [] or all(c["rev"] > feed["last_rev"] for c in empty["changes"])
+
+
+def test_a_revision_beyond_64_bits_is_a_422_not_a_crash(admin):
+    """Found by the fuzzer: SQLite cannot bind integers beyond 64 bits."""
+    too_far = admin.get("/api/changes", since=2**63, limit=1)
+    assert too_far.status_code == 422
+    assert "since" in too_far.json()["detail"]
+    assert admin.get("/api/changes", since=2**63 - 1, limit=1).status_code == 200
