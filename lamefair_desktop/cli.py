@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.commands.auth_commands",
         "register_logout",
     ),
+    "watch": (
+        "upload what the microscope writes into a folder (watch folders)",
+        "lamefair_desktop.commands.watch_commands",
+        "register_watch",
+    ),
     "sync": (
         "send offline changes and refresh the local catalog",
         "lamefair_desktop.commands.transfer_commands",
@@ -87,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="FAIR capture of electron-microscopy data. Without a command, starts the GUI.",
     )
     parser.add_argument("--version", action="version", version=f"lamefair {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation offscreen (window, mappings, conversion, keyring, local "
+        "stack) and exit 0 only if all pass",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, module_path, function) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -99,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(args_list or ["gui"])
+    if args.self_test:
+        from lamefair_desktop.ui.self_test import main as self_test
+
+        return self_test()
+    if args.command is None:
+        args = parser.parse_args([*args_list, "gui"])
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

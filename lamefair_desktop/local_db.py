@@ -7,6 +7,7 @@ refuses a newer file instead of damaging it.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,11 +15,17 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lamefair_desktop import paths
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # 2: derived_jobs; 3: watch_rules, watch_ledger
 
 
 class LocalBase(DeclarativeBase):
     pass
+
+
+def plain(cls, row):
+    """A table row as the frozen dataclass `cls` whose fields it shares by name (what crosses
+    threads is a plain value, never an ORM object)."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
 class LocalDatabaseError(RuntimeError):
@@ -31,8 +38,8 @@ def default_path() -> Path:
 
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
-    from lamefair_desktop import sync  # noqa: F401
-    from lamefair_desktop.transfer import queue  # noqa: F401
+    from lamefair_desktop import sync, watch  # noqa: F401
+    from lamefair_desktop.transfer import derived, queue  # noqa: F401
 
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)

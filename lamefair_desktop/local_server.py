@@ -61,7 +61,10 @@ def find_running(data_dir: Path | None = None) -> LocalServer | None:
 
 
 def catalog_command() -> list[str]:
-    """How to run `lamefair-catalog`: the script beside this Python, or the frozen executable."""
+    """How to run the catalog server: `lamefair catalog` in a frozen build (one executable serves
+    both, see packaging/entry_lamefair.py), else the `lamefair-catalog` script beside this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "catalog"]
     exe_dir = Path(sys.executable).parent
     for name in ("lamefair-catalog", "lamefair-catalog.exe"):
         if (exe_dir / name).is_file():

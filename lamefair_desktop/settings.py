@@ -27,6 +27,8 @@ class Settings:
     file_concurrency: int = 2
     cache_dir: str | None = None
     cache_size_mb: int = 2048
+    # The instrument pair last used per experiment id: the upload dialog proposes it again.
+    pairs_by_experiment: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -43,6 +45,14 @@ class Settings:
         values = {k: v for k, v in raw.items() if k in known}
         extra = {k: v for k, v in raw.items() if k not in known and k != "schema_version"}
         return cls(**values, extra=extra)
+
+    def cache_path(self) -> Path:
+        """Where previews of remote files and derived NXem files are kept."""
+        if self.cache_dir:
+            path = Path(self.cache_dir).expanduser()
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        return paths.cache_dir()
 
     def save(self) -> None:
         data = {k: v for k, v in asdict(self).items() if k != "extra"}

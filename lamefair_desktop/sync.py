@@ -198,6 +198,24 @@ class Sync:
             session.commit()
         return self.cache.get(created["id"])
 
+    def update(self, kind: str, entity_id: str, changes: dict) -> Node:
+        """Edit an entity. Online the catalog decides (409/422 come back as CatalogError); an
+        entity still waiting in the outbox is edited there, before it is ever sent."""
+        with self.sessions() as session:
+            queued = session.get(OutboxRow, entity_id)
+            if queued is not None and queued.state in ("pending", "conflict"):
+                queued.body = {**queued.body, **changes}
+                queued.state, queued.error, queued.field = "pending", "", ""
+                self.cache.put(session, kind, queued.body, pending=True)
+                session.commit()
+                return self.cache.get(entity_id)
+        collection = KINDS[kind][0]
+        updated = self.client.patch(f"/api/{collection}/{entity_id}", changes)
+        with self.sessions() as session:
+            self.cache.put(session, kind, updated)
+            session.commit()
+        return self.cache.get(entity_id)
+
     def outbox(self, states: tuple[str, ...] = ("pending", "conflict")) -> list[OutboxItem]:
         with self.sessions() as session:
             rows = session.scalars(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lamefair_desktop import __version__
 
 BIN = Path(sys.executable).parent
@@ -40,6 +42,8 @@ def test_gui_without_display_points_to_the_cli():
 
 
 def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
+    import httpx
+
     from lamefair_desktop import local_server
     from lamefair_desktop.ui.main_window import MainWindow
 
@@ -50,19 +54,20 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
     assert __version__ in window.windowTitle()
     # The window syncs the catalog once the server answers; wait for that first sync so it
     # cannot reset the tree under the assertions below.
-    with qtbot.waitSignals([window.server_ready, window.catalog_synced], timeout=90_000):
+    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=90_000):
         pass
-    server = window.local_server
     try:
+        server = window.workspace.connection.local
         assert server.url.startswith("http://127.0.0.1:")
-        assert "catalog at" in window.server_label.text()
-        import httpx
-
+        assert f"Local catalog: {server.url}" == window.server_label.text()
+        assert window.online_label.text() == "● online"
+        assert window.user_label.text()  # the local user
+        assert not window.login_action.isEnabled()  # local mode needs no sign-in
         me = httpx.get(
             f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}
         ).json()
         assert "admin" in me["roles"]
-        # Something in the catalog, then a sync: the tree shows it, loaded lazily.
+        # Something in the catalog from elsewhere, then a sync: the tree shows it, lazily.
         headers = {"Authorization": f"Bearer {server.token}"}
         project = httpx.post(
             f"{server.url}/api/projects", json={"name": "Tree test"}, headers=headers
@@ -72,10 +77,8 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
             json={"project": project["id"], "number": "P-7"},
             headers=headers,
         ).raise_for_status()
-        from lamefair_desktop.catalog_client import CatalogClient
-
         with qtbot.waitSignal(window.catalog_synced, timeout=30_000):
-            window.sync_catalog(CatalogClient(server.url, server.token))
+            window.sync_action.trigger()
         view = window.catalog_view
         qtbot.waitUntil(lambda: view.model().rowCount() == 1, timeout=30_000)
         first = view.model().index(0, 0)
@@ -88,7 +91,8 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
         window.filter_box.setText("tree")
         assert view.model().rowCount() == 1
     finally:
-        local_server.stop(server)
+        window.close()
+        window.shutdown()
     assert local_server.find_running() is None
 
 
@@ -107,3 +111,31 @@ def test_missing_x11_libraries_are_named_instead_of_a_qt_abort(monkeypatch, caps
     err = capsys.readouterr().err
     assert "libxcb-icccm" in err
     assert "apt-get install" in err
+
+
+def test_sigterm_closes_the_window_and_stops_the_local_catalog(tmp_path):
+    """A logout or `kill` must not orphan the local catalog and its SeaweedFS."""
+    import signal
+    import time
+
+    from lamefair_desktop import local_server
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    env |= {"LAMEFAIR_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"}
+    app = subprocess.Popen([str(BIN / "lamefair")], env=env, stderr=subprocess.PIPE, text=True)
+    data = tmp_path / "home" / "data" / "catalog"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and local_server.find_running(data) is None:
+        time.sleep(0.3)
+    running = local_server.find_running(data)
+    assert running is not None, "the window did not start the local catalog"
+    try:
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(60) == 0, app.stderr.read()
+        assert local_server.find_running(data) is None
+        assert "Traceback" not in app.stderr.read()
+        with pytest.raises(ProcessLookupError):
+            os.kill(running.pid, 0)
+    finally:  # a failure here must not leave a catalog and SeaweedFS running after the suite
+        if local_server.find_running(data) is not None:
+            os.kill(running.pid, signal.SIGTERM)

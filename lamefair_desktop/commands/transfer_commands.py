@@ -142,11 +142,17 @@ def register_upload(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pair", default="generic", help="instrument pair (mapping id)")
     parser.add_argument("--operator", default="", help="operator name (default: you)")
     parser.add_argument("--description", default="")
+    parser.add_argument(
+        "--convert",
+        action="store_true",
+        help="after upload, convert each TIFF to NXem and store it in the mirror bucket",
+    )
     parser.set_defaults(handler=run_upload)
 
 
 def run_upload(args: argparse.Namespace) -> int:
     from lamefair_desktop.settings import Settings
+    from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
@@ -172,14 +178,42 @@ def run_upload(args: argparse.Namespace) -> int:
                 description=args.description,
             )
             print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
+            if args.convert:
+                DerivedQueue(uploader.queue.sessions).add(
+                    connection.client.base_url, measurement, args.pair
+                )
             # A script should not hang on a dead network: after five minutes of waiting the
             # files stay queued and `lamefair queue --resume` finishes them.
             counts = uploader.run(patience=UPLOAD_PATIENCE)
         finally:
             uploader.close()
-        return _summary(counts)
+        status = _summary(counts)
+        if args.convert:
+            status = max(status, _convert(connection.client, uploader.queue, measurement["id"]))
+        return status
 
     return _run(action)
+
+
+def _convert(client, uploads, measurement_id: str) -> int:
+    """Convert what was stored to NXem, store it in the mirror bucket, print each verdict."""
+    from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+
+    derived = DerivedQueue(uploads.sessions)
+    deriver = Deriver(client, uploads, derived)
+    try:
+        deriver.run()
+    finally:
+        deriver.close()
+    status = EXIT_OK
+    for job in derived.items(measurement_id=measurement_id):
+        detail = f" ({job.validator})" if job.validator else ""
+        print(f"NXem: {job.rel_path}: {job.verdict}{detail} {job.error}".rstrip())
+        if job.state == "failed":
+            status = EXIT_FAILED
+        elif job.state == "offline":
+            status = max(status, EXIT_OFFLINE)
+    return status
 
 
 def _summary(counts: dict[str, int]) -> int:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import threading
@@ -152,6 +153,54 @@ def convert(
         )
 
 
+@dataclass(frozen=True)
+class Anticipation:
+    """What converting a file would give, without reading its frames (the upload dialog)."""
+
+    source: Path
+    flavour: str
+    pair: str
+    frames: int
+    frame_shape: tuple[int, ...]
+    calibrated: bool
+    lacking: tuple[str, ...]
+
+
+def anticipate(
+    source: str | Path,
+    *,
+    pair: str | None = None,
+    context: dict | None = None,
+    registry: MappingRegistry | None = None,
+) -> Anticipation:
+    """Read the tags, apply the mapping and the context, and say what the NXem would lack.
+
+    The same writers run against an in-memory file, minus the image, so the list cannot drift
+    from what `convert` reports.
+    """
+    source = Path(source)
+    registry = registry or default_registry()
+    context = normalise_context(context)
+    with open_tiff(source) as tiff:
+        mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
+        mapped = apply(mapping, tiff.metadata)
+        lacking = [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+        with h5py.File(io.BytesIO(), "w") as handle:
+            w = _Writer(handle)
+            _write_header(w, mapped.values, context, lacking)
+            _write_sample(w, context["sample"], lacking)
+            _write_instrument(w, mapped.values, lacking)
+        return Anticipation(
+            source=source,
+            flavour=tiff.flavour,
+            pair=mapping.id,
+            frames=tiff.frame_count,
+            frame_shape=tuple(tiff.frame_shape),
+            calibrated=tiff.calibration.calibrated,
+            lacking=tuple(lacking),
+        )
+
+
 class _BackgroundHash:
     def __init__(self, path: Path) -> None:
         self._digest: str | None = None
@@ -186,16 +235,27 @@ def _write(
     lacking: list[str] = []
     mapped = apply(mapping, tiff.metadata)
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
-    values = mapped.values
+    w = _Writer(handle)
+    _write_header(w, mapped.values, context, lacking)
+    _write_image(w, tiff, mapping, progress, cancel)
+    source_sha256 = known_sha256 or hashing.result()
+    _write_provenance(w, tiff, source_sha256)
+    _write_sample(w, context["sample"], lacking)
+    _write_notes(w, tiff, source_sha256, context)
+    _write_frames(w)
+    _write_instrument(w, mapped.values, lacking)
+    return lacking
+
+
+def _write_header(
+    w: _Writer, values: dict[str, Any], context: dict[str, dict[str, Any]], lacking: list[str]
+) -> None:
+    """The entry's own fields: definition, times, experiment, program, project, operator."""
+    handle = w.file
     project = context["project"]
-    sample, experiment, measurement = (
-        context["sample"],
-        context["experiment"],
-        context["measurement"],
-    )
+    experiment, measurement = context["experiment"], context["measurement"]
 
     handle.attrs["default"] = ENTRY
-    w = _Writer(handle)
     entry = w.entry
     entry.attrs["default"] = "measurement"
     w.field("definition", "NXem")
@@ -231,15 +291,6 @@ def _write(
         w.field("user1/role", "operator")
     else:
         lacking.append("operator: name the operator of the measurement")
-
-    _write_image(w, tiff, mapping, progress, cancel)
-    source_sha256 = known_sha256 or hashing.result()
-    _write_provenance(w, tiff, source_sha256)
-    _write_sample(w, sample, lacking)
-    _write_notes(w, tiff, source_sha256, context)
-    _write_frames(w)
-    _write_instrument(w, values, lacking)
-    return lacking
 
 
 def _write_sample(w: _Writer, sample: dict[str, Any], lacking: list[str]) -> None:

@@ -84,6 +84,21 @@ class Downloader:
         )
         return target
 
+    def object(
+        self, obj: RemoteObject, out_dir: Path, cancel: threading.Event | None = None
+    ) -> Path:
+        """One object of a bucket (the bucket browser), saved as `relative_path` in `out_dir`."""
+        target = _inside(out_dir, obj.relative_path)
+        self.fetch(
+            lambda: self.client.presign_keys(obj.bucket, [obj.key])[0]["url"],
+            target,
+            size=obj.size,
+            sha256=obj.sha256,
+            label=obj.relative_path,
+            cancel=cancel,
+        )
+        return target
+
     def list_prefix(self, bucket: str, prefix: str) -> list[RemoteObject]:
         """Every object below `prefix`, with the SHA-256 the catalog knows for it."""
         prefix = prefix.strip("/")

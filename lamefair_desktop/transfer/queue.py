@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_desktop.local_db import LocalBase
+from lamefair_desktop.local_db import LocalBase, plain
 
 ACTIVE_STATES = ("queued", "uploading", "waiting")
 FINAL_STATES = ("stored", "failed", "cancelled")
@@ -75,21 +75,7 @@ class QueuedFile:
 
     @classmethod
     def of(cls, row: UploadRow) -> QueuedFile:
-        return cls(
-            row.file_id,
-            row.measurement_id,
-            row.server,
-            row.local_path,
-            row.rel_path,
-            row.size,
-            row.mtime_ns,
-            row.sha256,
-            row.state,
-            row.upload_id,
-            row.part_size,
-            row.part_count,
-            row.error,
-        )
+        return plain(cls, row)
 
 
 @dataclass(frozen=True)

@@ -86,27 +86,37 @@ class MeasurementProgress:
 
 
 class MeasurementTotals:
-    """Folds per-file progress into per-measurement progress (thread-safe)."""
+    """Folds per-file progress into per-measurement progress (thread-safe, O(1) per event: a
+    measurement of thousands of files sends thousands of events)."""
 
     def __init__(self) -> None:
         self._files: dict[str, dict[str, FileProgress]] = {}
+        self._sums: dict[str, list[float]] = {}  # size, done, rate of uploading, stored, failed
         self._lock = threading.Lock()
 
     def update(self, event: FileProgress) -> MeasurementProgress:
         with self._lock:
             files = self._files.setdefault(event.measurement_id, {})
+            sums = self._sums.setdefault(event.measurement_id, [0, 0, 0.0, 0, 0])
+            for sign, item in ((-1, files.get(event.file_id)), (1, event)):
+                if item is None:
+                    continue
+                sums[0] += sign * item.size
+                sums[1] += sign * item.bytes_done
+                sums[2] += sign * (item.rate if item.state == "uploading" else 0.0)
+                sums[3] += sign * (item.state == "stored")
+                sums[4] += sign * (item.state == "failed")
             files[event.file_id] = event
-            values = list(files.values())
-        size = sum(f.size for f in values)
-        done = sum(f.bytes_done for f in values)
-        rate = sum(f.rate for f in values if f.state == "uploading")
+            size, done, rate, stored, failed = sums
+            count = len(files)
+        rate = max(rate, 0.0)
         return MeasurementProgress(
             event.measurement_id,
-            len(values),
-            sum(f.state == "stored" for f in values),
-            sum(f.state == "failed" for f in values),
-            done,
-            size,
+            count,
+            int(stored),
+            int(failed),
+            int(done),
+            int(size),
             rate,
             (size - done) / rate if rate > 0 else None,
         )
@@ -236,7 +246,35 @@ class Uploader:
         """Hash the files, register the measurement in the catalog, queue every file."""
         cancel = cancel or threading.Event()
         files = self.wait_until_stable(collect_files(inputs), cancel)
-        total = sum(f.size for f in files)
+        return self.register_files(
+            experiment_id,
+            files,
+            instrument_pair=instrument_pair,
+            operator=operator,
+            description=description,
+            hashing=hashing,
+        )
+
+    def register_files(
+        self,
+        experiment_id: str,
+        files: list[LocalFile],
+        *,
+        instrument_pair: str = "generic",
+        operator: str = "",
+        description: str = "",
+        hashing: Callable[[int, int], None] | None = None,
+        measurement_id: str | None = None,
+        file_ids: dict[str, str] | None = None,
+        known_sha256: dict[str, str] | None = None,
+    ) -> dict:
+        """Register settled files (relative paths as given) as one measurement and queue them.
+
+        With `measurement_id` and `file_ids` chosen (and recorded) by the caller, calling again
+        after a crash replays the same create, which the catalog answers idempotently: a watch
+        folder never registers a file twice. `known_sha256` skips hashing what was hashed."""
+        known_sha256 = known_sha256 or {}
+        total = sum(f.size for f in files if f.rel_path not in known_sha256)
         done = 0
         tick_lock = threading.Lock()
 
@@ -251,17 +289,27 @@ class Uploader:
         # hashlib releases the GIL: several files hash at once on several cores.
         workers = max(1, min(4, os.cpu_count() or 1, len(files)))
         with ThreadPoolExecutor(workers) as pool:
-            hashes = list(pool.map(lambda f: sha256_of(f.path, progress=tick), files))
-        measurement_id = str(uuid.uuid4())
+            hashes = list(
+                pool.map(
+                    lambda f: known_sha256.get(f.rel_path) or sha256_of(f.path, progress=tick),
+                    files,
+                )
+            )
+        file_ids = file_ids or {}
         measurement = self.client.create_measurement(
             {
-                "id": measurement_id,
+                "id": measurement_id or str(uuid.uuid4()),
                 "experiment": experiment_id,
                 "instrument_pair": instrument_pair,
                 "operator": operator,
                 "description": description,
                 "files": [
-                    {"id": str(uuid.uuid4()), "path": f.rel_path, "size": f.size, "sha256": h}
+                    {
+                        "id": file_ids.get(f.rel_path) or str(uuid.uuid4()),
+                        "path": f.rel_path,
+                        "size": f.size,
+                        "sha256": h,
+                    }
                     for f, h in zip(files, hashes, strict=True)
                 ],
             }

@@ -18,7 +18,7 @@ from lamefair_desktop.nexus.errors import ConversionError, TiffReadError
 from lamefair_desktop.nexus.preview import open_preview
 from lamefair_desktop.nexus.tiff_reader import open_tiff
 from lamefair_desktop.nexus.validate import pynx_executable, pynx_validate, structural_problems
-from lamefair_desktop.nexus.writer import convert
+from lamefair_desktop.nexus.writer import anticipate, convert
 from tests.support.components import unavailable
 
 IMAGE = "entry1/measurement/event1/image1"
@@ -100,6 +100,23 @@ def test_missing_context_still_writes_the_file_and_says_what_is_lacking(
     report = pynx_validate(out)
     assert not report.valid
     assert "atom_types" in report.report
+
+
+@pytest.mark.parametrize("with_context", [False, True])
+def test_anticipation_lists_what_the_conversion_will_lack(
+    corpus_tiff_dir, tmp_path, context, with_context
+):
+    """The upload dialog's promise, checked against the real conversion of every corpus TIFF."""
+    for source in sorted(corpus_tiff_dir.glob("*.tif")):
+        given = context if with_context else None
+        expected = convert(source, tmp_path / f"{source.stem}.nxs", context=given)
+        seen = anticipate(source, context=given)
+        assert seen.lacking == expected.lacking, source.name
+        assert (seen.flavour, seen.pair, seen.frames) == (
+            expected.flavour,
+            expected.pair,
+            expected.frames,
+        )
 
 
 def test_output_is_deterministic(corpus_tiff_dir, context, tmp_path):

@@ -115,3 +115,22 @@ def test_without_configuration_the_cli_uses_the_local_catalog(tmp_path):
     assert result.returncode == 0, result.stderr
     info = tmp_path / "home" / "data" / "catalog" / "server.json"
     assert not info.exists()  # the CLI started it, and stopped it again
+
+
+def test_upload_with_convert_stores_nxem_and_prints_the_verdict(
+    transfer_catalog, admin_token, api, tmp_path, corpus_tiff_dir
+):
+    h = api.make_hierarchy()
+    env = _env(tmp_path, LAMEFAIR_SERVER=transfer_catalog.url, LAMEFAIR_TOKEN=admin_token)
+    folder = tmp_path / "saed"
+    folder.mkdir()
+    (folder / "pattern.tif").write_bytes(
+        (corpus_tiff_dir / "JEOL-SightX-SAED-dummy.tif").read_bytes()
+    )
+    (folder / "broken.tif").write_bytes(b"MM\x00*" + b"\x01" * 64)
+    result = _run(env, "upload", "--convert", "--experiment", h["experiment"]["id"], str(folder))
+    assert "2 stored" in result.stdout
+    assert "NXem: saed/pattern.tif: valid NXem (pynxtools)" in result.stdout
+    assert "NXem: saed/broken.tif: conversion failed" in result.stdout
+    assert result.returncode == 1  # one conversion failed: a script must notice
+    assert "Traceback" not in result.stderr + result.stdout

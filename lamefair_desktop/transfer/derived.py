@@ -1,0 +1,366 @@
+"""After a raw TIFF is stored: convert it to NXem with its catalog context, validate the result,
+and store it in the proposal's mirror bucket (no Qt).
+
+The work is durable like the upload queue: a `derived_jobs` row per file says where it is, so a
+restart converts what was waiting and never uploads a derived file twice. A conversion needs the
+local source (the TIFF as uploaded: its SHA-256 is checked again while converting), so the raw copy
+in S3 stays the reference and nothing here ever touches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Boolean, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.hashing import sha256_of
+from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.nexus.errors import NexusEngineError
+from lamefair_desktop.nexus.validate import (
+    ValidationReport,
+    pynx_executable,
+    pynx_validate,
+    structural_problems,
+)
+from lamefair_desktop.nexus.writer import convert
+from lamefair_desktop.settings import Settings
+from lamefair_desktop.transfer.queue import UploadQueue
+
+log = logging.getLogger(__name__)
+
+CONVERTIBLE = (".tif", ".tiff")
+FINAL_STATES = ("stored", "failed", "skipped")
+# waiting: for the raw upload; offline: for the network; then converting → uploading → stored.
+ACTIVE_STATES = ("waiting", "offline", "converting", "uploading")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DerivedRow(LocalBase):
+    __tablename__ = "derived_jobs"
+    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
+    server: Mapped[str] = mapped_column(String(500))
+    rel_path: Mapped[str] = mapped_column(Text)
+    pair: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    output: Mapped[str] = mapped_column(Text, default="")
+    valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    validator: Mapped[str] = mapped_column(String(16), default="")
+    report: Mapped[str] = mapped_column(Text, default="")
+    lacking: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
+
+
+@dataclass(frozen=True)
+class DerivedJob:
+    """A derived_jobs row as a plain value (what crosses threads and reaches the UI)."""
+
+    file_id: str
+    measurement_id: str
+    server: str
+    rel_path: str
+    pair: str
+    state: str
+    output: str
+    valid: bool | None
+    validator: str
+    report: str
+    lacking: str
+    error: str
+
+    @classmethod
+    def of(cls, row: DerivedRow) -> DerivedJob:
+        return plain(cls, row)
+
+    @property
+    def verdict(self) -> str:
+        """In words, for a table cell."""
+        if self.state == "stored":
+            return "valid NXem" if self.valid else "stored, NOT valid"
+        if self.state == "failed":
+            return "conversion failed"
+        if self.state == "skipped":
+            return "not converted"
+        return self.state
+
+
+@dataclass(frozen=True)
+class MeasurementConverted:
+    """Every file of a measurement is stored and every TIFF has its derived file (or failed)."""
+
+    measurement_id: str
+    files: int
+    valid: int
+    problems: int
+
+
+def wants_conversion(rel_path: str) -> bool:
+    return rel_path.lower().endswith(CONVERTIBLE)
+
+
+def derived_dir() -> Path:
+    return Settings.load().cache_path() / "derived"
+
+
+class DerivedQueue:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def add(self, server: str, measurement: dict, pair: str) -> list[DerivedJob]:
+        """Ask for a derived NXem of every TIFF of a just-registered measurement."""
+        with self._session() as session:
+            seq = session.scalar(select(func.coalesce(func.max(DerivedRow.seq), 0))) or 0
+            for registered in measurement["files"]:
+                if not wants_conversion(registered["path"]):
+                    continue
+                seq += 1
+                session.merge(
+                    DerivedRow(
+                        file_id=registered["id"],
+                        seq=seq,
+                        measurement_id=measurement["id"],
+                        server=server,
+                        rel_path=registered["path"],
+                        pair=pair,
+                        state="waiting",
+                    )
+                )
+            session.commit()
+            return self.items(measurement_id=measurement["id"], session=session)
+
+    def items(
+        self,
+        states: tuple[str, ...] | None = None,
+        *,
+        measurement_id: str | None = None,
+        session: Session | None = None,
+    ) -> list[DerivedJob]:
+        query = select(DerivedRow).order_by(DerivedRow.seq)
+        if states is not None:
+            query = query.where(DerivedRow.state.in_(states))
+        if measurement_id is not None:
+            query = query.where(DerivedRow.measurement_id == measurement_id)
+        if session is not None:
+            return [DerivedJob.of(r) for r in session.scalars(query)]
+        with self._session() as own:
+            return [DerivedJob.of(r) for r in own.scalars(query)]
+
+    def get(self, file_id: str) -> DerivedJob | None:
+        with self._session() as session:
+            row = session.get(DerivedRow, file_id)
+            return DerivedJob.of(row) if row else None
+
+    def update(self, file_id: str, **values) -> DerivedJob:
+        with self._session() as session:
+            row = session.get(DerivedRow, file_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = _now()
+            session.commit()
+            return DerivedJob.of(row)
+
+    def retry(self, file_id: str) -> None:
+        """A failed conversion (fixed mapping, freed disk), or one skipped because its upload
+        was cancelled and is now resumed, goes round again."""
+        job = self.get(file_id)
+        if job is not None and job.state in ("failed", "skipped"):
+            self.update(file_id, state="waiting", error="")
+
+
+class Deriver:
+    """Runs the conversion queue for one catalog: one file at a time (memory stays bounded)."""
+
+    def __init__(
+        self,
+        client: CatalogClient,
+        uploads: UploadQueue,
+        queue: DerivedQueue,
+        *,
+        progress: Callable[[DerivedJob], None] | None = None,
+        converted: Callable[[MeasurementConverted], None] | None = None,
+        validate_with_pynx: bool | None = None,
+    ) -> None:
+        self.client = client
+        self.uploads = uploads
+        self.queue = queue
+        self.progress = progress
+        self.converted = converted
+        # The FAIRmat validator is the authority where it is installed; otherwise our own
+        # structural check, and the row says which one spoke.
+        self.use_pynx = (
+            pynx_executable() is not None if validate_with_pynx is None else validate_with_pynx
+        )
+        self.s3 = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0))
+        self._contexts: dict[str, dict] = {}
+
+    def close(self) -> None:
+        self.s3.close()
+
+    def _set(self, file_id: str, **values) -> DerivedJob:
+        job = self.queue.update(file_id, **values)
+        if self.progress is not None:
+            self.progress(job)
+        return job
+
+    def run(self, cancel: threading.Event | None = None, *, poll: float | None = None) -> dict:
+        """Convert and store every job whose raw file is stored; returns counts by state.
+
+        With `poll`, keep watching for new work every `poll` seconds until cancelled (the GUI);
+        without, return once nothing more can be done now (the CLI, tests).
+        """
+        cancel = cancel or threading.Event()
+        while not cancel.is_set():
+            finished = 0
+            for job in self.queue.items(ACTIVE_STATES):
+                if cancel.is_set() or job.server != self.client.base_url:
+                    continue
+                upload = self.uploads.get(job.file_id)
+                raw_state = upload.state if upload else "missing"
+                if raw_state in ("failed", "cancelled", "missing"):
+                    self._set(job.file_id, state="skipped", error=f"the raw upload is {raw_state}")
+                    finished += 1
+                elif raw_state == "stored":
+                    finished += self._derive(job, upload.local_path, upload.sha256, cancel)
+            if poll is None:
+                if not finished:  # the rest waits for uploads or the network
+                    break
+            elif cancel.wait(poll):
+                break
+        counts: dict[str, int] = {}
+        for job in self.queue.items():
+            if job.server == self.client.base_url:
+                counts[job.state] = counts.get(job.state, 0) + 1
+        return counts
+
+    def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
+        """Returns 1 when the job reached a final state."""
+        # Keep the relative path: a/x.tif and b/x.tif of one measurement must not collide.
+        output = derived_dir() / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
+        try:
+            if job.state != "uploading" or not Path(job.output).is_file():
+                job = self._set(job.file_id, state="converting", error="")
+                context = self._context(job.measurement_id)
+                # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
+                pair = None if job.pair == GENERIC_PAIR else job.pair
+                result = convert(source, output, pair=pair, context=context, cancel=cancel)
+                if cancel.is_set():
+                    return 0
+                if result.source_sha256 != sha256:
+                    output.unlink(missing_ok=True)
+                    self._set(
+                        job.file_id,
+                        state="failed",
+                        error=(
+                            f"{source} changed after it was uploaded, so its NXem would not "
+                            "describe the stored file; the stored raw copy is intact: download "
+                            "it and convert that with `lamefair convert`."
+                        ),
+                    )
+                    return self._finished(job)
+                report = self._validate(output)
+                job = self._set(
+                    job.file_id,
+                    state="uploading",
+                    output=str(output),
+                    valid=report.valid,
+                    validator=report.validator,
+                    report=report.report,
+                    lacking="\n".join(result.lacking),
+                )
+            self._store(job)
+        except CatalogUnreachable as exc:
+            self._set(job.file_id, state="offline", error=str(exc))
+        except (NexusEngineError, CatalogError) as exc:
+            self._set(job.file_id, state="failed", error=str(exc))
+        except httpx.HTTPError as exc:
+            self._set(job.file_id, state="offline", error=f"Storage unreachable: {exc}")
+        except FileNotFoundError:
+            self._set(
+                job.file_id,
+                state="failed",
+                error=(
+                    f"{source} is gone, so it cannot be converted here; the stored raw copy is "
+                    "intact: download it and convert that with `lamefair convert`."
+                ),
+            )
+        return self._finished(job)
+
+    def _finished(self, job: DerivedJob) -> int:
+        now = self.queue.get(job.file_id)
+        if now is None or now.state not in FINAL_STATES:
+            return 0
+        self._maybe_announce(job.measurement_id)
+        return 1
+
+    def _validate(self, output: Path) -> ValidationReport:
+        if self.use_pynx:
+            try:
+                return pynx_validate(output)
+            except (NexusEngineError, OSError) as exc:
+                log.warning("pynx validate failed to run on %s: %s", output, exc)
+        problems = structural_problems(output)
+        text = "\n".join(f"missing: {p}" for p in problems) or "The NXem structure is complete."
+        return ValidationReport(valid=not problems, report=text, validator="lamefair")
+
+    def _store(self, job: DerivedJob) -> None:
+        """Single PUT to the mirror bucket with the signed SHA-256, then the catalog checks it."""
+        path = Path(job.output)
+        size = path.stat().st_size
+        digest = sha256_of(path)
+        plan = self.client.start_derived(job.file_id, size, digest, bool(job.valid), job.report)
+        with path.open("rb") as handle:
+            response = self.s3.put(plan["url"], content=handle, headers=plan.get("headers") or {})
+        if response.status_code >= 300:
+            raise CatalogError(
+                f"The mirror bucket refused {path.name} ({response.status_code}); it is kept "
+                "locally and will be sent again."
+            )
+        self.client.complete_derived(plan["id"])
+        self._set(job.file_id, state="stored", error="")
+
+    def _context(self, measurement_id: str) -> dict:
+        """Sample, experiment, proposal and project of a measurement, as the catalog has them."""
+        if measurement_id not in self._contexts:
+            measurement = self.client.get_entity("measurements", measurement_id)
+            experiment = self.client.get_entity("experiments", measurement["experiment"])
+            sample = self.client.get_entity("samples", experiment["sample"])
+            proposal = self.client.get_entity("proposals", sample["proposal"])
+            project = self.client.get_entity("projects", proposal["project"])
+            self._contexts[measurement_id] = {
+                "project": project,
+                "proposal": proposal,
+                "sample": sample,
+                "experiment": experiment,
+                "measurement": measurement,
+            }
+        return self._contexts[measurement_id]
+
+    def _maybe_announce(self, measurement_id: str) -> None:
+        jobs = self.queue.items(measurement_id=measurement_id)
+        if self.converted is None or any(j.state not in FINAL_STATES for j in jobs):
+            return
+        uploads = [u for u in self.uploads.items() if u.measurement_id == measurement_id]
+        if any(u.state != "stored" for u in uploads):
+            return
+        valid = sum(1 for j in jobs if j.state == "stored" and j.valid)
+        self.converted(MeasurementConverted(measurement_id, len(uploads), valid, len(jobs) - valid))

@@ -1,0 +1,102 @@
+"""Everything one window works with, for one catalog: the connection, the local database, the
+sync layer and the queues (no Qt). The GUI opens it on a worker; the CLI could use it alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from lamefair_desktop.catalog_client import CatalogError
+from lamefair_desktop.connection import Connection, connect
+from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.settings import Settings
+from lamefair_desktop.sync import Sync
+from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+from lamefair_desktop.transfer.download import Downloader, DownloadProgress
+from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
+from lamefair_desktop.watch import WatchStore
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who we are to the catalog, for the status bar and the operator field."""
+
+    name: str
+    roles: tuple[str, ...]
+    signed_in: bool
+    problem: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name if self.signed_in else "not signed in"
+
+
+class Workspace:
+    def __init__(
+        self, connection: Connection, sessions: sessionmaker[Session], settings: Settings
+    ) -> None:
+        self.connection = connection
+        self.sessions = sessions
+        self.settings = settings
+        self.sync = Sync(connection.client, sessions)
+        self.uploads = UploadQueue(sessions)
+        self.derived = DerivedQueue(sessions)
+        self.watch_store = WatchStore(sessions)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Workspace:
+        """Connect (starting the local catalog when no server is configured) and open the
+        local database. Blocking: call it on a worker."""
+        settings = settings or Settings.load()
+        connection = connect(settings)
+        return cls(connection, open_local_db(), settings)
+
+    @property
+    def client(self):
+        return self.connection.client
+
+    @property
+    def is_local(self) -> bool:
+        return self.connection.local is not None
+
+    @property
+    def server_url(self) -> str:
+        return self.client.base_url
+
+    def identity(self) -> Identity:
+        try:
+            me = self.client.me()
+        except CatalogError as exc:  # signed out, or offline: the status bar says which
+            return Identity("", (), False, str(exc))
+        return Identity(me.get("username", ""), tuple(me.get("roles", ())), True)
+
+    @cached_property
+    def uploader(self) -> Uploader:
+        return Uploader(
+            self.client,
+            self.uploads,
+            UploadSettings(
+                part_concurrency=self.settings.part_concurrency,
+                file_concurrency=self.settings.file_concurrency,
+            ),
+        )
+
+    @cached_property
+    def deriver(self) -> Deriver:
+        return Deriver(self.client, self.uploads, self.derived)
+
+    def downloader(self, progress: Callable[[DownloadProgress], None] | None = None) -> Downloader:
+        return Downloader(self.client, progress=progress)
+
+    def close(self) -> None:
+        """Close the HTTP clients; stops the local catalog if this process started it."""
+        if "uploader" in self.__dict__:
+            self.uploader.close()
+        if "deriver" in self.__dict__:
+            self.deriver.close()
+        self.connection.close()
