@@ -1,0 +1,151 @@
+"""`lamefair watch`: upload (and convert) what the acquisition software writes into a folder.
+
+    lamefair watch DIR --experiment ID [--pair PAIR] ...   save the rule for DIR, then watch
+    lamefair watch                                          watch every saved rule
+    lamefair watch --list | --remove DIR
+
+Runs until Ctrl+C or SIGTERM; files taken are queued durably, so stopping loses nothing and the next
+start catches up. Exit codes: 0 stopped cleanly, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+from lamefair_desktop.cli import EXIT_OK, EXIT_USAGE
+
+
+def register_watch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", nargs="?", type=Path, metavar="DIR")
+    parser.add_argument("--experiment", help="experiment id the files go to")
+    parser.add_argument("--pair", default="generic", help="instrument pair (default: detect)")
+    parser.add_argument("--operator", default="", help="operator name recorded with the files")
+    parser.add_argument("--include", action="append", default=[], metavar="PATTERN")
+    parser.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
+    parser.add_argument(
+        "--quiet", type=float, default=5.0, metavar="SECONDS", help="how long a file must rest"
+    )
+    parser.add_argument("--polling", action="store_true", help="no file events (network shares)")
+    parser.add_argument("--done-marker", default="", help='e.g. "{name}.done": wait for it')
+    parser.add_argument("--no-convert", action="store_true", help="do not convert TIFFs to NXem")
+    parser.add_argument(
+        "--free-space",
+        action="store_true",
+        help="delete local files once the catalog confirmed their SHA-256 (off by default)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the saved rules and exit")
+    parser.add_argument("--remove", action="store_true", help="forget the rule for DIR and exit")
+    parser.set_defaults(handler=run_watch)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    from lamefair_desktop.commands.transfer_commands import Printer, _local_db, _run
+    from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+    from lamefair_desktop.transfer.queue import UploadQueue
+    from lamefair_desktop.transfer.upload import Uploader
+    from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchService, WatchStore
+
+    if args.folder is not None and not args.folder.is_dir() and not args.remove:
+        print(f"error: {args.folder} is not a folder.", file=sys.stderr)
+        return EXIT_USAGE
+    printer = Printer()
+
+    def action(connection) -> int:
+        sessions = _local_db()
+        store = WatchStore(sessions)
+        server = connection.client.base_url
+        if args.list:
+            for rule in store.rules(server):
+                target = rule.experiment_id or "(the experiment selected in the app)"
+                state = "" if rule.enabled else " (disabled)"
+                print(f"{rule.folder}\t{target}\t{rule.pair}{state}")
+            return EXIT_OK
+        if args.folder is not None:
+            folder = str(args.folder.resolve())
+            existing = store.find_rule(server, folder)
+            if args.remove:
+                if existing is None:
+                    print(f"error: no rule for {folder}.", file=sys.stderr)
+                    return EXIT_USAGE
+                store.remove_rule(existing.id)
+                print(f"forgot the rule for {folder} (files already taken stay uploaded)")
+                return EXIT_OK
+            if not args.experiment and existing is None:
+                print("error: --experiment is required for a new watch folder.", file=sys.stderr)
+                return EXIT_USAGE
+            rule = WatchRule(
+                id=existing.id if existing else str(uuid.uuid4()),
+                server=server,
+                folder=folder,
+                experiment_id=args.experiment or existing.experiment_id,
+                pair=args.pair,
+                operator=args.operator,
+                include=tuple(args.include),
+                exclude=DEFAULT_EXCLUDE + tuple(args.exclude),
+                quiet_seconds=args.quiet,
+                polling=args.polling,
+                convert=not args.no_convert,
+                free_space=args.free_space,
+                done_marker=args.done_marker,
+            )
+            store.save_rule(rule)
+        if not store.rules(server):
+            print(
+                "error: no watch folder yet: `lamefair watch DIR --experiment ID`.", file=sys.stderr
+            )
+            return EXIT_USAGE
+
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        uploads = UploadQueue(sessions)
+        derived = DerivedQueue(sessions)
+        uploader = Uploader(
+            connection.client,
+            uploads,
+            progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
+        )
+        deriver = Deriver(
+            connection.client,
+            uploads,
+            derived,
+            progress=lambda job: print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip()),
+        )
+        kick = threading.Event()
+        service = WatchService(
+            store,
+            uploader,
+            derived,
+            log_event=lambda event: print(f"[{event.level}] {event.message}", flush=True),
+            on_taken=lambda count: kick.set(),
+        )
+
+        def upload_loop() -> None:
+            while not stop.is_set():
+                uploader.run(stop)
+                kick.wait(2.0)
+                kick.clear()
+
+        threads = [
+            threading.Thread(target=service.run, args=(stop,), name="watch"),
+            threading.Thread(target=upload_loop, name="uploads"),
+            threading.Thread(target=deriver.run, args=(stop,), kwargs={"poll": 1.0}, name="nxem"),
+        ]
+        for thread in threads:
+            thread.start()
+        print("watching; Ctrl+C stops (queued files are kept and resume next time)", flush=True)
+        while not stop.wait(0.5):
+            pass
+        for thread in threads:
+            thread.join()
+        uploader.close()
+        deriver.close()
+        print("stopped", flush=True)
+        return EXIT_OK
+
+    return _run(action)
