@@ -1,66 +1,129 @@
-"""The main window: catalog tree on the left, work panels on the right, status bar below."""
+"""The main window: catalog tree on the left; preview, transfers and buckets on the right; the
+status bar says which server, who, online or not, and what the queue holds.
+
+Everything that touches the disk or the network runs in a Job (workers/job.py); this class only
+wires signals, opens dialogs and keeps the engines' workers alive.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
+    QMessageBox,
     QSplitter,
+    QSystemTrayIcon,
     QTabWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import sessionmaker
 
-from lamefair_desktop import __version__, local_server
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.sync import CatalogCache, Sync
-from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import Uploader
+from lamefair_desktop import __version__
+from lamefair_desktop.catalog_client import CatalogError, SignInRequired
+from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
+from lamefair_desktop.nexus.mapping import default_registry
+from lamefair_desktop.settings import Settings
+from lamefair_desktop.sync import CatalogCache, Node
+from lamefair_desktop.transfer.derived import MeasurementConverted, wants_conversion
+from lamefair_desktop.transfer.upload import MeasurementProgress
+from lamefair_desktop.ui.about_dialog import AboutDialog
+from lamefair_desktop.ui.bucket_browser import BucketBrowser
+from lamefair_desktop.ui.entity_dialog import EntityDialog
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
-from lamefair_desktop.ui.models.catalog_tree_model import CatalogTreeModel
+from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE, CatalogTreeModel
 from lamefair_desktop.ui.preview_panel import PreviewPanel
+from lamefair_desktop.ui.settings_dialog import SettingsDialog
 from lamefair_desktop.ui.transfers_panel import TransfersPanel
+from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
+from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
+from lamefair_desktop.watch import WatchService
+from lamefair_desktop.workers.derive_worker import DeriveWorker
 from lamefair_desktop.workers.job import Job
-from lamefair_desktop.workers.pools import general_pool
+from lamefair_desktop.workers.pools import all_pools, general_pool, registration_pool
 from lamefair_desktop.workers.transfer_worker import TransferWorker
+from lamefair_desktop.workers.watch_worker import WatchWorker
+from lamefair_desktop.workspace import Identity, Workspace
 
 
 @dataclass(frozen=True)
 class SyncResult:
-    cache: CatalogCache
     changes: int
-    problem: str
-    sessions: sessionmaker  # the local database, opened on the worker
+    problem: str  # empty when the catalog answered
+    identity: Identity
+    sign_in: bool = False  # the catalog answered, but wants a sign-in first
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    """What the upload dialog needs about the experiment, read from the cache on a worker."""
+
+    experiment_id: str
+    experiment_name: str
+    context: dict
+    pairs: tuple[tuple[str, str], ...] = ()
+    remembered_pair: str | None = None
 
 
 OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
+KIND_LABEL = {
+    "project": "project",
+    "proposal": "proposal",
+    "sample": "sample",
+    "experiment": "experiment",
+}
 
 
 class MainWindow(QMainWindow):
-    server_ready = Signal(object)  # LocalServer
+    workspace_ready = Signal(object)  # Workspace
     catalog_synced = Signal(int)  # changes received
+    upload_dialog_opened = Signal(object)  # UploadDialog (tests drive it)
+    upload_registered = Signal(object)  # the measurement as the catalog registered it
+    notified = Signal(str)  # a desktop notification's text
 
-    def __init__(self, *, start_local_server: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        open_workspace: Callable[[], Workspace] | None = Workspace.open,
+    ) -> None:
         super().__init__()
         self.setWindowTitle(f"lamefair {__version__}")
         self.resize(1280, 800)
-        self.local_server: local_server.LocalServer | None = None
+        self.setAcceptDrops(False)
+        self.workspace: Workspace | None = None
+        self._opened: list[Workspace] = []  # filled on the worker that opens it
+        self.identity = Identity("", (), False)
+        self.online = False
+        self._jobs: set[Job] = set()
+        self._converting: set[str] = set()  # measurements whose TIFFs are converted
         self.tree_model = CatalogTreeModel()
         self.tree_filter = CatalogFilterModel()
         self.tree_filter.setSourceModel(self.tree_model)
+        self.tree_model.files_dropped.connect(self.files_dropped)
+        self.tree_model.children_loaded.connect(self._children_loaded)
         self.catalog_view = QTreeView()
         self.catalog_view.setHeaderHidden(True)
         self.catalog_view.setUniformRowHeights(True)  # instant with thousands of experiments
         self.catalog_view.setModel(self.tree_filter)
+        self.catalog_view.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.catalog_view.setAcceptDrops(True)
+        self.catalog_view.setDropIndicatorShown(True)
+        self.catalog_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.catalog_view.customContextMenuRequested.connect(self._context_menu)
+        self.catalog_view.selectionModel().currentChanged.connect(
+            lambda *_: self._selection_changed()
+        )
         self.filter_box = QLineEdit()
         self.filter_box.setPlaceholderText("Filter: name, identifier, atom type, date")
         self.filter_box.setClearButtonEnabled(True)
@@ -72,100 +135,528 @@ class MainWindow(QMainWindow):
         catalog_layout.addWidget(self.catalog_view, 1)
         self.preview = PreviewPanel()
         self.transfers = TransfersPanel()
+        self.transfers.files_dropped.connect(self._dropped_on_transfers)
+        self.buckets = BucketBrowser()
+        self.buckets.preview_requested.connect(self.open_preview)
+        self.buckets.problem.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.buckets.link_copied.connect(
+            lambda _url: self.statusBar().showMessage("Presigned link copied (valid 1 hour).", 5000)
+        )
         self.transfer_worker: TransferWorker | None = None
+        self.derive_worker: DeriveWorker | None = None
+        self.watch_worker: WatchWorker | None = None
+        self.watch = WatchPanel()
+        self.watch.add_button.clicked.connect(self.add_watch_folder)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.transfers, "Transfers")
+        self.tabs.addTab(self.watch, "Watch")
+        self.tabs.addTab(self.buckets, "Buckets")
+        self.tabs.addTab(self.preview, "Preview")
+        self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QSplitter()
         splitter.addWidget(catalog_pane)
         splitter.addWidget(self.tabs)
-        splitter.setSizes([320, 960])
+        splitter.setSizes([340, 940])
         self.setCentralWidget(splitter)
-        self.server_label = QLabel()
-        self.statusBar().addPermanentWidget(self.server_label)
-        self._build_menus()
-        if start_local_server:
-            self.connect_local_server()
+        self.server_label = QLabel("Connecting…")
+        self.user_label = QLabel()
+        self.online_label = QLabel()
+        self.queue_label = QLabel()
+        for label in (self.queue_label, self.online_label, self.user_label, self.server_label):
+            self.statusBar().addPermanentWidget(label)
+        self.tray = QSystemTrayIcon(self.windowIcon(), self)
+        self._build_actions()
+        self._update_actions()
+        if open_workspace is not None:
+            self.connect_workspace(open_workspace)
 
-    def _build_menus(self) -> None:
+    # --- actions and menus --------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        standard = QKeySequence.StandardKey
+        self.open_action = self._action("&Open image…", self.choose_file, standard.Open)
+        self.new_project_action = self._action(
+            "New &project…", lambda: self.create("project"), "Ctrl+Shift+N"
+        )
+        self.new_child_action = self._action("&New…", self.create_child, standard.New)
+        self.edit_action = self._action("&Edit…", self.edit_selected, "F2")
+        self.upload_action = self._action(
+            "&Upload files…", self.choose_upload, "Ctrl+U", "Upload files to the experiment"
+        )
+        self.sync_action = self._action("&Sync now", self.sync_catalog, standard.Refresh)
+        self.login_action = self._action("Sign &in…", self.sign_in, "Ctrl+L")
+        self.settings_action = self._action("&Settings…", self.open_settings, standard.Preferences)
+        self.about_action = self._action("&About lamefair", self.show_about)
+        self.quit_action = self._action("&Quit", self.close, standard.Quit)
+        self.find_action = self._action(
+            "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
+        )
         file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open image…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.choose_file)
-        file_menu.addAction(open_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        for action in (self.open_action, self.upload_action, None, self.settings_action, None):
+            file_menu.addAction(action) if action else file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        catalog_menu = self.menuBar().addMenu("&Catalog")
+        for action in (
+            self.new_project_action,
+            self.new_child_action,
+            self.edit_action,
+            None,
+            self.sync_action,
+            self.find_action,
+        ):
+            catalog_menu.addAction(action) if action else catalog_menu.addSeparator()
+        account = self.menuBar().addMenu("&Account")
+        account.addAction(self.login_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        for action in (
+            self.new_project_action,
+            self.new_child_action,
+            self.upload_action,
+            self.sync_action,
+            self.login_action,
+        ):
+            toolbar.addAction(action)
+
+    def selected_node(self) -> TreeNode | None:
+        index = self.catalog_view.currentIndex()
+        return index.data(NODE_ROLE) if index.isValid() else None
+
+    def _children_loaded(self, node: TreeNode) -> None:
+        if node is self.tree_model.tree.root:
+            self._hint_if_empty()
+
+    def _hint_if_empty(self) -> None:
+        """A first start: say where to begin (only when the catalog answered and we may write)."""
+        root = self.tree_model.tree.root
+        if (
+            root.state is LoadState.LOADED
+            and not root.children
+            and self.online
+            and (self.identity.signed_in)
+        ):
+            self.statusBar().showMessage(
+                "The catalog is empty: start with Catalog > New project (Ctrl+Shift+N), then add "
+                "a proposal, a sample and an experiment, and drop files on the experiment."
+            )
+
+    def _selection_changed(self) -> None:
+        self._update_actions()
+        node = self.selected_node()
+        if self.watch_worker is not None and node is not None and node.kind == "experiment":
+            # Watch folders that follow the selection send their files here from now on.
+            self.watch_worker.selected_experiment_id = node.id
+
+    def _update_actions(self) -> None:
+        node = self.selected_node()
+        ready = self.workspace is not None
+        child = CHILD_KIND.get(node.kind) if node else None
+        creatable = child in KIND_LABEL
+        self.new_child_action.setEnabled(ready and creatable)
+        self.new_child_action.setText(f"&New {child}…" if creatable else "&New…")
+        self.edit_action.setEnabled(ready and node is not None and node.kind in KIND_LABEL)
+        self.upload_action.setEnabled(ready and node is not None and node.kind == "experiment")
+        self.new_project_action.setEnabled(ready)
+        self.sync_action.setEnabled(ready)
+        local = ready and self.workspace.is_local
+        self.login_action.setEnabled(ready and not local)
+        self.login_action.setToolTip(
+            "The local catalog needs no sign-in." if local else "Sign in through your browser."
+        )
+
+    def _context_menu(self, position) -> None:
+        node = self.catalog_view.indexAt(position).data(NODE_ROLE)
+        menu = QMenu(self)
+        if node is None:
+            menu.addAction(self.new_project_action)
+        else:
+            self._update_actions()
+            for action in (self.new_child_action, self.edit_action, self.upload_action):
+                if action.isEnabled():
+                    menu.addAction(action)
+            if node.kind == "proposal":
+                menu.addAction("Browse raw bucket", lambda: self.browse(node, "raw_bucket"))
+                menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
+        menu.popup(self.catalog_view.viewport().mapToGlobal(position))
+
+    # --- connecting and syncing ---------------------------------------------------------------
+
+    def _run(self, work, done=None, failed=None, pool=None, background=False) -> Job:
+        """Run `work()` on a pool; `done(result)` and `failed(message)` on the UI thread."""
+        job = Job(lambda report, cancel: work(), background=background)
+        self._jobs.add(job)
+        if done is not None:
+            job.signals.finished.connect(done)
+        job.signals.failed.connect(
+            failed or (lambda message, _d: self.statusBar().showMessage(message, 15_000))
+        )
+        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
+        job.signals.failed.connect(lambda *_a, j=job: self._jobs.discard(j))
+        job.start_on(pool or general_pool())
+        return job
+
+    def connect_workspace(self, open_workspace: Callable[[], Workspace]) -> None:
+        """Connect (starting the local catalog if no server is configured) off the UI thread."""
+        self.server_label.setText("Connecting to the catalog…")
+        opened = self._opened
+
+        def work() -> Workspace:
+            workspace = open_workspace()
+            # Known here at once, so a quit before the answer arrives still closes it (and
+            # stops the local catalog it may have started). list.append is atomic.
+            opened.append(workspace)
+            return workspace
+
+        self._run(
+            work,
+            self._on_workspace,
+            lambda message, _d: self._on_workspace_failed(message),
+        )
+
+    def _on_workspace(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        where = "Local catalog" if workspace.is_local else "Catalog"
+        self.server_label.setText(f"{where}: {workspace.server_url}")
+        self.tree_model.reload(workspace.sync.cache)
+        self.buckets.attach(workspace.client)
+        self._start_engines(workspace)
+        self._update_actions()
+        self.workspace_ready.emit(workspace)
+        self.sync_catalog()
+
+    def _on_workspace_failed(self, message: str) -> None:
+        self.server_label.setText("No catalog")
+        self.statusBar().showMessage(
+            f"Could not reach the catalog: {message} Local files still open in the preview "
+            "(File > Open); check Settings and restart.",
+        )
+
+    def _start_engines(self, workspace: Workspace) -> None:
+        """Resume whatever the durable queues hold (they survive restarts), and show them."""
+        self.transfer_worker = TransferWorker(workspace.uploader, self)
+        self.derive_worker = DeriveWorker(workspace.deriver, self)
+        self.transfer_worker.measurement_progress.connect(self._measurement_progress)
+        self.transfer_worker.finished.connect(self._transfers_finished)
+        self.transfers.changed.connect(self._update_queue_label)
+        self.derive_worker.measurement_converted.connect(self._measurement_converted)
+        self.transfers.attach(
+            self.transfer_worker, workspace.uploads, workspace.derived, self.derive_worker
+        )
+        self.transfer_worker.start()
+        self.derive_worker.start()
+        service = WatchService(workspace.watch_store, workspace.uploader, workspace.derived)
+        self.watch_worker = WatchWorker(service, self)
+        self.watch_worker.event.connect(self.watch.append)
+        self.watch_worker.taken.connect(self._watch_took)
+        self.watch.rules_changed.connect(self.watch_worker.rules_changed)
+        self.watch.attach(workspace.watch_store, workspace.server_url)
+        self.watch_worker.start()
+
+    def sync_catalog(self) -> None:
+        """Send the outbox, pull the change feed, refresh who we are; offline, keep the cache."""
+        workspace = self.workspace
+        if workspace is None:
+            return
+
+        def work() -> SyncResult:
+            identity = workspace.identity()
+            try:
+                workspace.sync.push()
+                return SyncResult(workspace.sync.pull(), "", identity)
+            except SignInRequired as exc:
+                return SyncResult(0, str(exc), identity, sign_in=True)
+            except CatalogError as exc:
+                return SyncResult(0, str(exc), identity)
+
+        self._run(work, self._on_synced)
+
+    def _on_synced(self, result: SyncResult) -> None:
+        self.online = not result.problem or result.sign_in
+        self.identity = result.identity
+        self.online_label.setText("● online" if self.online else "○ offline")
+        self.user_label.setText(self.identity.label)
+        if result.sign_in:
+            self.statusBar().showMessage(
+                "Sign in (Account > Sign in, Ctrl+L) to see and change the catalog; the cached "
+                "catalog is shown meanwhile."
+            )
+        elif result.problem:
+            self.statusBar().showMessage(
+                f"Working offline, showing the cached catalog: {result.problem}"
+            )
+        if result.changes:
+            self.tree_model.reload()
+        elif not result.problem:
+            self._hint_if_empty()
+        self.catalog_synced.emit(result.changes)
+
+    # --- create and edit ----------------------------------------------------------------------
+
+    def create(self, kind: str, parent: TreeNode | None = None) -> EntityDialog | None:
+        if self.workspace is None:
+            return None
+        dialog = EntityDialog(
+            self.workspace.sync, kind, parent_id=parent.id if parent else None, parent=self
+        )
+        dialog.saved.connect(lambda _node: self.tree_model.reload_children(parent))
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    def create_child(self) -> EntityDialog | None:
+        node = self.selected_node()
+        if node is None or CHILD_KIND.get(node.kind) not in KIND_LABEL:
+            return None
+        return self.create(CHILD_KIND[node.kind], node)
+
+    def edit_selected(self) -> EntityDialog | None:
+        node = self.selected_node()
+        if self.workspace is None or node is None or node.kind not in KIND_LABEL:
+            return None
+        # The tree node holds the cached data already: no read needed to fill the form.
+        cached = Node(node.kind, node.id, None, node.name, node.data, node.pending)
+        dialog = EntityDialog(self.workspace.sync, node.kind, node=cached, parent=self)
+        dialog.saved.connect(
+            lambda saved: self.tree_model.update_node(node, saved.name, saved.data, saved.pending)
+        )
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    # --- upload -------------------------------------------------------------------------------
+
+    def choose_upload(self) -> None:
+        node = self.selected_node()
+        if node is None or node.kind != "experiment":
+            self.statusBar().showMessage("Select an experiment to upload to.", 8000)
+            return
+        files, _ = QFileDialog.getOpenFileNames(self, f"Upload to {node.name}")
+        if files:
+            self.files_dropped(node, [Path(f) for f in files])
+
+    def _dropped_on_transfers(self, paths: list[Path]) -> None:
+        node = self.selected_node()
+        if node is None or node.kind != "experiment":
+            self.statusBar().showMessage(
+                "Select the experiment in the catalog first, or drop the files onto it.", 10_000
+            )
+            return
+        self.files_dropped(node, paths)
+
+    def files_dropped(self, node: TreeNode, paths: list[Path]) -> None:
+        """Files or folders dropped on an experiment: read its context, then ask the dialog."""
+        if self.workspace is None:
+            return
+        cache = self.workspace.sync.cache
+        self._run(lambda: _upload_context(cache, node.id), lambda c: self._ask_upload(c, paths))
+
+    def _ask_upload(self, context: UploadContext, paths: list[Path]) -> None:
+        dialog = UploadDialog(
+            paths,
+            experiment_id=context.experiment_id,
+            experiment_name=context.experiment_name,
+            pairs=list(context.pairs),
+            context=context.context,
+            operator=self.identity.name if self.identity.signed_in else "",
+            remembered_pair=context.remembered_pair,
+            parent=self,
+        )
+        dialog.accepted.connect(lambda: self.start_upload(dialog.request()))
+        dialog.setModal(True)
+        dialog.show()
+        self.upload_dialog_opened.emit(dialog)
+
+    def start_upload(self, request: UploadRequest) -> None:
+        """Hash, register the measurement, queue the files (and their conversions), on a worker."""
+        workspace = self.workspace
+        self.statusBar().showMessage(f"Reading {len(request.inputs)} item(s) for upload…")
+        converting = self._converting
+
+        def work() -> dict:
+            settings = Settings.load()  # the pair is proposed again for this experiment
+            remembered = {**settings.pairs_by_experiment, request.experiment_id: request.pair}
+            replace(settings, pairs_by_experiment=remembered).save()
+            measurement = workspace.uploader.register(
+                request.experiment_id,
+                list(request.inputs),
+                instrument_pair=request.pair,
+                operator=request.operator,
+                description=request.description,
+            )
+            if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
+                # Announced once converted, not once uploaded (set.add is atomic: safe here).
+                converting.add(measurement["id"])
+                workspace.derived.add(workspace.server_url, measurement, request.pair)
+            return measurement
+
+        def registered(measurement: dict) -> None:
+            self.statusBar().showMessage(
+                f"{len(measurement['files'])} file(s) queued for upload.", 8000
+            )
+            self.tabs.setCurrentWidget(self.transfers)
+            self.transfers.reload(workspace.uploads)
+            self.transfer_worker.start()
+            self.upload_registered.emit(measurement)
+
+        def failed(message: str, _details: str) -> None:
+            QMessageBox.warning(self, "Upload not started", f"{message}\n\nNothing was queued.")
+
+        self._run(work, registered, failed, registration_pool(), background=True)
+
+    def _measurement_progress(self, progress: MeasurementProgress) -> None:
+        done = progress.files_stored + progress.files_failed == progress.files
+        if done and progress.measurement_id not in self._converting:
+            stored = f"{progress.files_stored} of {progress.files} file(s) stored"
+            self.notify(f"Measurement uploaded: {stored}.")
+
+    def _measurement_converted(self, event: MeasurementConverted) -> None:
+        self._converting.discard(event.measurement_id)
+        text = f"Measurement stored and converted: {event.files} file(s), {event.valid} valid NXem"
+        if event.problems:
+            text += f", {event.problems} with problems (see Transfers)"
+        self.notify(text + ".")
+
+    def _transfers_finished(self, counts: dict) -> None:
+        self._update_queue_label(counts)
+
+    def _update_queue_label(self, counts: dict | None = None) -> None:
+        done, size = self.transfers.model.totals()
+        active = self.transfers.model.active()
+        self.queue_label.setText(f"Queue: {active} active, {done * 100 // size if size else 100} %")
+
+    def _watch_took(self, count: int) -> None:
+        # The rows appear with the engine's first event for each file; no re-read per batch.
+        self.transfer_worker.start()
+
+    def add_watch_folder(self) -> WatchRuleDialog | None:
+        if self.workspace is None:
+            return None
+        node = self.selected_node()
+        experiment = node if node is not None and node.kind == "experiment" else None
+        dialog = WatchRuleDialog(
+            server=self.workspace.server_url,
+            pairs=default_registry().pairs(),
+            experiment_id=experiment.id if experiment else None,
+            experiment_name=experiment.name if experiment else "",
+            parent=self,
+        )
+        if experiment is not None:
+            self.watch.names[experiment.id] = experiment.name
+        dialog.accepted.connect(lambda: self.watch.add_rule(dialog.rule()))
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    def notify(self, text: str) -> None:
+        """A desktop notification where the system has a tray, the status bar always."""
+        if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
+            self.tray.show()
+            self.tray.showMessage("lamefair", text)
+        self.statusBar().showMessage(text, 15_000)
+        self.notified.emit(text)
+
+    # --- buckets and preview ------------------------------------------------------------------
+
+    def browse(self, proposal: TreeNode, which: str) -> None:
+        self.tabs.setCurrentWidget(self.buckets)
+        self.buckets.show_bucket(proposal.data.get(which, ""))
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.buckets and self.workspace is not None:
+            self.buckets.reload_buckets()  # proposals created since appear
+
+    def open_preview(self, path: str) -> None:
+        self.tabs.setCurrentWidget(self.preview)
+        self.preview.open_file(path)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", OPEN_FILTER)
         if path:
-            self.tabs.setCurrentWidget(self.preview)
-            self.preview.open_file(path)
+            self.open_preview(path)
 
-    def connect_local_server(self) -> None:
-        """Start (or find) the embedded catalog off the UI thread."""
-        self.server_label.setText("Local mode: starting the local catalog…")
-        job = Job(lambda report, cancel: local_server.start())
-        job.signals.finished.connect(self._on_server_ready)
-        job.signals.failed.connect(self._on_server_failed)
-        self._server_job = job  # keep it alive until its signals are delivered
-        job.start_on(general_pool())
+    # --- account and settings -----------------------------------------------------------------
 
-    def _on_server_ready(self, server: local_server.LocalServer) -> None:
-        self.local_server = server
-        self.server_label.setText(f"Local mode: catalog at {server.url}")
-        self.server_ready.emit(server)
-        self.sync_catalog(CatalogClient(server.url, server.token))
+    def sign_in(self) -> None:
+        workspace = self.workspace
+        if workspace is None or workspace.connection.session is None:
+            self.statusBar().showMessage("The local catalog needs no sign-in.", 5000)
+            return
+        session = workspace.connection.session
+        self.statusBar().showMessage("Finish signing in in your browser…")
 
-    def sync_catalog(self, client: CatalogClient) -> None:
-        """Pull the change feed into the local cache on a worker, then show the tree.
+        def work() -> int:
+            session.login(webbrowser.open)
+            return workspace.uploader.resume_after_sign_in()
 
-        Offline, the tree shows the cache as it was, and the status bar says so.
-        """
-
-        def work(report, cancel) -> SyncResult:
-            sessions = open_local_db()
-            sync = Sync(client, sessions)
-            try:
-                return SyncResult(sync.cache, sync.pull(), "", sessions)
-            except CatalogError as exc:
-                return SyncResult(sync.cache, 0, str(exc), sessions)
-            finally:
-                client.close()
-
-        job = Job(work)
-        job.signals.finished.connect(self._on_synced)
-        self._sync_job = job
-        job.start_on(general_pool())
-
-    def _on_synced(self, result: SyncResult) -> None:
-        if result.problem:
+        def done(resumed: int) -> None:
             self.statusBar().showMessage(
-                f"Working offline, showing the cached catalog: {result.problem}"
+                f"Signed in; {resumed} upload(s) that waited for it resume.", 8000
             )
-        self.tree_model.reload(result.cache)
-        self.catalog_synced.emit(result.changes)
-        if self.transfer_worker is None and self.local_server is not None:
-            self._start_transfers(result.sessions)
+            self.transfer_worker.start()
+            self.sync_catalog()
 
-    def _start_transfers(self, sessions: sessionmaker) -> None:
-        """Resume whatever the durable queue holds (it survives restarts) and show it."""
-        server = self.local_server
-        queue = UploadQueue(sessions)
-        uploader = Uploader(CatalogClient(server.url, server.token), queue)
-        self.transfer_worker = TransferWorker(uploader, self)
-        self.transfers.attach(self.transfer_worker, queue)
-        self.transfer_worker.start()
+        self._run(work, done)
 
-    def _on_server_failed(self, message: str, details: str) -> None:
-        self.server_label.setText("Local mode: catalog unavailable")
-        self.statusBar().showMessage(f"Could not start the local catalog: {message}")
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(Settings.load(), self)
+        dialog.accepted.connect(lambda: dialog.settings().save())
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self)
+        dialog.show()
+        return dialog
+
+    # --- closing ------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         self.preview.close_file()
-        if self.transfer_worker is not None:
-            self.transfer_worker.stop()  # parts in flight finish; the queue keeps the rest
+        for worker in (self.transfer_worker, self.derive_worker, self.watch_worker):
+            if worker is not None:
+                worker.stop()  # parts in flight finish; the queues keep the rest
         super().closeEvent(event)
+
+    def shutdown(self, wait_ms: int = 30_000) -> None:
+        """After the event loop: let the engines reach a clean point, then disconnect (and stop
+        the local catalog if we started it). Whatever is unfinished stays queued."""
+        for worker in (self.transfer_worker, self.derive_worker, self.watch_worker):
+            if worker is not None:
+                worker.stop()
+        for pool in all_pools():
+            pool.waitForDone(wait_ms)
+        for workspace in {id(w): w for w in [self.workspace, *self._opened] if w}.values():
+            workspace.close()
+        self.workspace = None
+        self._opened.clear()
+
+
+def _upload_context(cache: CatalogCache, experiment_id: str) -> UploadContext:
+    """The experiment's chain from the local cache (what the NXem will be told), the instrument
+    pairs and the one last used here: all read on a worker."""
+    context: dict = {}
+    node = cache.get(experiment_id)
+    name = node.name if node else ""
+    for kind in ("experiment", "sample", "proposal", "project"):
+        if node is None:
+            break
+        context[kind] = dict(node.data)
+        node = cache.get(node.parent_id) if node.parent_id else None
+    return UploadContext(
+        experiment_id,
+        name,
+        context,
+        tuple(default_registry().pairs()),
+        Settings.load().pairs_by_experiment.get(experiment_id),
+    )

@@ -1,52 +1,190 @@
 """Render the main views offscreen to PNG for the README: `make screenshots` (or
-`python -m lamefair_desktop.ui.screenshots OUT_DIR [IMAGE]`)."""
+`python -m lamefair_desktop.ui.screenshots OUT_DIR [CORPUS_TIFF_DIR]`).
+
+It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
+hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
+the preview and the two dialogs an operator meets.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+IMAGES = ("FEI-Helios-Ebeam-16bits.tif", "test_tiff_Zeiss_SEM_512pix.tif")
+
+
+def _wait(app, seconds: float, until) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if until():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _expand_all(app, window) -> None:
+    """Expand every level; children load lazily on a worker, so one level per round."""
+    view, model = window.catalog_view, window.tree_filter
+    for _ in range(6):
+        level = [model.index(r, 0) for r in range(model.rowCount())]
+        while level:
+            below = []
+            for index in level:
+                view.expand(index)
+                below += [model.index(r, 0, index) for r in range(model.rowCount(index))]
+            level = below
+        _wait(app, 0.5, lambda: False)
+
 
 def main(argv: list[str]) -> int:
-    from PySide6.QtCore import QEventLoop, QTimer
+    out = Path(argv[0] if argv else "docs/screenshots").resolve()
+    corpus = Path(
+        argv[1]
+        if len(argv) > 1
+        else os.environ.get(
+            "LAMEFAIR_CORPUS_TIFF", Path(__file__).resolve().parents[3] / "shared/corpus/tiff"
+        )
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    home = tempfile.mkdtemp(prefix="lamefair-screens-")
+    os.environ["LAMEFAIR_HOME"] = home
+    try:
+        return _render(out, corpus)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _render(out: Path, corpus: Path) -> int:
+
+    import httpx
     from PySide6.QtWidgets import QApplication
 
+    from lamefair_desktop.nexus.mapping import default_registry
+    from lamefair_desktop.ui.entity_dialog import EntityDialog
     from lamefair_desktop.ui.main_window import MainWindow
+    from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
 
-    out = Path(argv[0] if argv else "docs/screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    default = (
-        Path(__file__).resolve().parents[2].parent
-        / "shared/corpus/tiff/test_tiff_Zeiss_SEM_512pix.tif"
-    )
-    image = (
-        Path(argv[1])
-        if len(argv) > 1
-        else Path(os.environ.get("LAMEFAIR_SCREENSHOT_IMAGE", default))
-    )
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(start_local_server=False)
+    window = MainWindow()
     window.resize(1400, 820)
     window.show()
-    loop = QEventLoop()
-    window.preview.loaded.connect(lambda _: QTimer.singleShot(300, loop.quit))
-    window.preview.failed.connect(lambda _: loop.quit())
-    window.preview.open_file(image)
-    QTimer.singleShot(30_000, loop.quit)
-    loop.exec()
-    info = window.preview.info
-    if info is not None and info.pixel_x:
-        rows, columns = info.frame_shape
-        window.preview.show_value_at(columns * 0.4 * info.pixel_x, rows * 0.6 * info.pixel_y)
-    app.processEvents()
-    target = out / "preview.png"
-    window.grab().save(str(target))
-    print(target)
-    window.preview.close_file()
+    synced: list[int] = []
+    window.catalog_synced.connect(synced.append)
+    if not _wait(app, 120, lambda: bool(synced)):
+        print("the local catalog did not start", file=sys.stderr)
+        return 1
+    server = window.workspace.connection.local
+    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    project = http.post("/api/projects", json={"name": "Oxide catalysts"}).json()
+    proposal = http.post(
+        "/api/proposals",
+        json={"project": project["id"], "number": "2026-0042", "pi_name": "Dr. Ada Lovelace"},
+    ).json()
+    sample = http.post(
+        "/api/samples",
+        json={
+            "proposal": proposal["id"],
+            "name": "Fe3O4 nanoparticles",
+            "identifier": "S-17",
+            "preparation_date": "2026-10-30",
+            "atom_types": ["Fe", "O"],
+        },
+    ).json()
+    experiment = http.post(
+        "/api/experiments",
+        json={"sample": sample["id"], "name": "SEM overview", "start_time": "2026-11-20T09:30Z"},
+    ).json()
+    images = [corpus / name for name in IMAGES if (corpus / name).is_file()]
+    notified: list[str] = []
+    window.notified.connect(notified.append)
+    if images:
+        window.start_upload(
+            UploadRequest(experiment["id"], tuple(images), "generic", "Ada", "grid 3", True)
+        )
+        _wait(app, 180, lambda: any("converted" in n for n in notified))
+    synced.clear()
+    window.sync_catalog()
+    _wait(app, 30, lambda: bool(synced))
+    window.tree_model.reload()
+    _expand_all(app, window)
+
+    shots: list[Path] = []
+
+    def grab(widget, name: str) -> None:
+        app.processEvents()
+        target = out / name
+        widget.grab().save(str(target))
+        shots.append(target)
+
+    window.tabs.setCurrentWidget(window.transfers)
+    grab(window, "main-transfers.png")
+
+    window.browse(_node(proposal), "raw_bucket")
+    _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
+    for _ in range(6):  # walk down to the files
+        entries = window.buckets.model.rows
+        folders = [e for e in entries if e.is_folder]
+        if not folders or any(not e.is_folder and e.name.endswith(".tif") for e in entries):
+            break
+        window.buckets.go(folders[0].key)
+        _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
+    grab(window, "buckets.png")
+
+    if images:
+        loaded: list = []
+        window.preview.loaded.connect(loaded.append)
+        window.open_preview(str(images[-1]))
+        _wait(app, 30, lambda: bool(loaded))
+        info = window.preview.info
+        if info is not None and info.pixel_x:
+            rows, columns = info.frame_shape
+            window.preview.show_value_at(columns * 0.4 * info.pixel_x, rows * 0.6 * info.pixel_y)
+        grab(window, "preview.png")
+
+    sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
+    sample_dialog.set_text("name", "Pt/CeO2 catalyst")
+    sample_dialog.set_text("atom_types", "Pt, Ce, O, Xx")
+    sample_dialog.show()
+    grab(sample_dialog, "sample-dialog.png")
+    sample_dialog.reject()
+
+    if images:
+        context = {"sample": sample, "experiment": experiment, "proposal": proposal}
+        upload = UploadDialog(
+            images,
+            experiment_id=experiment["id"],
+            experiment_name=experiment["name"],
+            pairs=default_registry().pairs(),
+            context=context,
+            operator="Ada",
+        )
+        upload.show()
+        _wait(app, 30, lambda: upload.inspection is not None and upload.table.rowCount() > 0)
+        _wait(app, 1, lambda: False)
+        grab(upload, "upload-dialog.png")
+        upload.reject()
+
+    for path in shots:
+        print(path)
+    window.close()
+    window.shutdown()
+    http.close()
     return 0
+
+
+def _node(proposal: dict):
+    """A stand-in for the proposal's tree node: `browse` reads only its data."""
+    from lamefair_desktop.catalog_tree import TreeNode
+
+    return TreeNode("proposal", proposal["id"], proposal["number"], data=proposal)
 
 
 if __name__ == "__main__":

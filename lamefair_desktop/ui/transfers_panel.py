@@ -3,11 +3,12 @@ cancel and retry; a total bar. It shows the durable queue, so it survives a rest
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -15,27 +16,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamefair_desktop.transfer.derived import DerivedJob, DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import FileProgress
-from lamefair_desktop.ui.models.transfers_model import FILE_ID_ROLE, TransfersModel
+from lamefair_desktop.ui.models.catalog_tree_model import dropped_paths
+from lamefair_desktop.ui.models.transfers_model import (
+    COLUMNS,
+    DERIVED_ROLE,
+    FILE_ID_ROLE,
+    TransfersModel,
+)
+from lamefair_desktop.workers.derive_worker import DeriveWorker
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 from lamefair_desktop.workers.transfer_worker import TransferWorker
 
+FLUSH_MS = 150
+
 
 class TransfersPanel(QWidget):
     loaded = Signal(int)  # rows read from the durable queue
+    report_shown = Signal(object)  # the QMessageBox with a validator's report (for tests)
+    files_dropped = Signal(list)  # [Path]: uploaded to the experiment selected in the catalog
+    changed = Signal()  # rows changed (a batch of progress events was applied)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._jobs: set[Job] = set()
         self.model = TransfersModel()
         self.worker: TransferWorker | None = None
+        self.derived: DerivedQueue | None = None
+        self.setAcceptDrops(True)
+        # Progress events are applied in batches, a few times a second.
+        self._pending: dict[str, FileProgress] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
+        self.table.doubleClicked.connect(self._double_clicked)
         self.total = QProgressBar()
         self.total.setFormat("%p % of everything queued")
         buttons = QHBoxLayout()
@@ -53,12 +76,35 @@ class TransfersPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
-    def attach(self, worker: TransferWorker, queue: UploadQueue) -> None:
-        """Show the queue as it is now (read on a worker), then follow the engine's events."""
-        self.worker = worker
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+
+    def attach(
+        self,
+        worker: TransferWorker,
+        queue: UploadQueue,
+        derived: DerivedQueue | None = None,
+        derive_worker: DeriveWorker | None = None,
+    ) -> None:
+        """Show the queue as it is now (read on a worker), then follow the engines' events."""
+        self.worker, self.derived = worker, derived
         worker.file_progress.connect(self._on_progress)
         worker.finished.connect(lambda _counts: self._update_total())
-        self._run(lambda: queue.items(), self._loaded)
+        if derive_worker is not None:
+            derive_worker.job_changed.connect(self.model.update_derived)
+        self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
+
+    def reload(self, queue: UploadQueue) -> None:
+        """Read the queue again (after new files were registered)."""
+        derived = self.derived
+        self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
 
     def _run(self, work, done=None) -> None:
         """Queue reads and pause/cancel requests (which reach the server) go to a worker."""
@@ -70,14 +116,51 @@ class TransfersPanel(QWidget):
         job.signals.failed.connect(lambda *_a, job=job: self._jobs.discard(job))
         job.start_on(general_pool())
 
-    def _loaded(self, items) -> None:
-        self.model.load(items)
+    def _loaded(self, result) -> None:
+        items, derived = result
+        self._flush()
+        self.model.load(items, derived)
         self._update_total()
         self.loaded.emit(len(items))
+        self.changed.emit()
+
+    def _double_clicked(self, index) -> None:
+        job = index.data(DERIVED_ROLE)
+        if job is not None and COLUMNS[index.column()] == "NXem":
+            self.show_report(job)
+
+    def show_report(self, job: DerivedJob) -> QMessageBox:
+        """The validator's verdict and full report, and what the entry lacks."""
+        box = QMessageBox(self)
+        box.setWindowTitle(f"NXem of {job.rel_path}")
+        if job.state == "failed":
+            box.setIcon(QMessageBox.Icon.Warning)
+            box.setText(f"{job.rel_path} was not converted.\n\n{job.error}")
+        else:
+            who = "the FAIRmat validator (pynx)" if job.validator == "pynxtools" else "lamefair"
+            box.setIcon(QMessageBox.Icon.Information if job.valid else QMessageBox.Icon.Warning)
+            box.setText(f"{job.rel_path}: {job.verdict}, according to {who}.")
+            if job.lacking:
+                box.setInformativeText("The entry lacks:\n" + job.lacking)
+        box.setDetailedText(job.report or job.error)
+        box.setModal(False)
+        box.show()
+        self.report_shown.emit(box)
+        return box
 
     def _on_progress(self, event: FileProgress) -> None:
-        self.model.update(event)
+        self._pending[event.file_id] = event  # the newest event of a file says it all
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        self._flush_timer.stop()
+        if not self._pending:
+            return
+        events, self._pending = list(self._pending.values()), {}
+        self.model.apply(events)
         self._update_total()
+        self.changed.emit()
 
     def _update_total(self) -> None:
         done, size = self.model.totals()
@@ -97,4 +180,12 @@ class TransfersPanel(QWidget):
         if self.worker is None:
             return
         uploader, ids, worker = self.worker.uploader, self.selected_ids(), self.worker
-        self._run(lambda: [uploader.resume(file_id) for file_id in ids], lambda _r: worker.start())
+        derived = self.derived
+
+        def resume() -> None:
+            for file_id in ids:
+                uploader.resume(file_id)
+                if derived is not None:
+                    derived.retry(file_id)  # a failed conversion goes round again
+
+        self._run(resume, lambda _r: worker.start())

@@ -9,6 +9,9 @@ Only dataclasses and plain values cross threads, never ORM objects or widgets.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 import traceback
@@ -19,6 +22,21 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 Report = Callable[[Any], None]
 JobFunction = Callable[[Report, threading.Event], Any]
+
+
+BACKGROUND_NICE = 10
+
+
+def lower_thread_priority() -> None:
+    """Long transfers and conversions yield the CPU to the UI thread (and to the microscope's
+    own software). Linux keeps a nice value per thread, and threads the engine starts from here
+    inherit it; elsewhere this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, max(current, BACKGROUND_NICE))
 
 
 class JobSignals(QObject):
@@ -32,9 +50,12 @@ class JobSignals(QObject):
 class Job(QRunnable):
     """Run `fn` on a pool; progress is throttled to a few updates a second."""
 
-    def __init__(self, fn: JobFunction, *, min_interval: float = 0.2) -> None:
+    def __init__(
+        self, fn: JobFunction, *, min_interval: float = 0.2, background: bool = False
+    ) -> None:
         super().__init__()
         self.fn = fn
+        self.background = background
         self.signals = JobSignals()
         self.cancel_event = threading.Event()
         self._min_interval = min_interval
@@ -52,6 +73,8 @@ class Job(QRunnable):
             self.signals.progress.emit(progress)
 
     def run(self) -> None:
+        if self.background:
+            lower_thread_priority()
         self.signals.started.emit()
         try:
             result = self.fn(self._report, self.cancel_event)

@@ -4,6 +4,9 @@
   request does not hold up the rest.
 - conversion: TIFF -> NXem. CPU- and disk-bound; one at a time keeps memory bounded (a stack can
   be large) and leaves a core for the UI and the transfers.
+- registration: hashing new files before they are queued (a 1 GiB file takes seconds); its
+  threads run at a lower priority, like the transfers and conversions (workers/job.py).
+- watch: the watch folders' scan loop, at a lower priority too.
 The transfer engine runs its own worker threads inside a single job (see workers/transfer_worker).
 """
 
@@ -40,5 +43,22 @@ def transfers_pool() -> QThreadPool:
     return pool
 
 
+@cache
+def registration_pool() -> QThreadPool:
+    pool = QThreadPool()
+    pool.setObjectName("registration")
+    pool.setMaxThreadCount(2)
+    return pool
+
+
+@cache
+def watch_pool() -> QThreadPool:
+    """One thread for the watch service's scan loop (it registers what settles)."""
+    pool = QThreadPool()
+    pool.setObjectName("watch")
+    pool.setMaxThreadCount(1)
+    return pool
+
+
 def all_pools() -> list[QThreadPool]:
-    return [general_pool(), conversion_pool(), transfers_pool()]
+    return [general_pool(), conversion_pool(), transfers_pool(), registration_pool(), watch_pool()]

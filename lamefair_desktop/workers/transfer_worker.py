@@ -46,7 +46,7 @@ class TransferWorker(QObject):
     def start(self) -> None:
         if self._job is not None:
             return
-        job = Job(lambda report, cancel: self.uploader.run(cancel))
+        job = Job(lambda report, cancel: self.uploader.run(cancel), background=True)
         job.signals.finished.connect(self._done)
         job.signals.failed.connect(lambda message, _details: self._failed(message))
         self._job = job

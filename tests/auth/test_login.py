@@ -209,3 +209,29 @@ def test_cli_login_through_the_system_browser(auth_catalog, short_lived_provider
     )
     assert device.returncode == 1
     assert "no device sign-in" in device.stderr
+
+
+def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monkeypatch):
+    """The Sign in button opens the system browser (here: the person's choice played by the
+    test), the status bar then shows who is signed in and the catalog loads."""
+    from lamefair_desktop.settings import Settings
+    from lamefair_desktop.ui import main_window
+    from lamefair_desktop.workspace import Workspace
+
+    settings = Settings(server_url=auth_catalog.url, oidc_client_secret=SECRET)
+    window = main_window.MainWindow(open_workspace=lambda: Workspace.open(settings))
+    qtbot.addWidget(window)
+    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=60_000):
+        window.show()
+    assert window.user_label.text() == "not signed in"
+    assert window.online_label.text() == "● online"
+    assert "Sign in" in window.statusBar().currentMessage()
+    assert window.login_action.isEnabled()
+
+    browser = play_browser(short_lived_provider, "op-gui", ["lameoperator"])
+    monkeypatch.setattr(main_window.webbrowser, "open", browser)
+    with qtbot.waitSignal(window.catalog_synced, timeout=60_000):
+        window.login_action.trigger()
+    assert window.user_label.text() == "op-gui"
+    window.close()
+    window.shutdown()

@@ -135,3 +135,16 @@ def test_ten_thousand_experiments_load_in_one_answer(qtbot, tmp_path):
         model.fetchMore(parent)
     assert model.rowCount(parent) == 10_000
     assert model.index(9_999, 0, parent).data() == "e09999"
+
+
+def test_every_catalog_level_has_a_crisp_icon_at_high_dpi(qtbot):
+    from lamefair_desktop.catalog_tree import CHILD_KIND
+    from lamefair_desktop.ui.models.catalog_tree_model import kind_icon
+
+    for kind in [*CHILD_KIND.values()]:
+        icon = kind_icon(kind)
+        image = icon.pixmap(64, 64).toImage()  # a 4x pixmap of a 16 px icon: vector, not blurred
+        assert not icon.isNull(), kind
+        assert (image.width(), image.height()) == (64, 64), kind
+        colours = {image.pixel(x, y) for x in range(0, 64, 4) for y in range(0, 64, 4)}
+        assert len(colours) > 2, f"{kind}: the SVG did not render"

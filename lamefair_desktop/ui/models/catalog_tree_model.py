@@ -6,10 +6,22 @@ arrives (a node shows "loading…" meanwhile). Answers for nodes reloaded since 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from lamefair_desktop.catalog_tree import CatalogTree, LoadRequest, LoadState, TreeNode
+from lamefair_desktop.resources import resource_path
 from lamefair_desktop.sync import CatalogCache
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -21,11 +33,32 @@ NODE_ROLE = Qt.ItemDataRole.UserRole + 4
 
 ROOT = QModelIndex()  # the invisible root, as a default argument (Qt indexes are values)
 
+
+@cache
+def kind_icon(kind: str) -> QIcon:
+    """SVG icons from resources/ (sharp at any DPI); the style's folder icon if one is missing."""
+    path = resource_path("icons", f"{kind}.svg")
+    if path.is_file():
+        return QIcon(str(path))
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+
+
+def dropped_paths(data: QMimeData) -> list[Path]:
+    """Local files and folders of a drop; remote URLs (a browser's links) are not ours to take."""
+    if not data.hasUrls():
+        return []
+    urls = data.urls()
+    if not all(url.isLocalFile() for url in urls):
+        return []
+    return [Path(url.toLocalFile()) for url in urls]
+
+
 STATE_MARKS = {"stored": "✓", "uploading": "↑", "pending": "…", "failed": "✗"}
 
 
 class CatalogTreeModel(QAbstractItemModel):
     children_loaded = Signal(object)  # TreeNode
+    files_dropped = Signal(object, list)  # the experiment's TreeNode, [Path]
 
     def __init__(self, cache: CatalogCache | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -130,6 +163,24 @@ class CatalogTreeModel(QAbstractItemModel):
         self.tree.reset()
         self.endResetModel()
 
+    def reload_children(self, node: TreeNode | None = None) -> None:
+        """Read one node's children again (after a create), keeping the rest of the tree."""
+        node = node if node is not None and self._attached(node) else self.tree.root
+        index = self._index_of(node)
+        if node.children:
+            self.beginRemoveRows(index, 0, len(node.children) - 1)
+            node.children = []
+            self.endRemoveRows()
+        node.state = LoadState.NOT_LOADED
+        self.fetchMore(index)
+
+    def update_node(self, node: TreeNode, name: str, data: dict, pending: bool) -> None:
+        """Show an edited entity in place (no reload: expanded branches stay open)."""
+        if not self._attached(node):
+            return
+        node.name, node.data, node.pending = name, data, pending
+        self._refresh(node)
+
     # --- data ---------------------------------------------------------------------------------
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -153,13 +204,7 @@ class CatalogTreeModel(QAbstractItemModel):
                 return f"{node.data.get('path')}: {node.data.get('state')}, {node.data.get('size')} bytes"
             return f"{node.kind} {node.name}"
         if role == Qt.ItemDataRole.DecorationRole:
-            style = QApplication.style()
-            icon = (
-                QStyle.StandardPixmap.SP_FileIcon
-                if node.kind == "file"
-                else QStyle.StandardPixmap.SP_DirIcon
-            )
-            return style.standardIcon(icon)
+            return kind_icon(node.kind)
         if role == KIND_ROLE:
             return node.kind
         if role == ID_ROLE:
@@ -169,6 +214,25 @@ class CatalogTreeModel(QAbstractItemModel):
         if role == NODE_ROLE:
             return node
         return None
+
+    # --- drops: local files and folders onto an experiment, nothing else --------------------------
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return ["text/uri-list"]
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction
+
+    def canDropMimeData(self, data: QMimeData, action, row, column, parent) -> bool:  # noqa: N802
+        if not parent.isValid() or parent.internalPointer().kind != "experiment":
+            return False
+        return bool(dropped_paths(data))
+
+    def dropMimeData(self, data: QMimeData, action, row, column, parent) -> bool:  # noqa: N802
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        self.files_dropped.emit(parent.internalPointer(), dropped_paths(data))
+        return True
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 
+from lamefair_desktop.transfer.derived import DerivedJob
 from lamefair_desktop.transfer.queue import QueuedFile
 from lamefair_desktop.transfer.upload import FileProgress
+from lamefair_desktop.ui.models.table_model import ColumnsTableModel
 
-COLUMNS = ("File", "Size", "Progress", "Rate", "ETA", "State")
+ACTIVE = ("queued", "uploading", "waiting")
+COLUMNS = ("File", "Size", "Progress", "Rate", "ETA", "State", "NXem")
 FILE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+DERIVED_ROLE = Qt.ItemDataRole.UserRole + 2
 ROOT = QModelIndex()
 
 
@@ -28,9 +32,10 @@ class Row:
     eta: float | None
     state: str
     error: str
+    derived: DerivedJob | None = None
 
 
-def _size(count: float) -> str:
+def human_size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if count < 1024 or unit == "TiB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
@@ -46,13 +51,19 @@ def _eta(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class TransfersModel(QAbstractTableModel):
+class TransfersModel(ColumnsTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.rows: list[Row] = []
         self._index: dict[str, int] = {}
+        # Kept as rows change, so the total bar and the status bar cost nothing per event.
+        self._done = 0
+        self._size = 0
+        self._active = 0
 
-    def load(self, items: list[QueuedFile]) -> None:
+    def load(self, items: list[QueuedFile], derived: list[DerivedJob] = ()) -> None:
+        jobs = {job.file_id: job for job in derived}
         self.beginResetModel()
         self.rows = [
             Row(
@@ -64,38 +75,61 @@ class TransfersModel(QAbstractTableModel):
                 None,
                 i.state,
                 i.error,
+                jobs.get(i.file_id),
             )
             for i in items
         ]
         self._index = {row.file_id: n for n, row in enumerate(self.rows)}
+        self._done = sum(r.done for r in self.rows)
+        self._size = sum(r.size for r in self.rows)
+        self._active = sum(r.state in ACTIVE for r in self.rows)
         self.endResetModel()
 
     def update(self, event: FileProgress) -> None:
-        position = self._index.get(event.file_id)
-        if position is None:
-            position = len(self.rows)
-            self.beginInsertRows(ROOT, position, position)
-            self.rows.append(Row(event.file_id, event.path, event.size, 0, 0.0, None, "", ""))
-            self._index[event.file_id] = position
+        self.apply([event])
+
+    def apply(self, events: list[FileProgress]) -> None:
+        """Many events at once: one insert for the new files, one change for the rest (a burst
+        of a thousand files must not cost the UI thread a thousand layouts)."""
+        new, seen = [], set()
+        for event in events:
+            if event.file_id not in self._index and event.file_id not in seen:
+                seen.add(event.file_id)
+                new.append(event)
+        if new:
+            start = len(self.rows)
+            self.beginInsertRows(ROOT, start, start + len(new) - 1)
+            for offset, event in enumerate(new):
+                self.rows.append(Row(event.file_id, event.path, event.size, 0, 0.0, None, "", ""))
+                self._index[event.file_id] = start + offset
+                self._size += event.size
             self.endInsertRows()
-        row = self.rows[position]
-        row.done, row.rate, row.eta = event.bytes_done, event.rate, event.eta
-        row.state, row.error = event.state, event.error
-        self.dataChanged.emit(self.index(position, 0), self.index(position, len(COLUMNS) - 1))
+        first, last = len(self.rows), -1
+        for event in events:
+            position = self._index[event.file_id]
+            row = self.rows[position]
+            self._done += event.bytes_done - row.done
+            self._active += (event.state in ACTIVE) - (row.state in ACTIVE)
+            row.done, row.rate, row.eta = event.bytes_done, event.rate, event.eta
+            row.state, row.error = event.state, event.error
+            first, last = min(first, position), max(last, position)
+        if last >= 0:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    def update_derived(self, job: DerivedJob) -> None:
+        position = self._index.get(job.file_id)
+        if position is None:
+            return
+        self.rows[position].derived = job
+        last = len(COLUMNS) - 1
+        self.dataChanged.emit(self.index(position, last), self.index(position, last))
 
     def totals(self) -> tuple[int, int]:
-        return sum(r.done for r in self.rows), sum(r.size for r in self.rows)
+        return self._done, self._size
 
-    def rowCount(self, parent: QModelIndex = ROOT) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = ROOT) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def active(self) -> int:
+        """Files queued, uploading or waiting for the network."""
+        return self._active
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -104,18 +138,25 @@ class TransfersModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == FILE_ID_ROLE:
             return row.file_id
+        if role == DERIVED_ROLE:
+            return row.derived
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "NXem" and row.derived is not None:
+                job = row.derived
+                return job.error or job.lacking or "Double-click for the validator's report."
             return row.error or row.path
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if column == "File":
             return row.path
         if column == "Size":
-            return _size(row.size)
+            return human_size(row.size)
         if column == "Progress":
             return f"{100 * row.done / row.size:.0f} %" if row.size else "100 %"
         if column == "Rate":
-            return f"{_size(row.rate)}/s" if row.rate and row.state == "uploading" else ""
+            return f"{human_size(row.rate)}/s" if row.rate and row.state == "uploading" else ""
         if column == "ETA":
             return _eta(row.eta) if row.state == "uploading" else ""
+        if column == "NXem":
+            return row.derived.verdict if row.derived is not None else ""
         return row.state

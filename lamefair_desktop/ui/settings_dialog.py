@@ -1,0 +1,89 @@
+"""Settings: the catalog server (empty: the local catalog), CA bundle, transfer concurrency,
+cache folder and size. Saved as JSON in the config folder (settings.py); secrets never go there."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lamefair_desktop.settings import Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.original = settings
+        self.setWindowTitle("lamefair settings")
+        self.server = QLineEdit(settings.server_url or "")
+        self.server.setPlaceholderText("empty: the local catalog on this computer")
+        self.ca_bundle = QLineEdit(settings.ca_bundle or "")
+        self.ca_bundle.setPlaceholderText("PEM file of your institute's CA (optional)")
+        self.parts = QSpinBox()
+        self.parts.setRange(1, 32)
+        self.parts.setValue(settings.part_concurrency)
+        self.files = QSpinBox()
+        self.files.setRange(1, 32)
+        self.files.setValue(settings.file_concurrency)
+        self.cache = QLineEdit(settings.cache_dir or "")
+        self.cache.setPlaceholderText(str(Settings().cache_path()))
+        self.cache_size = QSpinBox()
+        self.cache_size.setRange(100, 1_000_000)
+        self.cache_size.setSuffix(" MB")
+        self.cache_size.setValue(settings.cache_size_mb)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Catalog server URL", self.server)
+        form.addRow("CA bundle", self.ca_bundle)
+        form.addRow("Parts in flight per file", self.parts)
+        form.addRow("Files in flight", self.files)
+        form.addRow("Cache folder", self.cache)
+        form.addRow("Cache size", self.cache_size)
+        note = QLabel("A change of server takes effect the next time lamefair starts.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def settings(self) -> Settings | None:
+        """The edited settings, or None with a message when a value cannot work."""
+        server = self.server.text().strip().rstrip("/") or None
+        if server and not server.startswith(("https://", "http://")):
+            self.error.setText("The server URL starts with https:// (or http:// on a lab network).")
+            return None
+        ca_bundle = self.ca_bundle.text().strip() or None
+        if ca_bundle and not Path(ca_bundle).expanduser().is_file():
+            self.error.setText(f"The CA bundle {ca_bundle} does not exist.")
+            return None
+        return replace(
+            self.original,
+            server_url=server,
+            ca_bundle=ca_bundle,
+            part_concurrency=self.parts.value(),
+            file_concurrency=self.files.value(),
+            cache_dir=self.cache.text().strip() or None,
+            cache_size_mb=self.cache_size.value(),
+        )
+
+    def accept(self) -> None:
+        if self.settings() is not None:
+            super().accept()

@@ -1,0 +1,230 @@
+"""The operator's and the PI's day, driven through the real window against the real local stack
+(embedded catalog + SeaweedFS): build the hierarchy in the dialogs, drop two corpus TIFFs on the
+experiment, see them stored and converted to valid NXem, browse the bucket, download a file and
+check its SHA-256, open it in the preview and read a calibrated value under the cursor."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
+from PySide6.QtWidgets import QDialogButtonBox
+
+from lamefair_desktop.ui.main_window import MainWindow
+from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE
+from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
+
+TIFFS = ("FEI-Helios-Ebeam-16bits.tif", "test_tiff_Zeiss_SEM_512pix.tif")
+LONG = 120_000
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=LONG):
+        pass
+    yield window
+    window.close()
+    window.shutdown()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fill_and_save(qtbot, dialog, values: dict[str, str]) -> None:
+    for name, text in values.items():
+        dialog.set_text(name, text)
+    with qtbot.waitSignal(dialog.saved, timeout=30_000):
+        qtbot.mouseClick(
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+        )
+
+
+def _child(qtbot, window, parent: QModelIndex, name: str) -> QModelIndex:
+    """The row under `parent` whose label starts with `name`, once the lazy load has it."""
+    model = window.tree_filter
+    found: list[QModelIndex] = []
+
+    def look() -> bool:
+        if model.canFetchMore(parent):
+            model.fetchMore(parent)
+        found[:] = [
+            model.index(row, 0, parent)
+            for row in range(model.rowCount(parent))
+            if str(model.index(row, 0, parent).data()).startswith(name)
+        ]
+        return bool(found)
+
+    qtbot.waitUntil(look, timeout=30_000)
+    return found[0]
+
+
+def _select(window, index: QModelIndex) -> None:
+    window.catalog_view.setCurrentIndex(index)
+    window.catalog_view.expand(index)
+
+
+def _drop(window, index: QModelIndex, paths: list[Path]) -> bool:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    model = window.tree_filter
+    if not model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, -1, index):
+        return False
+    return model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, -1, index)
+
+
+def _open_until(qtbot, browser, name: str) -> None:
+    """Double-click down the only folder of each level until `name` is listed; select it."""
+    for _ in range(8):
+        qtbot.waitUntil(lambda: browser.model.rowCount() > 0 and not browser.model._loading)
+        if browser.select_name(name):
+            return
+        folders = [
+            browser.sorted.index(row, 0)
+            for row in range(browser.sorted.rowCount())
+            if browser.sorted.index(row, 0).data(ENTRY_ROLE).is_folder
+        ]
+        assert folders, f"no folder leads to {name}"
+        with qtbot.waitSignal(browser.model.page_loaded, timeout=30_000):
+            browser.table.doubleClicked.emit(folders[0])
+    raise AssertionError(f"{name} not found")
+
+
+def test_hierarchy_upload_conversion_browse_download_preview(
+    qtbot, window, corpus_tiff_dir, tmp_path
+):
+    # --- the hierarchy, through the dialogs ----------------------------------------------------
+    _fill_and_save(qtbot, window.create("project"), {"name": "Oxide catalysts"})
+    project = _child(qtbot, window, QModelIndex(), "Oxide catalysts")
+
+    again = window.create("project")  # the catalog says 409: shown on the name field
+    again.set_text("name", "Oxide catalysts")
+    qtbot.mouseClick(
+        again.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: bool(again.error_text("name")), timeout=30_000)
+    assert "already exists" in again.error_text("name")
+    assert again.isVisible()
+    again.reject()
+
+    _select(window, project)
+    _fill_and_save(
+        qtbot,
+        window.create_child(),
+        {"number": "2026-0042", "pi_name": "Dr. Ada", "date": "2026-11-01", "members": "ada, bob"},
+    )
+    proposal = _child(qtbot, window, project, "2026-0042")
+    assert proposal.data(NODE_ROLE).data["members"] == ["ada", "bob"]
+
+    _select(window, proposal)
+    sample_dialog = window.create_child()
+    sample_dialog.set_text("atom_types", "Fe, Xx")  # checked as you type, before any request
+    assert "Xx" in sample_dialog.error_text("atom_types")
+    _fill_and_save(
+        qtbot,
+        sample_dialog,
+        {
+            "name": "Fe3O4 nanoparticles",
+            "identifier": "S-17",
+            "preparation_date": "2026-10-30",
+            "atom_types": "Fe, O",
+            "physical_form": "powder",
+        },
+    )
+    sample = _child(qtbot, window, proposal, "Fe3O4 nanoparticles")
+
+    _select(window, sample)
+    _fill_and_save(
+        qtbot,
+        window.create_child(),
+        {"name": "SEM overview", "start_time": "2026-11-20 09:30", "description": "grid 3"},
+    )
+    experiment = _child(qtbot, window, sample, "SEM overview")
+    _select(window, experiment)
+
+    # Edit in place: the tree shows the new name without collapsing.
+    edit = window.edit_selected()
+    assert edit.text("name") == "SEM overview"
+    _fill_and_save(qtbot, edit, {"description": "grid 3, area B"})
+    assert experiment.data(NODE_ROLE).data["description"] == "grid 3, area B"
+
+    # --- drop two TIFFs on the experiment ------------------------------------------------------
+    acquisition = tmp_path / "acquisition"
+    acquisition.mkdir()
+    sources = [shutil.copy(corpus_tiff_dir / name, acquisition / name) for name in TIFFS]
+    sources = [Path(s) for s in sources]
+    assert not _drop(window, sample, sources)  # only experiments take files
+    with qtbot.waitSignal(window.upload_dialog_opened, timeout=30_000) as opened:
+        assert _drop(window, experiment, sources)
+    dialog = opened.args[0]
+    qtbot.waitUntil(
+        lambda: dialog.inspection is not None and bool(dialog.inspection.files), timeout=30_000
+    )
+    looks = {look.rel_path: look for look in dialog.inspection.files}
+    assert looks["FEI-Helios-Ebeam-16bits.tif"].flavour == "fei"
+    assert looks["test_tiff_Zeiss_SEM_512pix.tif"].calibrated
+    assert dialog.operator.text()  # the signed-in user by default
+    assert dialog.convert.isChecked()
+    dialog.description.setText("two SEM overviews")
+    with qtbot.waitSignal(window.upload_registered, timeout=60_000) as registered:
+        qtbot.mouseClick(
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
+        )
+    measurement = registered.args[0]
+    assert len(measurement["files"]) == 2
+
+    # --- stored, converted, validated ---------------------------------------------------------
+    with qtbot.waitSignal(window.notified, timeout=LONG) as notified:
+        pass
+    assert "stored and converted: 2 file(s), 2 valid NXem" in notified.args[0]
+    rows = window.transfers.model.rows
+    qtbot.waitUntil(lambda: len(rows) == 2 and all(r.derived for r in rows), timeout=30_000)
+    assert {r.state for r in rows} == {"stored"}
+    assert {r.derived.verdict for r in rows} == {"valid NXem"}
+    assert {r.derived.validator for r in rows} == {"pynxtools"}
+    nxem_column = window.transfers.model.columnCount() - 1
+    cell = window.transfers.model.index(0, nxem_column)
+    with qtbot.waitSignal(window.transfers.report_shown) as shown:
+        window.transfers.table.doubleClicked.emit(cell)
+    report = shown.args[0]
+    assert "is valid according to the `NXem` application definition" in report.detailedText()
+    report.close()
+
+    # --- browse the raw bucket, download, compare SHA-256 ------------------------------------
+    browser = window.buckets
+    raw_bucket = proposal.data(NODE_ROLE).data["raw_bucket"]
+    with qtbot.waitSignal(browser.model.page_loaded, timeout=30_000):
+        window.browse(proposal.data(NODE_ROLE), "raw_bucket")
+    assert browser.bucket == raw_bucket
+    assert browser.bucket_box.count() == 2  # raw and mirror of the one proposal
+    _open_until(qtbot, browser, TIFFS[1])
+    assert len(browser.crumb_labels()) >= 2  # "/" and the folders walked through
+    target = tmp_path / "downloads"
+    browser.ask_folder = lambda: str(target)
+    with qtbot.waitSignal(browser.downloaded, timeout=LONG) as downloaded:
+        qtbot.mouseClick(browser.download_button, Qt.MouseButton.LeftButton)
+    [saved] = downloaded.args[0].paths
+    assert saved.name == TIFFS[1]
+    assert _sha(saved) == _sha(sources[1])
+
+    # --- the mirror bucket holds the NXem ----------------------------------------------------
+    assert browser.select_bucket(proposal.data(NODE_ROLE).data["mirror_bucket"])
+    _open_until(qtbot, browser, "test_tiff_Zeiss_SEM_512pix.nxs")
+
+    # --- preview the remote file with a calibrated cursor ------------------------------------
+    with qtbot.waitSignal(window.preview.loaded, timeout=LONG):
+        qtbot.mouseClick(browser.preview_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.preview
+    info = window.preview.info
+    assert info.kind == "nexus"
+    text = window.preview.show_value_at(10.5 * info.pixel_x, 20.5 * info.pixel_y)
+    assert text.startswith("x = ")
+    assert "value = " in text
+    assert ("nm" in text) or ("µm" in text)
+    assert window.preview.scale_bar is not None
