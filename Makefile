@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test lint format bench package screenshots clean
+.PHONY: run test lint format bench package package-check screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,10 @@ format: $(VENV)/.stamp-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Under CI=true the frozen build is made and checked too (packaging is part of what we ship).
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ "$${CI:-}" = true ]; then $(MAKE) --no-print-directory package-check; fi
 
 # The upload comparison runs rclone and aws next to us: install them where we can.
 bench: $(VENV)/.stamp-test
@@ -49,7 +51,14 @@ bench: $(VENV)/.stamp-test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
 
 package: $(VENV)/.stamp-package
-	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build packaging/lamefair.spec
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
+		packaging/lamefair.spec
+
+# The frozen build checks itself in a clean environment: nothing from this checkout or venv.
+package-check: package
+	@home=$$(mktemp -d) && cd "$$home" && env -i HOME="$$home" PATH=/usr/bin:/bin \
+		LAMEFAIR_HOME="$$home/lamefair" QT_QPA_PLATFORM=offscreen \
+		$(CURDIR)/dist/lamefair/lamefair --self-test; status=$$?; rm -rf "$$home"; exit $$status
 
 screenshots: $(VENV)/.stamp-test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m lamefair_desktop.ui.screenshots docs/screenshots

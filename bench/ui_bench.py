@@ -1,0 +1,224 @@
+"""UI heartbeat: the worst stall of the UI thread while the real window uploads 1 GiB and
+converts a stack (target: never more than 100 ms).
+
+The window runs offscreen on the local stack (embedded catalog + SeaweedFS) in a temporary
+LAMEFAIR_HOME. A 10 ms QTimer ticks on the UI thread; a stall is how much later than due a tick
+arrives. The same timer is first measured on an idle window, side by side, as the baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.report import figure, ratio
+
+MiB = 1024 * 1024
+TICK_MS = 10
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self.late: list[tuple[float, float]] = []  # (seconds since start, stall ms) over 50 ms
+        self._last = self._start = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        stall = (now - self._last) * 1000 - TICK_MS
+        self.gaps.append(stall)
+        if stall > 50:
+            self.late.append((now - self._start, stall))
+        self._last = now
+
+    def start(self) -> None:
+        self.gaps, self.late = [], []
+        self._last = self._start = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return [max(0.0, g) for g in self.gaps]
+
+
+def _wait(app, seconds: float, until=lambda: False) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not until():
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def _write_stack(path: Path, frames: int, size: int) -> None:
+    import tifffile
+
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 4000, (size, size), dtype=np.uint16)
+    with tifffile.TiffWriter(path) as tif:
+        for index in range(frames):
+            tif.write(np.roll(frame, index, axis=0), contiguous=True)
+
+
+def _write_random(path: Path, size: int) -> None:
+    block = os.urandom(16 * MiB)
+    with path.open("wb") as handle:
+        for _ in range(size // len(block)):
+            handle.write(block)
+
+
+def _summary(label: str, stalls: list[float]) -> float:
+    worst = max(stalls) if stalls else 0.0
+    p99 = statistics.quantiles(stalls, n=100)[98] if len(stalls) > 100 else worst
+    figure(f"{label}: worst stall", worst, "ms", f"({len(stalls)} ticks)")
+    figure(f"{label}: 99th percentile", p99, "ms")
+    figure(f"{label}: ticks later than 100 ms", sum(s > 100 for s in stalls), "")
+    return worst
+
+
+def _watch_burst(app, window, experiment_id: str, home: Path, count: int) -> None:
+    """A watch folder receives a burst of small files while the heartbeat ticks."""
+    import threading
+    import uuid
+
+    from lamefair_desktop.watch import WatchRule
+
+    folder = home / "burst"
+    folder.mkdir()
+    workspace = window.workspace
+    rule = WatchRule(
+        str(uuid.uuid4()),
+        workspace.server_url,
+        str(folder),
+        experiment_id,
+        quiet_seconds=1.0,
+        convert=False,
+    )
+    window.watch.add_rule(rule)
+
+    def write() -> None:
+        for index in range(count):
+            (folder / f"frame_{index:04d}.dat").write_bytes(os.urandom(4096))
+
+    beat = Heartbeat()
+    beat.start()
+    started = time.perf_counter()
+    threading.Thread(target=write).start()
+
+    def stored():
+        return sum(
+            1
+            for r in window.transfers.model.rows
+            if r.state == "stored" and r.path.startswith("frame_")
+        )
+
+    _wait(app, 600, lambda: stored() >= count)
+    stalls = beat.stop()
+    figure(
+        f"watch burst: {count} files written, taken, stored",
+        time.perf_counter() - started,
+        "s",
+        f"({stored()} stored)",
+    )
+    _summary(f"watch burst of {count} files", stalls)
+
+
+def run(quick: bool = False) -> None:
+    home = Path(tempfile.mkdtemp(prefix="lamefair-ui-bench-"))
+    try:
+        _run(home, quick)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # gigabytes of test data and a local S3 store
+
+
+def _run(home: Path, quick: bool) -> None:
+    os.environ["LAMEFAIR_HOME"] = str(home)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import httpx
+    from PySide6.QtWidgets import QApplication
+
+    from lamefair_desktop.ui.app import favour_the_ui_thread
+    from lamefair_desktop.ui.main_window import MainWindow
+    from lamefair_desktop.ui.upload_dialog import UploadRequest
+
+    big_size = (128 if quick else 1024) * MiB
+    frames, side = (20, 1024) if quick else (50, 2048)
+    big, stack = home / "beam.raw", home / "stack.tif"
+    _write_random(big, big_size)
+    _write_stack(stack, frames, side)
+    figure("upload", big_size / MiB, "MiB")
+    figure("stack to convert", stack.stat().st_size / MiB, "MiB", f"({frames} x {side}^2 uint16)")
+
+    favour_the_ui_thread()  # as `lamefair gui` does
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow()
+    window.show()
+    ready: list = []
+    window.catalog_synced.connect(ready.append)
+    _wait(app, 120, lambda: bool(ready))
+    server = window.workspace.connection.local
+    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    project = http.post("/api/projects", json={"name": "UI bench"}).json()
+    proposal = http.post("/api/proposals", json={"project": project["id"], "number": "1"}).json()
+    sample = http.post(
+        "/api/samples",
+        json={
+            "proposal": proposal["id"],
+            "name": "s",
+            "preparation_date": "2026-01-01",
+            "atom_types": ["Si"],
+        },
+    ).json()
+    experiment = http.post(
+        "/api/experiments",
+        json={"sample": sample["id"], "name": "e", "start_time": "2026-01-01T00:00:00Z"},
+    ).json()
+
+    beat = Heartbeat()
+    beat.start()
+    _wait(app, 3)
+    idle = _summary("idle window", beat.stop())
+
+    done: list[str] = []
+    window.notified.connect(done.append)
+    events: list[tuple[float, str]] = []
+    window.upload_registered.connect(lambda _m: events.append((time.perf_counter(), "registered")))
+    window.transfer_worker.file_progress.connect(
+        lambda p: p.state == "stored" and events.append((time.perf_counter(), f"stored {p.path}"))
+    )
+    window.derive_worker.job_changed.connect(
+        lambda j: events.append((time.perf_counter(), f"{j.state} {j.rel_path}"))
+    )
+    beat.start()
+    started = time.perf_counter()
+    # The stack goes first (its own measurement), so its conversion overlaps the 1 GiB upload.
+    window.start_upload(UploadRequest(experiment["id"], (stack,), "generic", "bench", "", True))
+    window.start_upload(UploadRequest(experiment["id"], (big,), "generic", "bench", "", True))
+    _wait(
+        app,
+        1800,
+        lambda: any("converted" in t for t in done) and any("uploaded" in t for t in done),
+    )
+    busy = _summary("1 GiB upload + stack conversion", beat.stop())
+    for at, stall in beat.late:
+        print(f"   stall of {stall:.0f} ms at {at:.1f} s")
+    figure("upload + conversion took", time.perf_counter() - started, "s", done[-1] if done else "")
+    ratio("worst stall: busy / idle", busy, max(idle, 1.0), "(target: busy worst < 100 ms)")
+    _watch_burst(app, window, experiment["id"], home, 200 if quick else 1000)
+    window.close()
+    window.shutdown()
+    http.close()
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
