@@ -344,6 +344,11 @@ class OidcSession:
                     {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
                 )
             except AuthError:
+                now = self.store.load()
+                if now is not None and now.refresh_token != tokens.refresh_token:
+                    # The window and its engines' process share these tokens: the other one
+                    # renewed them first (a provider that rotates refresh tokens refuses ours).
+                    return True
                 # Keep nothing that no longer works: the next call asks for a new sign-in.
                 self.store.clear()
                 return False

@@ -28,6 +28,6 @@ def test_a_broken_mapping_fails_the_self_test_and_is_named(qapp, tmp_path, monke
     out = capsys.readouterr().out
     assert "FAIL  mappings load" in out
     assert "SEM_FEI.json" in out
-    assert "PASS  local stack starts and stops" in out  # the other checks still ran
+    assert "PASS  local stack and engines start and stop" in out  # the other checks still ran
     assert "FAIL  TIFF converts to valid NXem" in out  # conversion needs the mappings too
     assert "2 of 5 checks failed" in out

@@ -45,10 +45,8 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 
 def run_watch(args: argparse.Namespace) -> int:
     from lamefair_desktop.commands.transfer_commands import Printer, _local_db, _run
-    from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
-    from lamefair_desktop.transfer.queue import UploadQueue
-    from lamefair_desktop.transfer.upload import Uploader
-    from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchService, WatchStore
+    from lamefair_desktop.engines import Engines
+    from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchStore
 
     if args.folder is not None and not args.folder.is_dir() and not args.remove:
         print(f"error: {args.folder} is not a folder.", file=sys.stderr)
@@ -103,49 +101,30 @@ def run_watch(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        uploads = UploadQueue(sessions)
-        derived = DerivedQueue(sessions)
-        uploader = Uploader(
-            connection.client,
-            uploads,
-            progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
-        )
-        deriver = Deriver(
-            connection.client,
-            uploads,
-            derived,
-            progress=lambda job: print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip()),
-        )
-        kick = threading.Event()
-        service = WatchService(
-            store,
-            uploader,
-            derived,
-            log_event=lambda event: print(f"[{event.level}] {event.message}", flush=True),
-            on_taken=lambda count: kick.set(),
-        )
-
-        def upload_loop() -> None:
-            while not stop.is_set():
-                uploader.run(stop)
-                kick.wait(2.0)
-                kick.clear()
-
-        threads = [
-            threading.Thread(target=service.run, args=(stop,), name="watch"),
-            threading.Thread(target=upload_loop, name="uploads"),
-            threading.Thread(target=deriver.run, args=(stop,), kwargs={"poll": 1.0}, name="nxem"),
-        ]
-        for thread in threads:
-            thread.start()
+        engines = Engines(connection.client, sessions, lambda event: _print(printer, event))
+        engines.start()
         print("watching; Ctrl+C stops (queued files are kept and resume next time)", flush=True)
         while not stop.wait(0.5):
             pass
-        for thread in threads:
-            thread.join()
-        uploader.close()
-        deriver.close()
+        engines.stop()
         print("stopped", flush=True)
         return EXIT_OK
 
     return _run(action)
+
+
+def _print(printer, event) -> None:
+    """The engines' events as terminal lines (progress bars on a terminal)."""
+    from lamefair_desktop.engines import EngineFailed
+    from lamefair_desktop.transfer.derived import DerivedJob
+    from lamefair_desktop.transfer.upload import FileProgress
+    from lamefair_desktop.watch import WatchEvent
+
+    if isinstance(event, FileProgress):
+        printer.progress(event.path, event.bytes_done, event.size, event.state, event.error)
+    elif isinstance(event, DerivedJob):
+        print(f"NXem: {event.rel_path}: {event.verdict} {event.error}".rstrip(), flush=True)
+    elif isinstance(event, WatchEvent):
+        print(f"[{event.level}] {event.message}", flush=True)
+    elif isinstance(event, EngineFailed):
+        print(f"[error] the {event.engine} engine: {event.message}; it starts again", flush=True)

@@ -346,6 +346,7 @@ class Uploader:
         with self._lock:
             self._paused.add(file_id)
         self.queue.set_state(file_id, "paused")
+        self._announce(file_id)
 
     def resume(self, file_id: str) -> None:
         with self._lock:
@@ -353,13 +354,41 @@ class Uploader:
         item = self.queue.get(file_id)
         if item is not None and item.state in ("paused", "failed", "cancelled"):
             self.queue.set_state(file_id, "queued")
+            self._announce(file_id)
 
     def resume_after_sign_in(self) -> int:
         """Put every file that waited for a sign-in back in the queue; returns how many."""
         waiting = [i for i in self.queue.items(("signin",)) if i.server == self.client.base_url]
         for item in waiting:
             self.queue.set_state(item.file_id, "queued")
+            self._announce(item.file_id)
         return len(waiting)
+
+    def _announce(self, file_id: str) -> None:
+        """A state set from outside a run (pause, resume, cancel) reaches the progress listener
+        too: a file that is not uploading right now has no run to say so."""
+        item = self.queue.get(file_id)
+        if item is None or self.progress is None:
+            return
+        if item.state == "stored":
+            done = item.size
+        elif item.upload_id and item.part_size:
+            done = min(item.size, len(self.queue.parts(file_id, item.upload_id)) * item.part_size)
+        else:
+            done = 0
+        self.progress(
+            FileProgress(
+                item.file_id,
+                item.measurement_id,
+                item.rel_path,
+                item.size,
+                done,
+                0.0,
+                None,
+                item.state,
+                item.error,
+            )
+        )
 
     def cancel(self, file_id: str) -> None:
         """Stop the file and abort its multipart upload (S3 drops the parts)."""
@@ -369,6 +398,7 @@ class Uploader:
         with contextlib.suppress(CatalogError):
             self.client.abort_upload(file_id)
         self.queue.set_state(file_id, "cancelled")
+        self._announce(file_id)
 
     def _stopped(self, file_id: str, cancel: threading.Event) -> bool:
         with self._lock:

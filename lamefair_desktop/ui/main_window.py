@@ -1,8 +1,9 @@
 """The main window: catalog tree on the left; preview, transfers and buckets on the right; the
 status bar says which server, who, online or not, and what the queue holds.
 
-Everything that touches the disk or the network runs in a Job (workers/job.py); this class only
-wires signals, opens dialogs and keeps the engines' workers alive.
+Everything that touches the disk or the network runs in a Job (workers/job.py); uploads,
+conversions and watch folders run in a process of their own (workers/engine_worker.py). This
+class only wires signals, opens dialogs and keeps both alive.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from lamefair_desktop import __version__
 from lamefair_desktop.catalog_client import CatalogError, SignInRequired
 from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
+from lamefair_desktop.engine_process import EngineTarget
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.settings import Settings
 from lamefair_desktop.sync import CatalogCache, Node
@@ -48,12 +50,9 @@ from lamefair_desktop.ui.settings_dialog import SettingsDialog
 from lamefair_desktop.ui.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
 from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
-from lamefair_desktop.watch import WatchService
-from lamefair_desktop.workers.derive_worker import DeriveWorker
+from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import all_pools, general_pool, registration_pool
-from lamefair_desktop.workers.transfer_worker import TransferWorker
-from lamefair_desktop.workers.watch_worker import WatchWorker
 from lamefair_desktop.workspace import Identity, Workspace
 
 
@@ -142,9 +141,7 @@ class MainWindow(QMainWindow):
         self.buckets.link_copied.connect(
             lambda _url: self.statusBar().showMessage("Presigned link copied (valid 1 hour).", 5000)
         )
-        self.transfer_worker: TransferWorker | None = None
-        self.derive_worker: DeriveWorker | None = None
-        self.watch_worker: WatchWorker | None = None
+        self.engines: EngineWorker | None = None
         self.watch = WatchPanel()
         self.watch.add_button.clicked.connect(self.add_watch_folder)
         self.tabs = QTabWidget()
@@ -253,9 +250,9 @@ class MainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         self._update_actions()
         node = self.selected_node()
-        if self.watch_worker is not None and node is not None and node.kind == "experiment":
+        if self.engines is not None and node is not None and node.kind == "experiment":
             # Watch folders that follow the selection send their files here from now on.
-            self.watch_worker.selected_experiment_id = node.id
+            self.engines.select_experiment(node.id)
 
     def _update_actions(self) -> None:
         node = self.selected_node()
@@ -342,25 +339,22 @@ class MainWindow(QMainWindow):
         )
 
     def _start_engines(self, workspace: Workspace) -> None:
-        """Resume whatever the durable queues hold (they survive restarts), and show them."""
-        self.transfer_worker = TransferWorker(workspace.uploader, self)
-        self.derive_worker = DeriveWorker(workspace.deriver, self)
-        self.transfer_worker.measurement_progress.connect(self._measurement_progress)
-        self.transfer_worker.finished.connect(self._transfers_finished)
+        """Start the engines' process, which resumes whatever the durable queues hold (they
+        survive restarts), and show the queues."""
+        engines = self.engines = EngineWorker(EngineTarget.of(workspace), self)
+        engines.measurement_progress.connect(self._measurement_progress)
+        engines.measurement_converted.connect(self._measurement_converted)
+        engines.uploads_idle.connect(self._update_queue_label)
+        engines.failed.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        engines.watch_event.connect(self.watch.append)
         self.transfers.changed.connect(self._update_queue_label)
-        self.derive_worker.measurement_converted.connect(self._measurement_converted)
-        self.transfers.attach(
-            self.transfer_worker, workspace.uploads, workspace.derived, self.derive_worker
-        )
-        self.transfer_worker.start()
-        self.derive_worker.start()
-        service = WatchService(workspace.watch_store, workspace.uploader, workspace.derived)
-        self.watch_worker = WatchWorker(service, self)
-        self.watch_worker.event.connect(self.watch.append)
-        self.watch_worker.taken.connect(self._watch_took)
-        self.watch.rules_changed.connect(self.watch_worker.rules_changed)
+        self.transfers.attach(engines, workspace.uploads, workspace.derived)
+        self.watch.rules_changed.connect(engines.rules_changed)
         self.watch.attach(workspace.watch_store, workspace.server_url)
-        self.watch_worker.start()
+        node = self.selected_node()
+        if node is not None and node.kind == "experiment":
+            engines.select_experiment(node.id)
+        engines.start()
 
     def sync_catalog(self) -> None:
         """Send the outbox, pull the change feed, refresh who we are; offline, keep the cache."""
@@ -505,7 +499,7 @@ class MainWindow(QMainWindow):
             )
             self.tabs.setCurrentWidget(self.transfers)
             self.transfers.reload(workspace.uploads)
-            self.transfer_worker.start()
+            self.engines.kick()
             self.upload_registered.emit(measurement)
 
         def failed(message: str, _details: str) -> None:
@@ -526,17 +520,10 @@ class MainWindow(QMainWindow):
             text += f", {event.problems} with problems (see Transfers)"
         self.notify(text + ".")
 
-    def _transfers_finished(self, counts: dict) -> None:
-        self._update_queue_label(counts)
-
     def _update_queue_label(self, counts: dict | None = None) -> None:
         done, size = self.transfers.model.totals()
         active = self.transfers.model.active()
         self.queue_label.setText(f"Queue: {active} active, {done * 100 // size if size else 100} %")
-
-    def _watch_took(self, count: int) -> None:
-        # The rows appear with the engine's first event for each file; no re-read per batch.
-        self.transfer_worker.start()
 
     def add_watch_folder(self) -> WatchRuleDialog | None:
         if self.workspace is None:
@@ -594,15 +581,19 @@ class MainWindow(QMainWindow):
         session = workspace.connection.session
         self.statusBar().showMessage("Finish signing in in your browser…")
 
-        def work() -> int:
-            session.login(webbrowser.open)
-            return workspace.uploader.resume_after_sign_in()
+        def work() -> tuple[int, object]:
+            tokens = session.login(webbrowser.open)
+            waiting = workspace.uploads.items(("signin",))
+            resumed = sum(item.server == workspace.server_url for item in waiting)
+            # With no keyring to share them, the engines' process is handed the tokens.
+            return resumed, None if session.store.persistent else tokens
 
-        def done(resumed: int) -> None:
+        def done(result: tuple[int, object]) -> None:
+            resumed, tokens = result
             self.statusBar().showMessage(
                 f"Signed in; {resumed} upload(s) that waited for it resume.", 8000
             )
-            self.transfer_worker.start()
+            self.engines.signed_in(tokens)
             self.sync_catalog()
 
         self._run(work, done)
@@ -623,17 +614,15 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         self.preview.close_file()
-        for worker in (self.transfer_worker, self.derive_worker, self.watch_worker):
-            if worker is not None:
-                worker.stop()  # parts in flight finish; the queues keep the rest
+        if self.engines is not None:
+            self.engines.request_stop()  # parts in flight finish; the queues keep the rest
         super().closeEvent(event)
 
     def shutdown(self, wait_ms: int = 30_000) -> None:
         """After the event loop: let the engines reach a clean point, then disconnect (and stop
         the local catalog if we started it). Whatever is unfinished stays queued."""
-        for worker in (self.transfer_worker, self.derive_worker, self.watch_worker):
-            if worker is not None:
-                worker.stop()
+        if self.engines is not None:
+            self.engines.stop(wait_ms / 1000)
         for pool in all_pools():
             pool.waitForDone(wait_ms)
         for workspace in {id(w): w for w in [self.workspace, *self._opened] if w}.values():

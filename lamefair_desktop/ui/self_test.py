@@ -3,7 +3,8 @@
 Checks, each PASS or FAIL with the reason: Qt starts and shows the main window; every mapping
 loads against its schema; the TIFF in `resources/selftest/` converts to NXem that passes our
 validator (and pynx's, where installed); the keyring backend (reported); the local stack (catalog +
-SeaweedFS) starts in a temporary folder, answers and stops. Exit 0 only when all pass. It lives in
+SeaweedFS) starts in a temporary folder and answers, the engines' process starts against it, and
+both stop. Exit 0 only when all pass. It lives in
 `ui/` because its first check is the window; the others call the core engines.
 """
 
@@ -103,11 +104,37 @@ def _check_local_stack(folder: Path) -> str:
     server = local_server.start(data_dir=folder / "catalog", timeout=120)
     try:
         health = httpx.get(f"{server.url}/api/health", timeout=10).json()
+        engines = _check_engine_process(server)
     finally:
         local_server.stop(server)
     if local_server.find_running(folder / "catalog") is not None:
         raise RuntimeError("the local catalog did not stop")
-    return f"catalog {health.get('version', '?')} answered at {server.url} and stopped"
+    return f"catalog {health.get('version', '?')} answered at {server.url}; {engines}; both stopped"
+
+
+def _check_engine_process(server) -> str:
+    """The uploads run in a spawned child process: in a frozen build that needs
+    multiprocessing's support in the entry point, so it is checked here, for real."""
+    from lamefair_desktop.engine_process import EngineProcess, EngineReady, EngineTarget
+    from lamefair_desktop.local_db import default_path, open_local_db
+    from lamefair_desktop.settings import Settings
+
+    open_local_db()
+    target = EngineTarget(server.url, str(default_path()), server.token, False, Settings())
+    engines = EngineProcess(target)
+    started = time.perf_counter()
+    engines.start()
+    try:
+        deadline = started + 60
+        while time.perf_counter() < deadline:
+            event = engines.next_event(0.5)
+            if isinstance(event, EngineReady):
+                return f"background engines ready in {time.perf_counter() - started:.1f} s"
+            if event is None and not engines.alive():
+                raise RuntimeError(f"the background engines exited with code {engines.exitcode}")
+        raise RuntimeError("the background engines did not start within 60 s")
+    finally:
+        engines.stop(30)
 
 
 def run_checks(report: Callable[[Check], None] = lambda c: None) -> list[Check]:
@@ -120,7 +147,7 @@ def run_checks(report: Callable[[Check], None] = lambda c: None) -> list[Check]:
             ("mappings load", _check_mappings),
             ("TIFF converts to valid NXem", lambda: _check_conversion(folder)),
             ("keyring backend", _check_keyring),
-            ("local stack starts and stops", lambda: _check_local_stack(folder)),
+            ("local stack and engines start and stop", lambda: _check_local_stack(folder)),
         ]
         for name, check in checks:
             started = time.perf_counter()

@@ -26,10 +26,9 @@ from lamefair_desktop.ui.models.transfers_model import (
     FILE_ID_ROLE,
     TransfersModel,
 )
-from lamefair_desktop.workers.derive_worker import DeriveWorker
+from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
-from lamefair_desktop.workers.transfer_worker import TransferWorker
 
 FLUSH_MS = 150
 
@@ -44,7 +43,7 @@ class TransfersPanel(QWidget):
         super().__init__(parent)
         self._jobs: set[Job] = set()
         self.model = TransfersModel()
-        self.worker: TransferWorker | None = None
+        self.engines: EngineWorker | None = None
         self.derived: DerivedQueue | None = None
         self.setAcceptDrops(True)
         # Progress events are applied in batches, a few times a second.
@@ -69,7 +68,7 @@ class TransfersPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.pause_button.clicked.connect(lambda: self._each_selected("pause"))
-        self.resume_button.clicked.connect(self._resume_selected)
+        self.resume_button.clicked.connect(lambda: self._each_selected("resume"))
         self.cancel_button.clicked.connect(lambda: self._each_selected("cancel"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.total)
@@ -87,18 +86,13 @@ class TransfersPanel(QWidget):
             self.files_dropped.emit(paths)
 
     def attach(
-        self,
-        worker: TransferWorker,
-        queue: UploadQueue,
-        derived: DerivedQueue | None = None,
-        derive_worker: DeriveWorker | None = None,
+        self, engines: EngineWorker, queue: UploadQueue, derived: DerivedQueue | None = None
     ) -> None:
         """Show the queue as it is now (read on a worker), then follow the engines' events."""
-        self.worker, self.derived = worker, derived
-        worker.file_progress.connect(self._on_progress)
-        worker.finished.connect(lambda _counts: self._update_total())
-        if derive_worker is not None:
-            derive_worker.job_changed.connect(self.model.update_derived)
+        self.engines, self.derived = engines, derived
+        engines.file_progress.connect(self._on_progress)
+        engines.uploads_idle.connect(lambda _counts: self._update_total())
+        engines.job_changed.connect(self.model.update_derived)
         self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
 
     def reload(self, queue: UploadQueue) -> None:
@@ -107,7 +101,7 @@ class TransfersPanel(QWidget):
         self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
 
     def _run(self, work, done=None) -> None:
-        """Queue reads and pause/cancel requests (which reach the server) go to a worker."""
+        """Queue reads go to a worker."""
         job = Job(lambda report, cancel: work())
         self._jobs.add(job)
         if done is not None:
@@ -171,21 +165,8 @@ class TransfersPanel(QWidget):
         return [self.model.index(row, 0).data(FILE_ID_ROLE) for row in sorted(rows)]
 
     def _each_selected(self, action: str) -> None:
-        if self.worker is None:
-            return
-        uploader, ids = self.worker.uploader, self.selected_ids()
-        self._run(lambda: [getattr(uploader, action)(file_id) for file_id in ids])
-
-    def _resume_selected(self) -> None:
-        if self.worker is None:
-            return
-        uploader, ids, worker = self.worker.uploader, self.selected_ids(), self.worker
-        derived = self.derived
-
-        def resume() -> None:
-            for file_id in ids:
-                uploader.resume(file_id)
-                if derived is not None:
-                    derived.retry(file_id)  # a failed conversion goes round again
-
-        self._run(resume, lambda _r: worker.start())
+        """Pause, cancel or resume (a failed conversion goes round again too): the engines do it
+        and their events update the rows."""
+        ids = self.selected_ids()
+        if self.engines is not None and ids:
+            self.engines.control(action, ids)

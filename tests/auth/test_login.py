@@ -235,3 +235,27 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     assert window.user_label.text() == "op-gui"
     window.close()
     window.shutdown()
+
+
+def test_a_refresh_refused_because_the_other_process_renewed_first_keeps_the_session(
+    session, short_lived_provider, auth_catalog
+):
+    """The window and its engines' process share the keyring entry. A provider that rotates
+    refresh tokens refuses the one the loser of a race still holds; the loser must keep the
+    tokens the winner saved, not sign both processes out."""
+    good = session.login(play_browser(short_lived_provider, "op-ida", ["lame-operators"]))
+    engines = OidcSession(auth_catalog.url, session.config, TokenStore(auth_catalog.url))
+    # The engines' process read the entry before the window renewed it: its refresh token is one
+    # the provider refuses (a real refusal, from the provider).
+    session.store.save(replace(good, refresh_token="already-rotated"))
+    real_request = engines._token_request
+
+    def window_renews_first(data: dict) -> dict:
+        session.store.save(good)  # the window's renewal lands in the shared keyring meanwhile
+        return real_request(data)
+
+    engines._token_request = window_renews_first
+    assert engines.refresh()
+    assert session.store.load() == good
+    with CatalogClient(auth_catalog.url, engines.token_source()) as client:
+        assert "operator" in client.me()["roles"]
