@@ -167,6 +167,8 @@ def _run(home: Path, quick: bool) -> None:
     ready: list = []
     window.catalog_synced.connect(ready.append)
     _wait(app, 120, lambda: bool(ready))
+    # The idle baseline starts once the engines' process has started (its imports take a core).
+    _wait(app, 120, lambda: window.engines is not None and window.engines.ready_pid is not None)
     server = window.workspace.connection.local
     http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
     project = http.post("/api/projects", json={"name": "UI bench"}).json()

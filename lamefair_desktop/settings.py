@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from lamefair_desktop import paths
 
 SCHEMA_VERSION = 1
+
+_changing = threading.Lock()
 
 
 @dataclass
@@ -54,11 +59,26 @@ class Settings:
             return path
         return paths.cache_dir()
 
+    @classmethod
+    def update(cls, change: Callable[[Settings], Settings]) -> Settings:
+        """Read, change and save as one step: two uploads started at once both keep their
+        remembered pair (the app is the only writer; its threads take turns here)."""
+        with _changing:
+            settings = change(cls.load())
+            settings.save()
+            return settings
+
     def save(self) -> None:
+        """Atomically: a temporary file of its own in the same folder, then a rename."""
         data = {k: v for k, v in asdict(self).items() if k != "extra"}
         data.update(self.extra)
         data["schema_version"] = SCHEMA_VERSION
         path = self.path()
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(temporary, path)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, indent=2)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

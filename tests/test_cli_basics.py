@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +130,11 @@ def test_sigterm_closes_the_window_and_stops_the_local_catalog(tmp_path):
         time.sleep(0.3)
     running = local_server.find_running(data)
     assert running is not None, "the window did not start the local catalog"
+    engines_log = tmp_path / "home" / "logs" / "engines.log"
+    while time.monotonic() < deadline and "engines started" not in _text(engines_log):
+        time.sleep(0.3)
+    started = re.search(r"engines started .* \(pid (\d+)\)", _text(engines_log))
+    assert started, "the window did not start its engines' process"
     try:
         app.send_signal(signal.SIGTERM)
         assert app.wait(60) == 0, app.stderr.read()
@@ -136,6 +142,13 @@ def test_sigterm_closes_the_window_and_stops_the_local_catalog(tmp_path):
         assert "Traceback" not in app.stderr.read()
         with pytest.raises(ProcessLookupError):
             os.kill(running.pid, 0)
+        assert "engines stopped" in _text(engines_log)  # at a clean point, not orphaned
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(started.group(1)), 0)
     finally:  # a failure here must not leave a catalog and SeaweedFS running after the suite
         if local_server.find_running(data) is not None:
             os.kill(running.pid, signal.SIGTERM)
+
+
+def _text(path) -> str:
+    return path.read_text() if path.exists() else ""

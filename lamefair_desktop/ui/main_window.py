@@ -8,6 +8,7 @@ class only wires signals, opens dialogs and keeps both alive.
 
 from __future__ import annotations
 
+import logging
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -54,6 +55,8 @@ from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import all_pools, general_pool, registration_pool
 from lamefair_desktop.workspace import Identity, Workspace
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -477,9 +480,18 @@ class MainWindow(QMainWindow):
         converting = self._converting
 
         def work() -> dict:
-            settings = Settings.load()  # the pair is proposed again for this experiment
-            remembered = {**settings.pairs_by_experiment, request.experiment_id: request.pair}
-            replace(settings, pairs_by_experiment=remembered).save()
+            try:  # the pair is proposed again for this experiment
+                Settings.update(
+                    lambda s: replace(
+                        s,
+                        pairs_by_experiment={
+                            **s.pairs_by_experiment,
+                            request.experiment_id: request.pair,
+                        },
+                    )
+                )
+            except OSError as exc:  # a convenience: never a reason not to upload
+                log.warning("could not remember the instrument pair: %s", exc)
             measurement = workspace.uploader.register(
                 request.experiment_id,
                 list(request.inputs),

@@ -53,6 +53,7 @@ class EngineWorker(QObject):
         self._reader: threading.Thread | None = None
         self._deaths: list[float] = []
         self._early: list[object] = []
+        self.ready_pid: int | None = None  # the running child's PID, once it said it is ready
         self._signals = {
             FileProgress: self.file_progress,
             MeasurementProgress: self.measurement_progress,
@@ -98,6 +99,7 @@ class EngineWorker(QObject):
                 f"The {event.engine} engine hit a problem and starts again: {event.message}"
             )
         elif isinstance(event, EngineReady):
+            self.ready_pid = event.pid
             self.ready.emit(event.pid)
         elif isinstance(event, EngineStopped) and not self._closing.is_set():
             self._died(self.process)
