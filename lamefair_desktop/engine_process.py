@@ -51,7 +51,8 @@ class Control:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The person signed in; `tokens` only when the machine has no keyring to share them."""
+    """The person signed in in the window: these are the tokens it got (the child keeps them
+    when the machine has no keyring, where both would find them)."""
 
     tokens: Tokens | None = None
 

@@ -28,10 +28,11 @@ UI_SWITCH_INTERVAL = 0.0002  # seconds; Python's default is 0.005
 
 
 def favour_the_ui_thread() -> None:
-    """Workers hash, upload and convert in Python threads. With the default 5 ms switch interval
-    and a dozen busy threads on two cores, the UI thread waited up to 180 ms for the GIL; at 1 ms
-    still up to 130 ms; at 0.2 ms the worst of nine runs was 68 ms, with no measurable loss of
-    throughput (bench/ui_bench.py)."""
+    """Hashing new files for registration, downloads and previews still run in this process's
+    threads (uploads, conversions and watch folders have a process of their own). With the
+    default 5 ms switch interval, a dozen busy threads on two cores made the UI thread wait up to
+    180 ms for the GIL; at 0.2 ms, 68 ms at worst, with no measurable loss of throughput
+    (bench/ui_bench.py, before the engines moved out)."""
     sys.setswitchinterval(UI_SWITCH_INTERVAL)
 
 

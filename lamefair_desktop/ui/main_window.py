@@ -597,8 +597,9 @@ class MainWindow(QMainWindow):
             tokens = session.login(webbrowser.open)
             waiting = workspace.uploads.items(("signin",))
             resumed = sum(item.server == workspace.server_url for item in waiting)
-            # With no keyring to share them, the engines' process is handed the tokens.
-            return resumed, None if session.store.persistent else tokens
+            # Handed to the engines' process too: it keeps them where this machine has no
+            # keyring to share them (with one, it reads the same entry).
+            return resumed, tokens
 
         def done(result: tuple[int, object]) -> None:
             resumed, tokens = result

@@ -4,8 +4,8 @@ Checks, each PASS or FAIL with the reason: Qt starts and shows the main window; 
 loads against its schema; the TIFF in `resources/selftest/` converts to NXem that passes our
 validator (and pynx's, where installed); the keyring backend (reported); the local stack (catalog +
 SeaweedFS) starts in a temporary folder and answers, the engines' process starts against it, and
-both stop. Exit 0 only when all pass. It lives in
-`ui/` because its first check is the window; the others call the core engines.
+both stop. Exit 0 only when all pass. It lives in `ui/` because its first check is the window;
+the others call the core engines.
 """
 
 from __future__ import annotations

@@ -211,11 +211,14 @@ def test_cli_login_through_the_system_browser(auth_catalog, short_lived_provider
     assert "no device sign-in" in device.stderr
 
 
-def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monkeypatch):
+def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monkeypatch, tmp_path):
     """The Sign in button opens the system browser (here: the person's choice played by the
-    test), the status bar then shows who is signed in and the catalog loads."""
+    test), the status bar then shows who is signed in and the catalog loads. The engines' process
+    uploads with that sign-in (handed over, as this machine has no keyring to share it), renewing
+    the 2-second tokens as it goes."""
     from lamefair_desktop.settings import Settings
     from lamefair_desktop.ui import main_window
+    from lamefair_desktop.ui.upload_dialog import UploadRequest
     from lamefair_desktop.workspace import Workspace
 
     settings = Settings(server_url=auth_catalog.url, oidc_client_secret=SECRET)
@@ -228,11 +231,29 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     assert "Sign in" in window.statusBar().currentMessage()
     assert window.login_action.isEnabled()
 
-    browser = play_browser(short_lived_provider, "op-gui", ["lameoperator"])
+    browser = play_browser(short_lived_provider, "op-gui", ["lame-operators"])
     monkeypatch.setattr(main_window.webbrowser, "open", browser)
     with qtbot.waitSignal(window.catalog_synced, timeout=60_000):
         window.login_action.trigger()
     assert window.user_label.text() == "op-gui"
+
+    admin = Api(auth_catalog.url, oidc_login(short_lived_provider.issuer, *ADMIN)["access_token"])
+    experiment = admin.make_hierarchy()["experiment"]
+    frames = []
+    for index in range(3):
+        frames.append(tmp_path / f"frame{index}.tif")
+        frames[-1].write_bytes(bytes([index]) * 9000)
+        window.start_upload(
+            UploadRequest(experiment["id"], (frames[-1],), "generic", "", "", False)
+        )
+        time.sleep(1.5)  # spread over the tokens' 2-second life: the child must renew them
+    qtbot.waitUntil(
+        lambda: (
+            sorted((r.path, r.state) for r in window.transfers.model.rows)
+            == [(f.name, "stored") for f in frames]
+        ),
+        timeout=60_000,
+    )
     window.close()
     window.shutdown()
 
