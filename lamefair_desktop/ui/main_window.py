@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Reading {len(request.inputs)} item(s) for upload…")
         converting = self._converting
 
-        def work() -> dict:
+        def work() -> tuple[dict, str]:
             try:  # the pair is proposed again for this experiment
                 Settings.update(
                     lambda s: replace(
@@ -499,13 +499,20 @@ class MainWindow(QMainWindow):
                 operator=request.operator,
                 description=request.description,
             )
+            problem = ""
             if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
-                # Announced once converted, not once uploaded (set.add is atomic: safe here).
-                converting.add(measurement["id"])
-                workspace.derived.add(workspace.server_url, measurement, request.pair)
-            return measurement
+                try:
+                    workspace.derived.add(workspace.server_url, measurement, request.pair)
+                except Exception as exc:  # noqa: BLE001 - the files are queued: say what is not
+                    log.exception("conversion of measurement %s not queued", measurement["id"])
+                    problem = str(exc) or exc.__class__.__name__
+                else:
+                    # Announced once converted, not once uploaded (set.add is atomic: safe here).
+                    converting.add(measurement["id"])
+            return measurement, problem
 
-        def registered(measurement: dict) -> None:
+        def registered(result: tuple[dict, str]) -> None:
+            measurement, problem = result
             self.statusBar().showMessage(
                 f"{len(measurement['files'])} file(s) queued for upload.", 8000
             )
@@ -513,6 +520,14 @@ class MainWindow(QMainWindow):
             self.transfers.reload(workspace.uploads)
             self.engines.kick()
             self.upload_registered.emit(measurement)
+            if problem:
+                QMessageBox.warning(
+                    self,
+                    "Files queued, conversion not",
+                    f"The files are queued for upload, but their conversion to NXem could not "
+                    f"be recorded: {problem}\n\nConvert them later with `lamefair convert`, or "
+                    "upload them again with conversion on.",
+                )
 
         def failed(message: str, _details: str) -> None:
             QMessageBox.warning(self, "Upload not started", f"{message}\n\nNothing was queued.")
