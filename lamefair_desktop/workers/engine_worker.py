@@ -70,13 +70,14 @@ class EngineWorker(QObject):
         self._reader.start()
 
     def _spawn(self) -> None:
-        self.process = EngineProcess(self.target)
-        self.process.start()
+        process = EngineProcess(self.target)
+        process.start()
         if self._selected:
-            self.process.send(SelectExperiment(self._selected))
+            process.send(SelectExperiment(self._selected))
         for command in self._early:
-            self.process.send(command)
+            process.send(command)
         self._early.clear()
+        self.process = process  # only once it can take commands
 
     def _read(self) -> None:
         while not self._closing.is_set():
@@ -107,7 +108,7 @@ class EngineWorker(QObject):
     def _died(self, process: EngineProcess) -> None:
         now = time.monotonic()
         self._deaths = [t for t in self._deaths if now - t < RESTART_WINDOW] + [now]
-        process.process.join(5)
+        process.stop(5)  # reaps it and closes its pipe and queue
         if len(self._deaths) > RESTARTS:
             self.failed.emit(
                 f"The background transfers stopped (exit code {process.exitcode}) and keep "
