@@ -284,8 +284,9 @@ class FolderWatcher:
         """Scan once; take what has settled; follow the uploads. Returns files taken."""
         now = time.monotonic() if now is None else now
         self._retry_registering()
-        settled = self._scan(now)
-        taken = self._take(settled) if settled else 0
+        latest = self.store.latest(self.rule.id)  # read once a tick: it grows with every file
+        settled = self._scan(now, latest)
+        taken = self._take(settled, latest) if settled else 0
         self._follow()
         return taken
 
@@ -309,7 +310,7 @@ class FolderWatcher:
             self._problem("", f"Cannot read the folder {root}: {exc.strerror or exc}.")
         return found
 
-    def _scan(self, now: float) -> list[LocalFile]:
+    def _scan(self, now: float, latest: dict[str, LedgerEntry]) -> list[LocalFile]:
         """The files to take now, oldest first. A file still changing is a barrier: nothing
         written after it is taken before it, so files go in the order they were written."""
         if not Path(self.rule.folder).is_dir():
@@ -317,7 +318,6 @@ class FolderWatcher:
                 "", f"The folder {self.rule.folder} is not reachable (unplugged or unmounted?)."
             )
             return []
-        latest = self.store.latest(self.rule.id)
         pending = []
         seen = set()
         for rel_path, path, stat in self._candidates():
@@ -381,14 +381,13 @@ class FolderWatcher:
 
     # --- taking -------------------------------------------------------------------------------
 
-    def _take(self, settled: list[LocalFile]) -> int:
+    def _take(self, settled: list[LocalFile], latest: dict[str, LedgerEntry]) -> int:
         experiment_id = self.experiment_for(self.rule)
         if not experiment_id:
             self._problem(
                 "", f"{len(settled)} file(s) wait: select an experiment for this watch folder."
             )
             return 0
-        latest = self.store.latest(self.rule.id)
         by_hash = None
         entries: list[LedgerEntry] = []
         files: list[LocalFile] = []

@@ -4,7 +4,6 @@ sync layer and the queues (no Qt). The GUI opens it on a worker; the CLI could u
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -15,8 +14,7 @@ from lamefair_desktop.connection import Connection, connect
 from lamefair_desktop.local_db import open_local_db
 from lamefair_desktop.settings import Settings
 from lamefair_desktop.sync import Sync
-from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
-from lamefair_desktop.transfer.download import Downloader, DownloadProgress
+from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from lamefair_desktop.watch import WatchStore
@@ -77,6 +75,8 @@ class Workspace:
 
     @cached_property
     def uploader(self) -> Uploader:
+        """Registers new files (hashes them, asks the catalog, queues them); the engines'
+        process (engine_process.py) uploads what is queued."""
         return Uploader(
             self.client,
             self.uploads,
@@ -86,17 +86,8 @@ class Workspace:
             ),
         )
 
-    @cached_property
-    def deriver(self) -> Deriver:
-        return Deriver(self.client, self.uploads, self.derived)
-
-    def downloader(self, progress: Callable[[DownloadProgress], None] | None = None) -> Downloader:
-        return Downloader(self.client, progress=progress)
-
     def close(self) -> None:
         """Close the HTTP clients; stops the local catalog if this process started it."""
         if "uploader" in self.__dict__:
             self.uploader.close()
-        if "deriver" in self.__dict__:
-            self.deriver.close()
         self.connection.close()

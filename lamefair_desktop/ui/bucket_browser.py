@@ -41,7 +41,7 @@ from lamefair_desktop.ui.models.bucket_model import (
     Entry,
 )
 from lamefair_desktop.ui.models.transfers_model import human_size
-from lamefair_desktop.workers.job import Job
+from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import general_pool
 
 PREVIEWABLE = (".tif", ".tiff", ".nxs", ".h5", ".hdf5", ".nx5")
@@ -64,7 +64,7 @@ class BucketBrowser(QWidget):
         super().__init__(parent)
         self.client = None
         self._wanted = ""  # a bucket to show once the list arrives
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(self.problem.emit)
         self._download: Job | None = None
         self.ask_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
             self, "Download into"
@@ -139,14 +139,7 @@ class BucketBrowser(QWidget):
         self.reload_buckets()
 
     def _run(self, work, done, failed=None) -> Job:
-        job = Job(lambda report, cancel: work())
-        self._jobs.add(job)
-        job.signals.finished.connect(done)
-        job.signals.failed.connect(failed or (lambda message, _d: self.problem.emit(message)))
-        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
-        job.signals.failed.connect(lambda *_a, j=job: self._jobs.discard(j))
-        job.start_on(general_pool())
-        return job
+        return self._jobs.run(work, done, failed)
 
     def reload_buckets(self) -> None:
         if self.client is None:

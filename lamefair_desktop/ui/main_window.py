@@ -52,8 +52,8 @@ from lamefair_desktop.ui.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
 from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
 from lamefair_desktop.workers.engine_worker import EngineWorker
-from lamefair_desktop.workers.job import Job
-from lamefair_desktop.workers.pools import all_pools, general_pool, registration_pool
+from lamefair_desktop.workers.job import Job, JobGroup
+from lamefair_desktop.workers.pools import all_pools, registration_pool
 from lamefair_desktop.workspace import Identity, Workspace
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         self._opened: list[Workspace] = []  # filled on the worker that opens it
         self.identity = Identity("", (), False)
         self.online = False
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(lambda message: self.statusBar().showMessage(message, 15_000))
         self._converting: set[str] = set()  # measurements whose TIFFs are converted
         self.tree_model = CatalogTreeModel()
         self.tree_filter = CatalogFilterModel()
@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPanel()
         self.transfers = TransfersPanel()
         self.transfers.files_dropped.connect(self._dropped_on_transfers)
+        self.transfers.problem.connect(lambda text: self.statusBar().showMessage(text, 15_000))
         self.buckets = BucketBrowser()
         self.buckets.preview_requested.connect(self.open_preview)
         self.buckets.problem.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -293,17 +294,7 @@ class MainWindow(QMainWindow):
 
     def _run(self, work, done=None, failed=None, pool=None, background=False) -> Job:
         """Run `work()` on a pool; `done(result)` and `failed(message)` on the UI thread."""
-        job = Job(lambda report, cancel: work(), background=background)
-        self._jobs.add(job)
-        if done is not None:
-            job.signals.finished.connect(done)
-        job.signals.failed.connect(
-            failed or (lambda message, _d: self.statusBar().showMessage(message, 15_000))
-        )
-        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
-        job.signals.failed.connect(lambda *_a, j=job: self._jobs.discard(j))
-        job.start_on(pool or general_pool())
-        return job
+        return self._jobs.run(work, done, failed, pool=pool, background=background)
 
     def connect_workspace(self, open_workspace: Callable[[], Workspace]) -> None:
         """Connect (starting the local catalog if no server is configured) off the UI thread."""

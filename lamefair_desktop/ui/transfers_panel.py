@@ -27,8 +27,7 @@ from lamefair_desktop.ui.models.transfers_model import (
     TransfersModel,
 )
 from lamefair_desktop.workers.engine_worker import EngineWorker
-from lamefair_desktop.workers.job import Job
-from lamefair_desktop.workers.pools import general_pool
+from lamefair_desktop.workers.job import JobGroup
 
 FLUSH_MS = 150
 
@@ -38,10 +37,16 @@ class TransfersPanel(QWidget):
     report_shown = Signal(object)  # the QMessageBox with a validator's report (for tests)
     files_dropped = Signal(list)  # [Path]: uploaded to the experiment selected in the catalog
     changed = Signal()  # rows changed (a batch of progress events was applied)
+    problem = Signal(str)  # the queue could not be read: for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(
+            lambda message: self.problem.emit(
+                f"The transfer queue could not be read: {message}. Nothing queued is lost; "
+                "restart lamefair, and send its log folder to support if it happens again."
+            )
+        )
         self.model = TransfersModel()
         self.engines: EngineWorker | None = None
         self.derived: DerivedQueue | None = None
@@ -102,13 +107,7 @@ class TransfersPanel(QWidget):
 
     def _run(self, work, done=None) -> None:
         """Queue reads go to a worker."""
-        job = Job(lambda report, cancel: work())
-        self._jobs.add(job)
-        if done is not None:
-            job.signals.finished.connect(done)
-        job.signals.finished.connect(lambda _r, job=job: self._jobs.discard(job))
-        job.signals.failed.connect(lambda *_a, job=job: self._jobs.discard(job))
-        job.start_on(general_pool())
+        self._jobs.run(work, done)
 
     def _loaded(self, result) -> None:
         items, derived = result

@@ -33,8 +33,7 @@ from PySide6.QtWidgets import (
 
 from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
-from lamefair_desktop.workers.job import Job
-from lamefair_desktop.workers.pools import general_pool
+from lamefair_desktop.workers.job import JobGroup
 
 LOG_LINES = 2000  # the live log keeps the newest lines
 
@@ -150,7 +149,7 @@ class WatchPanel(QWidget):
         self.server = ""
         self.rules: list[WatchRule] = []
         self.names: dict[str, str] = {}  # experiment id -> name, for the table
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(lambda message: self.append(WatchEvent("", "", message, "error")))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -189,17 +188,7 @@ class WatchPanel(QWidget):
         self.reload()
 
     def _run(self, work, done=None) -> None:
-        job = Job(lambda report, cancel: work())
-        self._jobs.add(job)
-        if done is not None:
-            job.signals.finished.connect(done)
-        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
-        job.signals.failed.connect(lambda message, _d, j=job: self._failed(message, j))
-        job.start_on(general_pool())
-
-    def _failed(self, message: str, job: Job) -> None:
-        self._jobs.discard(job)
-        self.append(WatchEvent("", "", message, "error"))
+        self._jobs.run(work, done)
 
     def reload(self) -> None:
         if self.store is None:

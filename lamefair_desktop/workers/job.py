@@ -20,6 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from lamefair_desktop.workers.pools import general_pool
+
 Report = Callable[[Any], None]
 JobFunction = Callable[[Report, threading.Event], Any]
 
@@ -89,3 +91,34 @@ class Job(QRunnable):
     def start_on(self, pool: QThreadPool) -> Job:
         pool.start(self)
         return self
+
+
+class JobGroup:
+    """The short jobs one window or panel starts: each is kept referenced until it reports (the
+    pool does not own it, see setAutoDelete), and a failure without its own handler goes to the
+    owner's `failed(message)`, never nowhere."""
+
+    def __init__(self, failed: Callable[[str], None]) -> None:
+        self.jobs: set[Job] = set()
+        self.failed = failed
+
+    def run(
+        self,
+        work: Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[str, str], None] | None = None,
+        *,
+        pool: QThreadPool | None = None,
+        background: bool = False,
+    ) -> Job:
+        """Run `work()` on a pool (the general one by default); `done(result)` or
+        `failed(message, details)` on the UI thread."""
+        job = Job(lambda report, cancel: work(), background=background)
+        self.jobs.add(job)
+        if done is not None:
+            job.signals.finished.connect(done)
+        job.signals.failed.connect(failed or (lambda message, _details: self.failed(message)))
+        job.signals.finished.connect(lambda _result: self.jobs.discard(job))
+        job.signals.failed.connect(lambda *_args: self.jobs.discard(job))
+        job.start_on(pool or general_pool())
+        return job
