@@ -17,6 +17,7 @@ from lamefair_catalog.auth import Authenticator, Unauthenticated
 from lamefair_catalog.commands import Catalog
 from lamefair_catalog.db import make_engine, make_session_factory
 from lamefair_catalog.errors import CatalogError
+from lamefair_catalog.identity import CatalogIdentityReader
 from lamefair_catalog.settings import Settings
 from lamefair_catalog.shared import known_instrument_pairs
 from lamefair_catalog.storage import Storage, StorageError
@@ -42,7 +43,9 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict]]:
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     storage = Storage(settings)
-    catalog = Catalog(settings, make_session_factory(engine), storage)
+    sessions = make_session_factory(engine)
+    catalog = Catalog(settings, sessions, storage)
+    identity = CatalogIdentityReader(sessions)
     authenticator = Authenticator(settings)
 
     app = FastAPI(
@@ -82,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         return s.HealthOut(
             status="ok" if database == storage_state == "ok" else "degraded",
             version=__version__,
+            catalog_id=identity.get(),
             database=database,
             storage=storage_state,
             auth=auth_config(),

@@ -185,3 +185,14 @@ class Change(Base):
     proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     data: Mapped[dict] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogIdentity(Base):
+    """This catalog's own id, one row (`slot` 1). It lives in the database, not in a server's
+    memory or config, so every server process behind a load balancer answers with the same id and
+    a server moved to another address keeps it: clients file their queued work under it."""
+
+    __tablename__ = "catalog_identity"
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    catalog_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -391,6 +391,9 @@ class AuthConfig(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
+    # This catalog's stable id (the same from every server process and at any address): clients
+    # file queued work under it. None only while the database has not been readable yet.
+    catalog_id: str | None = None
     database: str
     storage: str
     auth: AuthConfig
