@@ -72,8 +72,11 @@ class CatalogClient:
         max_backoff: float = 20.0,
         verify: bool | str = True,
         transport: httpx.BaseTransport | None = None,
+        catalog_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The catalog's own id once known (catalog_identity.identify); see `catalog_key`.
+        self.catalog_id = catalog_id
         self.token = token if isinstance(token, TokenSource) else TokenSource.fixed(token)
         self.attempts = attempts
         self.backoff = backoff
@@ -84,6 +87,12 @@ class CatalogClient:
             verify=verify,
             transport=transport,
         )
+
+    @property
+    def catalog_key(self) -> str:
+        """What this catalog's rows in the local database are filed under: its id, which
+        survives a new port or host name; the URL only while the id is unknown."""
+        return self.catalog_id or self.base_url
 
     def close(self) -> None:
         self.http.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from lamefair_desktop import local_server
 from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
 from lamefair_desktop.catalog_client import CatalogClient, TokenSource
@@ -52,8 +54,25 @@ def oidc_session(url: str, settings: Settings | None = None) -> OidcSession:
     return OidcSession(url, config, TokenStore(url))
 
 
-def connect(settings: Settings | None = None) -> Connection:
+def connect(
+    settings: Settings | None = None, sessions: sessionmaker[Session] | None = None
+) -> Connection:
+    """Connect, and learn which catalog answers (its id keys every queued row; `sessions` is
+    the local database, the default one when not given)."""
+    from lamefair_desktop.catalog_identity import identify
+    from lamefair_desktop.local_db import open_local_db
+
     settings = settings or Settings.load()
+    connection = _connect(settings)
+    try:
+        identify(connection.client, sessions or open_local_db())
+    except BaseException:
+        connection.close()  # stops the local catalog if we started it
+        raise
+    return connection
+
+
+def _connect(settings: Settings) -> Connection:
     url = server_url(settings)
     if url:
         session = None

@@ -96,6 +96,7 @@ class EngineTarget:
     settings: Settings
     attempts: int = 6
     backoff: float = 0.5
+    catalog_id: str | None = None  # what the window's rows are filed under (catalog_identity)
 
     @classmethod
     def of(cls, workspace) -> EngineTarget:
@@ -109,6 +110,7 @@ class EngineTarget:
             settings=workspace.settings,
             attempts=client.attempts,
             backoff=client.backoff,
+            catalog_id=client.catalog_id,
         )
 
     def client(self) -> tuple[CatalogClient, object | None]:
@@ -127,6 +129,7 @@ class EngineTarget:
             attempts=self.attempts,
             backoff=self.backoff,
             verify=self.settings.ca_bundle or True,
+            catalog_id=self.catalog_id,
         )
         return client, session
 

@@ -15,7 +15,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lamefair_desktop import paths
 
-SCHEMA_VERSION = 3  # 2: derived_jobs; 3: watch_rules, watch_ledger
+# 2: derived_jobs; 3: watch_rules, watch_ledger; 4: catalog_addresses, and the `server` column of
+# every table holds the catalog's id (rows of a URL are re-filed on connecting: catalog_identity.py)
+SCHEMA_VERSION = 4
 
 
 class LocalBase(DeclarativeBase):
@@ -38,7 +40,7 @@ def default_path() -> Path:
 
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
-    from lamefair_desktop import sync, watch  # noqa: F401
+    from lamefair_desktop import catalog_identity, sync, watch  # noqa: F401
     from lamefair_desktop.transfer import derived, queue  # noqa: F401
 
     path = path or default_path()

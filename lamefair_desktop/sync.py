@@ -158,7 +158,7 @@ class Sync:
     def __init__(self, client: CatalogClient, sessions: sessionmaker[Session]) -> None:
         self.client = client
         self.sessions = sessions
-        self.cache = CatalogCache(sessions, client.base_url)
+        self.cache = CatalogCache(sessions, client.catalog_key)
 
     def pull(self, page: int = 1000) -> int:
         """Apply every change since the last one seen; returns how many were applied."""
@@ -184,7 +184,7 @@ class Sync:
                 session.add(
                     OutboxRow(
                         id=body["id"],
-                        server=self.client.base_url,
+                        server=self.client.catalog_key,
                         kind=kind,
                         body=body,
                         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -220,7 +220,7 @@ class Sync:
         with self.sessions() as session:
             rows = session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.server == self.client.base_url, OutboxRow.state.in_(states))
+                .where(OutboxRow.server == self.client.catalog_key, OutboxRow.state.in_(states))
                 .order_by(OutboxRow.created_at)
             )
             return [
@@ -259,7 +259,7 @@ class Sync:
             row = session.get(OutboxRow, outbox_id)
             if row is not None:
                 session.delete(row)
-            cached = session.get(CachedEntity, (self.client.base_url, outbox_id))
+            cached = session.get(CachedEntity, (self.client.catalog_key, outbox_id))
             if cached is not None and cached.pending:
                 session.delete(cached)
             session.commit()

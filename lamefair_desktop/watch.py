@@ -508,7 +508,7 @@ class FolderWatcher:
             return
         self._reported.pop("catalog", None)
         if self.rule.convert and any(wants_conversion(f.rel_path) for f in files):
-            self.derived.add(self.uploader.client.base_url, measurement, self.rule.pair)
+            self.derived.add(self.uploader.client.catalog_key, measurement, self.rule.pair)
         self.store.set_state(self.rule.id, measurement_id, "queued")
         self.taken += len(files)
         names = ", ".join(f.rel_path for f in files[:3]) + (" …" if len(files) > 3 else "")
@@ -630,7 +630,7 @@ class WatchService:
         self._wake.set()
 
     def _sync_rules(self) -> None:
-        rules = {r.id: r for r in self.store.rules(self.uploader.client.base_url) if r.enabled}
+        rules = {r.id: r for r in self.store.rules(self.uploader.client.catalog_key) if r.enabled}
         for rule_id in set(self._watchers) - set(rules):
             self._stop_observer(rule_id)
             del self._watchers[rule_id]

@@ -51,8 +51,8 @@ class Workspace:
         """Connect (starting the local catalog when no server is configured) and open the
         local database. Blocking: call it on a worker."""
         settings = settings or Settings.load()
-        connection = connect(settings)
-        return cls(connection, open_local_db(), settings)
+        sessions = open_local_db()
+        return cls(connect(settings, sessions), sessions, settings)
 
     @property
     def client(self):
@@ -64,7 +64,13 @@ class Workspace:
 
     @property
     def server_url(self) -> str:
+        """Where the catalog answers now (for people to read)."""
         return self.client.base_url
+
+    @property
+    def catalog_key(self) -> str:
+        """What this catalog's queued work is filed under (its id: stable across restarts)."""
+        return self.client.catalog_key
 
     def identity(self) -> Identity:
         try:

@@ -180,7 +180,7 @@ def run_upload(args: argparse.Namespace) -> int:
             print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
             if args.convert:
                 DerivedQueue(uploader.queue.sessions).add(
-                    connection.client.base_url, measurement, args.pair
+                    connection.client.catalog_key, measurement, args.pair
                 )
             # A script should not hang on a dead network: after five minutes of waiting the
             # files stay queued and `lamefair queue --resume` finishes them.

@@ -56,7 +56,7 @@ def run_watch(args: argparse.Namespace) -> int:
     def action(connection) -> int:
         sessions = _local_db()
         store = WatchStore(sessions)
-        server = connection.client.base_url
+        server = connection.client.catalog_key
         if args.list:
             for rule in store.rules(server):
                 target = rule.experiment_id or "(the experiment selected in the app)"

@@ -232,7 +232,7 @@ class Deriver:
         while not cancel.is_set():
             finished = 0
             for job in self.queue.items(ACTIVE_STATES):
-                if cancel.is_set() or job.server != self.client.base_url:
+                if cancel.is_set() or job.server != self.client.catalog_key:
                     continue
                 upload = self.uploads.get(job.file_id)
                 raw_state = upload.state if upload else "missing"
@@ -248,7 +248,7 @@ class Deriver:
                 break
         counts: dict[str, int] = {}
         for job in self.queue.items():
-            if job.server == self.client.base_url:
+            if job.server == self.client.catalog_key:
                 counts[job.state] = counts.get(job.state, 0) + 1
         return counts
 

@@ -324,7 +324,7 @@ class Uploader:
                 QueuedFile(
                     file_id=registered["id"],
                     measurement_id=measurement["id"],
-                    server=self.client.base_url,
+                    server=self.client.catalog_key,
                     local_path=str(local.path),
                     rel_path=registered["path"],
                     size=local.size,
@@ -358,7 +358,7 @@ class Uploader:
 
     def resume_after_sign_in(self) -> int:
         """Put every file that waited for a sign-in back in the queue; returns how many."""
-        waiting = [i for i in self.queue.items(("signin",)) if i.server == self.client.base_url]
+        waiting = [i for i in self.queue.items(("signin",)) if i.server == self.client.catalog_key]
         for item in waiting:
             self.queue.set_state(item.file_id, "queued")
             self._announce(item.file_id)
@@ -428,7 +428,7 @@ class Uploader:
             pending = [
                 item
                 for item in self.queue.items(ACTIVE_STATES)
-                if item.server == self.client.base_url
+                if item.server == self.client.catalog_key
             ]
             ready = [i for i in pending if i.state != "waiting"]
             if not pending:
@@ -466,7 +466,7 @@ class Uploader:
                 break
         counts: dict[str, int] = {}
         for item in self.queue.items():
-            if item.server == self.client.base_url:
+            if item.server == self.client.catalog_key:
                 counts[item.state] = counts.get(item.state, 0) + 1
         return counts
 

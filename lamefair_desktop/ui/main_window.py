@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         self.transfers.changed.connect(self._update_queue_label)
         self.transfers.attach(engines, workspace.uploads, workspace.derived)
         self.watch.rules_changed.connect(engines.rules_changed)
-        self.watch.attach(workspace.watch_store, workspace.server_url)
+        self.watch.attach(workspace.watch_store, workspace.catalog_key)
         node = self.selected_node()
         if node is not None and node.kind == "experiment":
             engines.select_experiment(node.id)
@@ -493,7 +493,7 @@ class MainWindow(QMainWindow):
             problem = ""
             if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
                 try:
-                    workspace.derived.add(workspace.server_url, measurement, request.pair)
+                    workspace.derived.add(workspace.catalog_key, measurement, request.pair)
                 except Exception as exc:  # noqa: BLE001 - the files are queued: say what is not
                     log.exception("conversion of measurement %s not queued", measurement["id"])
                     problem = str(exc) or exc.__class__.__name__
@@ -549,7 +549,7 @@ class MainWindow(QMainWindow):
         node = self.selected_node()
         experiment = node if node is not None and node.kind == "experiment" else None
         dialog = WatchRuleDialog(
-            server=self.workspace.server_url,
+            server=self.workspace.catalog_key,
             pairs=default_registry().pairs(),
             experiment_id=experiment.id if experiment else None,
             experiment_name=experiment.name if experiment else "",
@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
         def work() -> tuple[int, object]:
             tokens = session.login(webbrowser.open)
             waiting = workspace.uploads.items(("signin",))
-            resumed = sum(item.server == workspace.server_url for item in waiting)
+            resumed = sum(item.server == workspace.catalog_key for item in waiting)
             # Handed to the engines' process too: it keeps them where this machine has no
             # keyring to share them (with one, it reads the same entry).
             return resumed, tokens
