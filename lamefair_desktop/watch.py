@@ -13,8 +13,8 @@ id, version, state. Ids are chosen and committed before the catalog is asked, so
 any point replays the same idempotent create: nothing is registered twice, and the catch-up scan at
 start takes whatever arrived while the app was closed. A file that changes after it was taken is
 taken again as a new version (a new measurement, its own prefix): never overwritten. Nothing is
-deleted from the folder unless the rule opts in, and then only after the catalog confirmed the
-stored SHA-256.
+deleted from the folder unless the rule opts in, and then only once the file, read again, matches
+the SHA-256 the catalog stored (free_space.py).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_catalog.shared import GENERIC_PAIR, InvalidName, sanitize_relative_path
 from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable
+from lamefair_desktop.free_space import check_before_delete
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.transfer.derived import DerivedQueue, wants_conversion
@@ -83,7 +84,8 @@ class LedgerRow(LocalBase):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     measurement_id: Mapped[str] = mapped_column(String(36))
     file_id: Mapped[str] = mapped_column(String(36))
-    # registering -> queued -> stored (-> freed); renamed; failed
+    # registering -> queued -> stored (-> freed, or kept: free_space found a reason not to)
+    # renamed; failed
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[str] = mapped_column(String(40), default=_now)
@@ -246,8 +248,7 @@ class WatchStore:
 
 @dataclass
 class _Settling:
-    size: int
-    mtime_ns: int
+    fingerprint: tuple[int, int, int]  # size, mtime, ctime
     since: float
     checks: int = 1
 
@@ -332,25 +333,25 @@ class FolderWatcher:
         for gone in set(self._settling) - seen:
             del self._settling[gone]
         settled = []
-        wall = time.time()
         for _mtime, rel_path, path, stat in sorted(pending):
-            if not self._quiet(rel_path, stat, now, wall):
+            if not self._quiet(rel_path, stat, now):
                 break  # still being written: later files wait for it
             if self._complete(rel_path, path):
                 settled.append(LocalFile(path, rel_path, stat.st_size, stat.st_mtime_ns))
         return settled
 
-    def _quiet(self, rel_path: str, stat: os.stat_result, now: float, wall: float) -> bool:
-        """Same size and mtime over MIN_CHECKS scans spanning the quiet time; a file untouched
-        for longer than the quiet time (the catch-up scan after a restart) is quiet at once."""
+    def _quiet(self, rel_path: str, stat: os.stat_result, now: float) -> bool:
+        """Same size, mtime and ctime over MIN_CHECKS scans spanning the quiet time, whatever the
+        mtime says: copy tools that keep the original (old) mtime would otherwise hand over a
+        file still growing. ctime moves on every write and utime on POSIX, so an in-place
+        rewrite that keeps size and mtime is seen too (on Windows it is the creation time)."""
+        fingerprint = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         state = self._settling.get(rel_path)
-        if state is None or (state.size, state.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-            self._settling[rel_path] = _Settling(stat.st_size, stat.st_mtime_ns, now)
-            return wall - stat.st_mtime_ns / 1e9 > self.rule.quiet_seconds
+        if state is None or state.fingerprint != fingerprint:
+            self._settling[rel_path] = _Settling(fingerprint, now)
+            return False
         state.checks += 1
-        if state.checks >= MIN_CHECKS and now - state.since >= self.rule.quiet_seconds:
-            return True
-        return wall - stat.st_mtime_ns / 1e9 > self.rule.quiet_seconds
+        return state.checks >= MIN_CHECKS and now - state.since >= self.rule.quiet_seconds
 
     def _complete(self, rel_path: str, path: Path) -> bool:
         """No lock sidecar, the completion marker if the rule has one, and readable."""
@@ -578,25 +579,29 @@ class FolderWatcher:
                 self._free(entry)
 
     def _free(self, entry: LedgerEntry) -> None:
-        """Delete the local copy only when the catalog confirms the very bytes we have."""
+        """Delete the local copy only when proven to be the bytes stored; else say why, once."""
         path = Path(self.rule.folder) / entry.rel_path
-        try:
-            stat = path.stat()
-            remote = self.uploader.client.get_file(entry.file_id)
-        except CatalogError:
-            return  # ask again later
-        except OSError:
+        if not path.exists():
             self.store.set_state(self.rule.id, None, "freed", file_id=entry.file_id)
             return
-        if (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns):
-            return  # changed since: it will be taken again as a new version, not deleted
-        if remote.get("state") != "stored" or remote.get("sha256") != entry.sha256:
+        client = self.uploader.client
+        verdict = check_before_delete(
+            path, entry.size, entry.mtime_ns, entry.sha256, entry.file_id, client
+        )
+        key = f"free:{entry.file_id}"
+        if not verdict.delete:
+            if verdict.final:  # nothing will change that: stop checking (and re-hashing) it
+                self.store.set_state(
+                    self.rule.id, None, "kept", verdict.reason, file_id=entry.file_id
+                )
+            self._problem(key, f"{entry.rel_path} is kept, not deleted: {verdict.reason}.")
             return
         try:
             path.unlink()
         except OSError as exc:
             self.say(f"{entry.rel_path} is stored but could not be deleted: {exc}", "warning")
             return
+        self._reported.pop(key, None)
         self.store.set_state(self.rule.id, None, "freed", file_id=entry.file_id)
         self.say(f"{entry.rel_path}: stored and verified (SHA-256), local copy deleted.")
 
