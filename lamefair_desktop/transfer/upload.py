@@ -48,6 +48,11 @@ class Paused(Exception):
     pass
 
 
+class Interrupted(UploadError):
+    """The run was asked to stop (the app quits) before a part was sent: the file is not
+    broken, it goes back to the queue and resumes from its recorded parts next time."""
+
+
 @dataclass(frozen=True)
 class UploadSettings:
     part_concurrency: int = 6  # parts in flight per file; memory ~ this x part size
@@ -591,6 +596,8 @@ class Uploader:
             self.queue.set_state(item.file_id, "paused")
             self._emit(item, meter, "paused")
             return "paused"
+        except Interrupted:
+            return self._interrupted(item, meter)
         except UploadError as exc:
             return self._fail(item, meter, str(exc))
         except (CatalogUnreachable, SignInRequired) as exc:
@@ -675,7 +682,7 @@ class Uploader:
         bad_digests = 0
         for attempt in range(self.settings.attempts):
             if cancel.is_set():
-                raise UploadError(f"{what}: interrupted")
+                raise Interrupted(f"{what}: interrupted")
             try:
                 response = self.s3.put(url, content=body_of(), headers=headers)
             except httpx.TransportError:
