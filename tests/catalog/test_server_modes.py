@@ -252,3 +252,21 @@ def test_two_embedded_servers_starting_at_once_on_one_folder(tmp_path):
     finally:
         for process in processes:
             stop_pid(process, timeout=30)
+
+
+def test_every_server_on_one_database_reports_the_same_catalog_id(
+    postgres_database, seaweed, jwt_issuer, tmp_path
+):
+    """Behind a load balancer, or after a move, clients must see one catalog: its id lives in
+    the database, not in a server process."""
+    first = start_catalog(postgres_database.url, seaweed, jwt_issuer.url, tmp_path)
+    second = start_catalog(postgres_database.url, seaweed, jwt_issuer.url, tmp_path)
+    try:
+        ids = {httpx.get(f"{s.url}/api/health").json()["catalog_id"] for s in (first, second)}
+        first.restart()
+        ids.add(httpx.get(f"{first.url}/api/health").json()["catalog_id"])
+    finally:
+        first.stop()
+        second.stop()
+    assert len(ids) == 1
+    assert None not in ids
