@@ -4,7 +4,8 @@ Authentik and Keycloak issue JWT access tokens: checked locally against the issu
 with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew), keys refetched when an
 unknown `kid` appears (key rotation), at most every few seconds. Providers that issue opaque tokens
 (the test provider does) are asked at their userinfo endpoint; answers are cached briefly.
-The groups claim maps to roles: admin group, operator group, everyone else reads what lists them.
+The groups claim maps to roles (admin group, operator group, everyone else reads what lists them),
+by whole names: see `group_matches`.
 """
 
 from __future__ import annotations
@@ -47,12 +48,25 @@ class Principal:
 
     @property
     def names(self) -> set[str]:
-        """The principals a proposal's `members` may list: the username and every group."""
-        return {self.username, *self.groups}
+        """The principals a proposal's `members` may list: the username and every group, each
+        group also without Keycloak's leading "/" (the rule of `group_matches`)."""
+        return {self.username, *self.groups, *(g[1:] for g in self.groups if g.startswith("/"))}
 
     @property
     def sees_everything(self) -> bool:
         return self.is_admin or self.is_operator
+
+
+def group_matches(configured: str, token_group: str) -> bool:
+    """Whether a group from the token is the configured group: whole names, never parts of them.
+
+    The token's group must equal the configured name, or the configured name with a leading "/"
+    (Keycloak sends full paths such as "/lamepi"). So a bare name like "lamepi" means the
+    top-level group of that name, matched by "lamepi" and "/lamepi" but not by "physics/lamepi",
+    "/physics/lamepi" or "lamepi-guests"; a full path like "/physics/lamepi" is matched only by
+    exactly that path. Case matters. The same rule decides proposal membership by group.
+    """
+    return token_group in (configured, "/" + configured)
 
 
 def principal_from_claims(claims: dict, settings: Settings) -> Principal:
@@ -62,15 +76,12 @@ def principal_from_claims(claims: dict, settings: Settings) -> Principal:
     raw_groups = claims.get("groups") or []
     if isinstance(raw_groups, str):
         raw_groups = [raw_groups]
-    # Keycloak may send full paths ("/lamepi"); compare on the last segment too.
-    groups = frozenset(str(g) for g in raw_groups) | frozenset(
-        str(g).rsplit("/", 1)[-1] for g in raw_groups
-    )
+    groups = frozenset(str(g) for g in raw_groups)
     return Principal(
         username=username,
         groups=groups,
-        is_admin=settings.admin_group in groups,
-        is_operator=settings.operator_group in groups,
+        is_admin=any(group_matches(settings.admin_group, g) for g in groups),
+        is_operator=any(group_matches(settings.operator_group, g) for g in groups),
     )
 
 
