@@ -1,9 +1,12 @@
 """Who is calling: the embedded local token, OIDC JWT access tokens (JWKS), or opaque tokens (userinfo).
 
 Authentik and Keycloak issue JWT access tokens: checked locally against the issuer's JWKS (signature
-with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew), keys refetched when an
-unknown `kid` appears (key rotation), at most every few seconds. Providers that issue opaque tokens
-(the test provider does) are asked at their userinfo endpoint; answers are cached briefly.
+with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew) on every request, keys
+refetched when an unknown `kid` appears (key rotation), at most every few seconds.
+Providers that issue opaque tokens (the test provider does) are asked at their userinfo endpoint;
+the answer is reused for `userinfo_cache_seconds` (60 s unless configured). The server cannot see
+an opaque token's expiry, so that lifetime is also the longest an expired or revoked opaque token,
+or a group the user was removed from, can still count.
 The groups claim maps to roles (admin group, operator group, everyone else reads what lists them),
 by whole names: see `group_matches`.
 """
@@ -25,7 +28,6 @@ from lamefair_catalog.settings import Settings
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 CLOCK_SKEW_SECONDS = 30
-USERINFO_CACHE_SECONDS = 60
 JWKS_MIN_REFRESH_SECONDS = 5
 
 
@@ -192,5 +194,5 @@ class Authenticator:
         with self._lock:
             if len(self._userinfo_cache) > 10_000:
                 self._userinfo_cache.clear()
-            self._userinfo_cache[cache_key] = (now + USERINFO_CACHE_SECONDS, claims)
+            self._userinfo_cache[cache_key] = (now + self.settings.userinfo_cache_seconds, claims)
         return claims

@@ -7,6 +7,8 @@ lifetime can be watched. JWT-shaped ID tokens are tried on the JWT catalog of te
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -96,3 +98,25 @@ def test_proposal_membership_by_group_is_by_whole_name(short_provider, cached_ca
         member = Api(cached_catalog.url, _token(short_provider, f"member-{index}", [group]))
         seen[group] = member.get(f"/api/proposals/{proposal['id']}").status_code
     assert seen == expected
+
+
+def test_an_opaque_token_stops_working_soon_after_it_expires_though_it_was_cached(
+    short_provider, cached_catalog
+):
+    issued = time.monotonic()
+    token = oidc_login(short_provider.issuer, "op-eve", [OPERATOR_GROUP])["access_token"]
+    assert _roles(cached_catalog.url, token) == OPERATOR  # the answer is now cached
+    time.sleep(max(0.0, issued + TOKEN_SECONDS + 0.5 - time.monotonic()))  # expired now
+    assert _me(cached_catalog.url, token).status_code == 401
+
+
+def test_a_group_removed_at_the_provider_stops_counting_after_the_cache_lifetime(
+    short_provider, cached_catalog
+):
+    token = oidc_login(short_provider.issuer, "op-fay", [OPERATOR_GROUP])["access_token"]
+    assert _roles(cached_catalog.url, token) == OPERATOR
+    short_provider.set_user_claims(
+        "op-fay", {"sub": "op-fay", "preferred_username": "op-fay", "groups": []}
+    )
+    time.sleep(1.3)  # the catalog's userinfo cache lives 1 s here
+    assert _roles(cached_catalog.url, token) == READER
