@@ -2,7 +2,8 @@
 
 Authentik and Keycloak issue JWT access tokens: checked locally against the issuer's JWKS (signature
 with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew) on every request, keys
-refetched when an unknown `kid` appears (key rotation), at most every few seconds.
+refetched when an unknown `kid` appears (key rotation), at most every few seconds. An ID token is
+not an access token, even though it is a JWT signed by the same keys: see `id_token_reason`.
 Providers that issue opaque tokens (the test provider does) are asked at their userinfo endpoint;
 the answer is reused for `userinfo_cache_seconds` (60 s unless configured). The server cannot see
 an opaque token's expiry, so that lifetime is also the longest an expired or revoked opaque token,
@@ -29,6 +30,8 @@ from lamefair_catalog.settings import Settings
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 CLOCK_SKEW_SECONDS = 30
 JWKS_MIN_REFRESH_SECONDS = 5
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}  # RFC 9068's `typ` header
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")  # OIDC defines these for ID tokens only
 
 
 class Unauthenticated(Exception):
@@ -85,6 +88,37 @@ def principal_from_claims(claims: dict, settings: Settings) -> Principal:
         is_admin=any(group_matches(settings.admin_group, g) for g in groups),
         is_operator=any(group_matches(settings.operator_group, g) for g in groups),
     )
+
+
+def id_token_reason(header: dict, claims: dict, settings: Settings) -> str | None:
+    """Why a verified JWT is an ID token rather than an access token, or None if it may be used.
+
+    An ID token tells the desktop who signed in; sent to the API it would let anything that ever
+    saw it (a log, another app of the same provider) act as the user. RFC 9068 types access
+    tokens `at+jwt`, but Keycloak and Authentik type theirs `JWT` like ID tokens, so in order:
+    1. `typ` header `at+jwt` or `application/at+jwt`: an access token.
+    2. Keycloak's own `typ` claim: "Bearer" is an access token, "ID" an ID token.
+    3. `nonce`, `at_hash` or `c_hash` present: OIDC defines them for ID tokens only.
+    4. `aud` names the desktop's client id while no API audience is configured: ID tokens are
+       addressed to the client. Providers whose access tokens are addressed to the client too
+       (Authentik) work when LAMEFAIR_OIDC_AUDIENCE is set to that client id; their ID tokens are
+       then refused by rule 3 (they carry `at_hash`, and the `nonce` the desktop always sends).
+    """
+    if str(header.get("typ", "")).lower() in ACCESS_TOKEN_TYPES:
+        return None
+    kind = str(claims.get("typ", "")).lower()
+    if kind == "bearer":
+        return None
+    if kind == "id":
+        return "it is an ID token"
+    if any(name in claims for name in ID_TOKEN_CLAIMS):
+        return "it is an ID token (it carries nonce, at_hash or c_hash)"
+    audiences = claims.get("aud") or []
+    audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+    client_id = settings.oidc_client_id
+    if client_id and client_id in audiences and not settings.oidc_audience:
+        return "it is addressed to the desktop app (an ID token), not to this API"
+    return None
 
 
 class Authenticator:
@@ -172,6 +206,9 @@ class Authenticator:
             registry.validate(decoded.claims)
         except JoseError as exc:
             raise Unauthenticated(f"The access token is not accepted: {exc.error}.") from exc
+        reason = id_token_reason(header, decoded.claims, self.settings)
+        if reason:
+            raise Unauthenticated(f"This is not an access token: {reason}.")
         return decoded.claims
 
     def _userinfo(self, token: str) -> dict:

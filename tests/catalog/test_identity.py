@@ -100,6 +100,14 @@ def test_proposal_membership_by_group_is_by_whole_name(short_provider, cached_ca
     assert seen == expected
 
 
+def test_an_id_token_from_the_provider_is_refused_as_a_bearer_token(short_provider, cached_catalog):
+    answer = oidc_login(short_provider.issuer, "pi-ida", ["lamepi"])
+    assert _roles(cached_catalog.url, answer["access_token"]) == ADMIN
+    response = _me(cached_catalog.url, answer["id_token"])
+    assert response.status_code == 401, response.text
+    assert "not an access token" in response.json()["detail"]
+
+
 def test_an_opaque_token_stops_working_soon_after_it_expires_though_it_was_cached(
     short_provider, cached_catalog
 ):
