@@ -1,10 +1,15 @@
 """Who is calling: the embedded local token, OIDC JWT access tokens (JWKS), or opaque tokens (userinfo).
 
 Authentik and Keycloak issue JWT access tokens: checked locally against the issuer's JWKS (signature
-with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew), keys refetched when an
-unknown `kid` appears (key rotation), at most every few seconds. Providers that issue opaque tokens
-(the test provider does) are asked at their userinfo endpoint; answers are cached briefly.
-The groups claim maps to roles: admin group, operator group, everyone else reads what lists them.
+with an allow-list of algorithms, iss, aud, exp, nbf, small clock skew) on every request, keys
+refetched when an unknown `kid` appears (key rotation), at most every few seconds. An ID token is
+not an access token, even though it is a JWT signed by the same keys: see `id_token_reason`.
+Providers that issue opaque tokens (the test provider does) are asked at their userinfo endpoint;
+the answer is reused for `userinfo_cache_seconds` (60 s unless configured). The server cannot see
+an opaque token's expiry, so that lifetime is also the longest an expired or revoked opaque token,
+or a group the user was removed from, can still count.
+The groups claim maps to roles (admin group, operator group, everyone else reads what lists them),
+by whole names: see `group_matches`.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from lamefair_catalog.settings import Settings
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 CLOCK_SKEW_SECONDS = 30
-USERINFO_CACHE_SECONDS = 60
 JWKS_MIN_REFRESH_SECONDS = 5
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}  # RFC 9068's `typ` header
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")  # OIDC defines these for ID tokens only
 
 
 class Unauthenticated(Exception):
@@ -47,12 +53,25 @@ class Principal:
 
     @property
     def names(self) -> set[str]:
-        """The principals a proposal's `members` may list: the username and every group."""
-        return {self.username, *self.groups}
+        """The principals a proposal's `members` may list: the username and every group, each
+        group also without Keycloak's leading "/" (the rule of `group_matches`)."""
+        return {self.username, *self.groups, *(g[1:] for g in self.groups if g.startswith("/"))}
 
     @property
     def sees_everything(self) -> bool:
         return self.is_admin or self.is_operator
+
+
+def group_matches(configured: str, token_group: str) -> bool:
+    """Whether a group from the token is the configured group: whole names, never parts of them.
+
+    The token's group must equal the configured name, or the configured name with a leading "/"
+    (Keycloak sends full paths such as "/lamepi"). So a bare name like "lamepi" means the
+    top-level group of that name, matched by "lamepi" and "/lamepi" but not by "physics/lamepi",
+    "/physics/lamepi" or "lamepi-guests"; a full path like "/physics/lamepi" is matched only by
+    exactly that path. Case matters. The same rule decides proposal membership by group.
+    """
+    return token_group in (configured, "/" + configured)
 
 
 def principal_from_claims(claims: dict, settings: Settings) -> Principal:
@@ -62,16 +81,44 @@ def principal_from_claims(claims: dict, settings: Settings) -> Principal:
     raw_groups = claims.get("groups") or []
     if isinstance(raw_groups, str):
         raw_groups = [raw_groups]
-    # Keycloak may send full paths ("/lamepi"); compare on the last segment too.
-    groups = frozenset(str(g) for g in raw_groups) | frozenset(
-        str(g).rsplit("/", 1)[-1] for g in raw_groups
-    )
+    groups = frozenset(str(g) for g in raw_groups)
     return Principal(
         username=username,
         groups=groups,
-        is_admin=settings.admin_group in groups,
-        is_operator=settings.operator_group in groups,
+        is_admin=any(group_matches(settings.admin_group, g) for g in groups),
+        is_operator=any(group_matches(settings.operator_group, g) for g in groups),
     )
+
+
+def id_token_reason(header: dict, claims: dict, settings: Settings) -> str | None:
+    """Why a verified JWT is an ID token rather than an access token, or None if it may be used.
+
+    An ID token tells the desktop who signed in; sent to the API it would let anything that ever
+    saw it (a log, another app of the same provider) act as the user. RFC 9068 types access
+    tokens `at+jwt`, but Keycloak and Authentik type theirs `JWT` like ID tokens, so in order:
+    1. `typ` header `at+jwt` or `application/at+jwt`: an access token.
+    2. Keycloak's own `typ` claim: "Bearer" is an access token, "ID" an ID token.
+    3. `nonce`, `at_hash` or `c_hash` present: OIDC defines them for ID tokens only.
+    4. `aud` names the desktop's client id while no API audience is configured: ID tokens are
+       addressed to the client. Providers whose access tokens are addressed to the client too
+       (Authentik) work when LAMEFAIR_OIDC_AUDIENCE is set to that client id; their ID tokens are
+       then refused by rule 3 (they carry `at_hash`, and the `nonce` the desktop always sends).
+    """
+    if str(header.get("typ", "")).lower() in ACCESS_TOKEN_TYPES:
+        return None
+    kind = str(claims.get("typ", "")).lower()
+    if kind == "bearer":
+        return None
+    if kind == "id":
+        return "it is an ID token"
+    if any(name in claims for name in ID_TOKEN_CLAIMS):
+        return "it is an ID token (it carries nonce, at_hash or c_hash)"
+    audiences = claims.get("aud") or []
+    audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+    client_id = settings.oidc_client_id
+    if client_id and client_id in audiences and not settings.oidc_audience:
+        return "it is addressed to the desktop app (an ID token), not to this API"
+    return None
 
 
 class Authenticator:
@@ -159,6 +206,9 @@ class Authenticator:
             registry.validate(decoded.claims)
         except JoseError as exc:
             raise Unauthenticated(f"The access token is not accepted: {exc.error}.") from exc
+        reason = id_token_reason(header, decoded.claims, self.settings)
+        if reason:
+            raise Unauthenticated(f"This is not an access token: {reason}.")
         return decoded.claims
 
     def _userinfo(self, token: str) -> dict:
@@ -181,5 +231,5 @@ class Authenticator:
         with self._lock:
             if len(self._userinfo_cache) > 10_000:
                 self._userinfo_cache.clear()
-            self._userinfo_cache[cache_key] = (now + USERINFO_CACHE_SECONDS, claims)
+            self._userinfo_cache[cache_key] = (now + self.settings.userinfo_cache_seconds, claims)
         return claims

@@ -26,6 +26,10 @@ class Settings:
     oidc_scopes: str = "openid profile email groups offline_access"
     admin_group: str = "lamepi"
     operator_group: str = "lame-operators"
+    # How long an opaque token's userinfo answer (its user and groups) is reused before the
+    # provider is asked again: the longest a revoked or expired opaque token, or a removed group,
+    # can still count. 0 asks every time. JWT access tokens are checked on every request.
+    userinfo_cache_seconds: float = 60.0
     presign_ttl: int = 3600
     raw_prefix: str = "lame-raw"
     mirror_prefix: str = "lame-ofed"
@@ -51,6 +55,9 @@ class Settings:
             oidc_scopes=_env("LAMEFAIR_OIDC_SCOPES", defaults.oidc_scopes),
             admin_group=_env("LAMEFAIR_ADMIN_GROUP", defaults.admin_group),
             operator_group=_env("LAMEFAIR_OPERATOR_GROUP", defaults.operator_group),
+            userinfo_cache_seconds=float(
+                _env("LAMEFAIR_USERINFO_CACHE_SECONDS", str(defaults.userinfo_cache_seconds))
+            ),
             presign_ttl=int(_env("LAMEFAIR_PRESIGN_TTL", str(defaults.presign_ttl))),
             raw_prefix=_env("LAMEFAIR_RAW_PREFIX", defaults.raw_prefix),
             mirror_prefix=_env("LAMEFAIR_MIRROR_PREFIX", defaults.mirror_prefix),

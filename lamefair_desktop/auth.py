@@ -4,8 +4,9 @@
   page; a one-shot HTTP listener on 127.0.0.1 and a random port receives the code; `state` and
   `nonce` are checked and the ID token is validated against the provider's JWKS.
 - Device Authorization Grant for headless use, where the provider offers it.
-- Tokens live only in the keyring, under the server's URL. Where no keyring backend exists the
-  session is kept in memory and the user is told so; never a plaintext file.
+- Only the refresh token (and the username) goes to the keyring, under the server's URL; access
+  and ID tokens stay in memory (see token_store). Where no keyring backend exists, or it fails,
+  the session is kept in memory and the user is told so; never a plaintext file.
 - Access tokens are refreshed shortly before they expire and after a 401; a failed refresh means
   "sign in again", and queued uploads wait for it (see transfer.upload).
 """
@@ -15,25 +16,22 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
-import keyring
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from keyring.errors import KeyringError, PasswordDeleteError
 
 from lamefair_desktop.catalog_client import TokenSource
+from lamefair_desktop.token_store import Tokens, TokenStore  # TokenStore: callers import it here
 
-KEYRING_SERVICE = "lamefair"
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is renewed
 CLOCK_SKEW = 60
 
@@ -70,58 +68,6 @@ class AuthConfig:
             scopes=raw.get("scopes") or "openid profile email",
             audience=raw.get("audience"),
         )
-
-
-@dataclass
-class Tokens:
-    access_token: str
-    expires_at: float
-    refresh_token: str | None = None
-    id_token: str | None = None
-    username: str = ""
-
-
-class TokenStore:
-    """The keyring entry for one server, or memory when the machine has no keyring."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server_url = server_url.rstrip("/")
-        self._memory: Tokens | None = None
-        self.persistent, self.problem = _keyring_usable()
-
-    def load(self) -> Tokens | None:
-        if not self.persistent:
-            return self._memory
-        try:
-            raw = keyring.get_password(KEYRING_SERVICE, self.server_url)
-        except KeyringError:
-            return self._memory
-        return Tokens(**json.loads(raw)) if raw else None
-
-    def save(self, tokens: Tokens) -> None:
-        self._memory = tokens
-        if self.persistent:
-            try:
-                keyring.set_password(KEYRING_SERVICE, self.server_url, json.dumps(asdict(tokens)))
-            except KeyringError as exc:
-                self.persistent, self.problem = False, f"the keyring refused to store it ({exc})"
-
-    def clear(self) -> None:
-        self._memory = None
-        if self.persistent:
-            with contextlib.suppress(PasswordDeleteError, KeyringError):
-                keyring.delete_password(KEYRING_SERVICE, self.server_url)
-
-
-def _keyring_usable() -> tuple[bool, str]:
-    backend = keyring.get_keyring()
-    name = type(backend).__module__ + "." + type(backend).__name__
-    if "fail" in name.lower() or "null" in name.lower():
-        return False, (
-            "no keyring (secret store) is available on this machine, so the sign-in is kept in "
-            "memory only and must be repeated after a restart"
-        )
-    return True, ""
 
 
 def _pkce_pair() -> tuple[str, str]:
@@ -332,28 +278,33 @@ class OidcSession:
         return self.access_token_after_refresh()
 
     def access_token_after_refresh(self) -> str | None:
-        return self.store.load().access_token if self.refresh() else None
+        tokens = self.store.load() if self.refresh() else None
+        return tokens.access_token if tokens else None
 
     def refresh(self) -> bool:
         with self._lock:
             tokens = self.store.load()
-            if tokens is None or not tokens.refresh_token:
-                return False
-            try:
-                answer = self._token_request(
-                    {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-                )
-            except AuthError:
-                now = self.store.load()
-                if now is not None and now.refresh_token != tokens.refresh_token:
-                    # The window and its engines' process share these tokens: the other one
-                    # renewed them first (a provider that rotates refresh tokens refuses ours).
-                    return True
-                # Keep nothing that no longer works: the next call asks for a new sign-in.
-                self.store.clear()
-                return False
-            self._store(answer, None)
-            return True
+            for _ in range(2):
+                if tokens is None or not tokens.refresh_token:
+                    return False
+                try:
+                    answer = self._token_request(
+                        {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+                    )
+                except AuthError:
+                    now = self.store.load()
+                    if now is not None and now.refresh_token != tokens.refresh_token:
+                        # The window and its engines' process share the refresh token: the other
+                        # one renewed first (a provider that rotates refresh tokens refuses the
+                        # old one). Renew again with the one it stored.
+                        tokens = now
+                        continue
+                    # Keep nothing that no longer works: the next call asks for a new sign-in.
+                    self.store.clear()
+                    return False
+                self._store(answer, None)
+                return True
+            return False
 
     def token_source(self) -> TokenSource:
         return TokenSource(get=self.access_token, refresh=self.refresh)

@@ -51,8 +51,8 @@ class Control:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The person signed in in the window: these are the tokens it got (the child keeps them
-    when the machine has no keyring, where both would find them)."""
+    """The person signed in in the window: these are the tokens it got (the keyring holds only
+    the refresh token, so the child also keeps the access token in its memory)."""
 
     tokens: Tokens | None = None
 
@@ -161,8 +161,11 @@ class _LazySession:
         return session.refresh() if session else False
 
     def remember(self, tokens: Tokens) -> None:
+        """Start from the window's access token rather than renewing at once. With a keyring this
+        stores the same refresh token the window stored; without one (or if it failed in the
+        window) this memory is the only place the child finds them."""
         session = self.get()
-        if session is not None and not session.store.persistent:
+        if session is not None:
             session.store.save(tokens)
 
 

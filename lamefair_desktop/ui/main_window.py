@@ -603,14 +603,15 @@ class MainWindow(QMainWindow):
             tokens = session.login(webbrowser.open)
             waiting = workspace.uploads.items(("signin",))
             resumed = sum(item.server == workspace.catalog_key for item in waiting)
-            # Handed to the engines' process too: it keeps them where this machine has no
-            # keyring to share them (with one, it reads the same entry).
+            # Handed to the engines' process too: the keyring shares only the refresh token
+            # (where there is a keyring at all), so the child starts from this access token.
             return resumed, tokens
 
         def done(result: tuple[int, object]) -> None:
             resumed, tokens = result
+            kept = "" if session.store.persistent else f" Note: {session.store.problem}."
             self.statusBar().showMessage(
-                f"Signed in; {resumed} upload(s) that waited for it resume.", 8000
+                f"Signed in; {resumed} upload(s) that waited for it resume.{kept}", 15_000
             )
             self.engines.signed_in(tokens)
             self.sync_catalog()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
@@ -170,6 +171,57 @@ def test_without_a_keyring_the_session_stays_in_memory_and_says_so(
     assert "memory only" in session.store.problem
     session.login(play_browser(short_lived_provider, "dora", []))
     assert session.access_token()
+
+
+# Keycloak-like full paths: with them the ID token is the size real ones are (about 1.3 kB).
+MANY_GROUPS = [f"/facility/instruments/microscope-{n}/operators" for n in range(12)]
+
+
+def test_the_keyring_holds_only_the_refresh_token_and_a_restart_renews_from_it(
+    short_lived_provider, auth_catalog
+):
+    """Windows refuses keyring entries over 2,560 bytes with an OSError: an access token plus an
+    ID token do not fit, a refresh token does. A new session (a restart) renews from it."""
+    from dataclasses import asdict
+
+    from tests.support.memory_keyring import WINDOWS_ENTRY_BYTES, WindowsSizedKeyring
+
+    windows = WindowsSizedKeyring()
+    keyring.set_keyring(windows)  # the autouse fixture restores the previous backend
+    config = replace(AuthConfig.fetch(auth_catalog.url), client_secret=SECRET)
+    session = OidcSession(auth_catalog.url, config, TokenStore(auth_catalog.url))
+    tokens = session.login(play_browser(short_lived_provider, "pi-kim", ["lamepi", *MANY_GROUPS]))
+    assert len(json.dumps(asdict(tokens)).encode("utf-16-le")) > WINDOWS_ENTRY_BYTES
+    assert session.store.persistent, session.store.problem
+    (stored,) = windows.secrets.values()
+    assert len(stored.encode("utf-16-le")) <= WINDOWS_ENTRY_BYTES
+    assert tokens.refresh_token in stored
+    assert tokens.access_token not in stored
+    assert tokens.id_token not in stored
+
+    restarted = OidcSession(auth_catalog.url, config, TokenStore(auth_catalog.url))
+    with CatalogClient(auth_catalog.url, restarted.token_source()) as client:
+        assert client.me()["username"] == "pi-kim"
+    assert restarted.store.load().access_token not in ("", tokens.access_token)
+
+
+def test_a_failing_keyring_keeps_the_session_in_memory_and_says_so(
+    short_lived_provider, auth_catalog
+):
+    from tests.support.memory_keyring import BrokenKeyring
+
+    keyring.set_keyring(BrokenKeyring())  # the autouse fixture restores the previous backend
+    config = replace(AuthConfig.fetch(auth_catalog.url), client_secret=SECRET)
+    session = OidcSession(auth_catalog.url, config, TokenStore(auth_catalog.url))
+    tokens = session.login(play_browser(short_lived_provider, "op-lia", ["lame-operators"]))
+    assert not session.store.persistent
+    assert "memory only" in session.store.problem
+    assert "locked" in session.store.problem
+    with CatalogClient(auth_catalog.url, session.token_source()) as client:
+        assert "operator" in client.me()["roles"]
+    assert session.store.load().refresh_token == tokens.refresh_token
+    session.logout()  # no crash either
+    assert session.access_token() is None
 
 
 def test_device_login_where_the_provider_offers_none(session):

@@ -76,6 +76,42 @@ def test_jwt_access_tokens_are_checked_against_the_jwks(jwt_issuer, jwt_catalog)
         assert token not in response.text
 
 
+def test_jwts_shaped_like_id_tokens_are_refused(jwt_issuer, jwt_catalog):
+    """An ID token is signed by the same keys as access tokens but must not open the API."""
+    refused = {
+        "nonce": jwt_issuer.token(nonce="n-1"),
+        "at_hash": jwt_issuer.token(at_hash="x1YlZGQZ3Bf9hoV3Zx1Wzg"),
+        "Keycloak ID token": jwt_issuer.token(typ="ID"),
+    }
+    for name, token in refused.items():
+        response = _me(jwt_catalog.url, token)
+        assert response.status_code == 401, (name, response.text)
+        assert "not an access token" in response.json()["detail"], name
+    accepted = {
+        "RFC 9068 at+jwt": jwt_issuer.token(header_typ="at+jwt"),
+        "Keycloak access token (older ones carry a nonce)": jwt_issuer.token(
+            typ="Bearer", nonce="n-1"
+        ),
+        "Authentik-like access token": jwt_issuer.token(azp="lamefair-desktop"),
+    }
+    for name, token in accepted.items():
+        assert _me(jwt_catalog.url, token).status_code == 200, name
+
+
+def test_without_an_api_audience_a_jwt_for_the_desktop_app_is_an_id_token():
+    from lamefair_catalog.auth import id_token_reason
+    from lamefair_catalog.settings import Settings
+
+    settings = Settings(oidc_client_id="lamefair-desktop")
+    for_the_app = {"sub": "u", "aud": ["lamefair-desktop"]}
+    assert "desktop app" in id_token_reason({"typ": "JWT"}, for_the_app, settings)
+    assert id_token_reason({"typ": "at+jwt"}, for_the_app, settings) is None
+    # Authentik addresses access tokens to the client: configure that as the API audience.
+    authentik = settings.with_overrides(oidc_audience="lamefair-desktop")
+    assert id_token_reason({"typ": "JWT"}, for_the_app, authentik) is None
+    assert id_token_reason({"typ": "JWT"}, {**for_the_app, "at_hash": "x"}, authentik)
+
+
 def test_jwt_key_rotation_is_followed(jwt_issuer, jwt_catalog):
     old_key = jwt_issuer.keys[-1]
     assert _me(jwt_catalog.url, jwt_issuer.token()).status_code == 200

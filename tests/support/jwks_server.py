@@ -53,7 +53,8 @@ class JwksIssuer:
         """Publish a new signing key (the old one is withdrawn), as providers do on rotation."""
         self.keys = [RSAKey.generate_key(2048, parameters={"kid": f"key-{len(self.keys) + 1}"})]
 
-    def token(self, key: RSAKey | None = None, **overrides) -> str:
+    def token(self, key: RSAKey | None = None, header_typ: str | None = None, **overrides) -> str:
+        """A signed JWT with these claims changed (None removes one), `header_typ` its `typ`."""
         now = int(time.time())
         claims = {
             "iss": self.url,
@@ -68,7 +69,8 @@ class JwksIssuer:
         claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         key = key or self.keys[-1]
-        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        header = {"alg": "RS256", "kid": key.kid, **({"typ": header_typ} if header_typ else {})}
+        return jwt.encode(header, claims, key)
 
     def close(self) -> None:
         self.server.shutdown()
