@@ -126,7 +126,7 @@ class EngineTarget:
             token,
             attempts=self.attempts,
             backoff=self.backoff,
-            verify=self.settings.ca_bundle or True,
+            ca_bundle=self.settings.ca_bundle,
         )
         return client, session
 
