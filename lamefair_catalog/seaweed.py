@@ -144,6 +144,8 @@ class SeaweedServer:
             f"-master.port={p.master}",
             f"-master.port.grpc={p.master_grpc}",
             f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
+            # weed reports usage to its vendor by default: a lab's storage says nothing outside.
+            "-master.telemetry=false",
             f"-volume.port={p.volume}",
             f"-volume.port.grpc={p.volume_grpc}",
             # Every bucket is a SeaweedFS collection with volumes of its own, and a lab has two
