@@ -1,5 +1,6 @@
 # Two commands matter on a fresh machine: `make run` (the app on the embedded default) and
-# `make test` (the whole suite). Everything else builds on the same virtual environment.
+# `make test` (the whole suite, after installing the system tools its tests need: see
+# packaging/test-deps.sh). Everything else builds on the same virtual environment.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -38,6 +39,7 @@ format: $(VENV)/.stamp-test
 
 # Under CI=true the frozen build is made and checked too (packaging is part of what we ship).
 test: lint
+	@bash packaging/test-deps.sh
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ "$${CI:-}" = true ]; then $(MAKE) --no-print-directory package-check; fi
 

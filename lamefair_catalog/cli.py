@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--data-dir", type=Path, default=None, help="embedded mode's data folder")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument(
+        "--ssl-certfile",
+        type=Path,
+        default=None,
+        help="serve HTTPS with this certificate (PEM, with its chain); needs --ssl-keyfile",
+    )
+    serve.add_argument("--ssl-keyfile", type=Path, default=None, help="the certificate's key")
 
     sub.add_parser("migrate", help="apply database migrations (LAMEFAIR_DATABASE_URL)")
     return parser
@@ -56,6 +63,9 @@ def _serve_embedded(args: argparse.Namespace) -> int:
 
     if args.host not in ("127.0.0.1", "localhost"):
         print("Embedded mode binds 127.0.0.1 only; drop --host.", file=sys.stderr)
+        return 2
+    if args.ssl_certfile or args.ssl_keyfile:
+        print("Embedded mode serves this machine only, over HTTP; drop --ssl-*.", file=sys.stderr)
         return 2
     data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
     running = read_server_info(data_dir)
@@ -111,6 +121,9 @@ def _serve(args: argparse.Namespace) -> int:
     from lamefair_catalog.db import NotMigrated, ensure_migrated, make_engine
     from lamefair_catalog.settings import Settings
 
+    if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
+        print("--ssl-certfile and --ssl-keyfile go together: give both.", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     try:
@@ -131,7 +144,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port or 8700, log_level=args.log_level
+        create_app(settings),
+        host=args.host,
+        port=args.port or 8700,
+        log_level=args.log_level,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
     return 0
 

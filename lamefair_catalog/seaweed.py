@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -86,18 +87,25 @@ class SeaweedServer:
         ports: SeaweedPorts | None = None,
         volume_size_limit_mb: int = 1024,
         max_volumes: int = 2000,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+        ca_bundle: Path | None = None,
     ) -> None:
+        """With `cert_file` and `key_file` the S3 gateway speaks HTTPS only; `ca_bundle` is the
+        CA that signed the certificate, trusted when checking that the gateway is up."""
         self.data_dir = Path(data_dir)
         self.credentials = credentials
         self.host = host
         self.ports = ports or SeaweedPorts.pick(host)
         self.volume_size_limit_mb = volume_size_limit_mb
         self.max_volumes = max_volumes
+        self.cert_file, self.key_file, self.ca_bundle = cert_file, key_file, ca_bundle
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.ports.s3}"
+        scheme = "https" if self.cert_file else "http"
+        return f"{scheme}://{self.host}:{self.ports.s3}"
 
     @property
     def log_path(self) -> Path:
@@ -136,6 +144,8 @@ class SeaweedServer:
             f"-master.port={p.master}",
             f"-master.port.grpc={p.master_grpc}",
             f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}",
+            # weed reports usage to its vendor by default: a lab's storage says nothing outside.
+            "-master.telemetry=false",
             f"-volume.port={p.volume}",
             f"-volume.port.grpc={p.volume_grpc}",
             # Every bucket is a SeaweedFS collection with volumes of its own, and a lab has two
@@ -151,6 +161,11 @@ class SeaweedServer:
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
             f"-s3.config={self._write_identity()}",
+            *(
+                [f"-s3.cert.file={self.cert_file}", f"-s3.key.file={self.key_file}"]
+                if self.cert_file
+                else []
+            ),
         ]
 
     @property
@@ -207,7 +222,8 @@ class SeaweedServer:
         """Ready means the S3 gateway answers and the master can place a write on a volume."""
         deadline = time.monotonic() + timeout
         s3_up = master_up = False
-        with httpx.Client(timeout=2.0) as http:
+        verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
+        with httpx.Client(timeout=2.0, verify=verify) as http:
             while time.monotonic() < deadline:
                 assert self.process is not None
                 if self.process.poll() is not None:

@@ -21,6 +21,7 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_ca_bundle: str | None = None
     oidc_issuer: str | None = None
+    oidc_ca_bundle: str | None = None  # the CA of the identity provider, if a private one
     oidc_audience: str | None = None
     oidc_client_id: str | None = None
     oidc_scopes: str = "openid profile email groups offline_access"
@@ -50,6 +51,7 @@ class Settings:
             s3_region=_env("LAMEFAIR_S3_REGION", defaults.s3_region),
             s3_ca_bundle=_env("LAMEFAIR_S3_CA_BUNDLE"),
             oidc_issuer=(_env("LAMEFAIR_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_ca_bundle=_env("LAMEFAIR_OIDC_CA_BUNDLE"),
             oidc_audience=_env("LAMEFAIR_OIDC_AUDIENCE"),
             oidc_client_id=_env("LAMEFAIR_OIDC_CLIENT_ID"),
             oidc_scopes=_env("LAMEFAIR_OIDC_SCOPES", defaults.oidc_scopes),

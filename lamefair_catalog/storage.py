@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, SSLError
 
 from lamefair_catalog.settings import Settings
 
@@ -91,6 +91,11 @@ def _error(action: str, exc: Exception) -> StorageError:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "error")
         return StorageError(f"Object storage refused to {action} ({code}).")
+    if isinstance(exc, SSLError):
+        return StorageError(
+            f"Object storage's certificate is not trusted while trying to {action}; if it comes "
+            "from your own certificate authority, set LAMEFAIR_S3_CA_BUNDLE to that CA's PEM file."
+        )
     return StorageError(f"Object storage is unreachable while trying to {action}.")
 
 

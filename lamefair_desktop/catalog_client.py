@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from lamefair_desktop.tls import UntrustedCertificate, http_client
+
 RETRY_STATUSES = {502, 503, 504}
 NETWORK_ERRORS = (httpx.TransportError,)
 
@@ -70,7 +72,7 @@ class CatalogClient:
         attempts: int = 6,
         backoff: float = 0.5,
         max_backoff: float = 20.0,
-        verify: bool | str = True,
+        ca_bundle: str | None = None,
         transport: httpx.BaseTransport | None = None,
         catalog_id: str | None = None,
     ) -> None:
@@ -81,12 +83,12 @@ class CatalogClient:
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.http = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=verify,
-            transport=transport,
-        )
+        self.ca_bundle = ca_bundle  # the S3 clients of the transfers trust what this one trusts
+        timeout_ = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        if transport is not None:
+            self.http = httpx.Client(base_url=self.base_url, timeout=timeout_, transport=transport)
+        else:
+            self.http = http_client(ca_bundle, base_url=self.base_url, timeout=timeout_)
 
     @property
     def catalog_key(self) -> str:
@@ -121,6 +123,9 @@ class CatalogClient:
                 response = self.http.request(
                     method, path, json=json, params=params, headers=headers
                 )
+            except UntrustedCertificate as exc:
+                # Not retried: no amount of waiting makes the certificate trusted.
+                raise CatalogUnreachable(f"Cannot reach the catalog safely: {exc}") from exc
             except NETWORK_ERRORS as exc:
                 last_error = exc
                 if attempt + 1 < self.attempts:

@@ -16,6 +16,7 @@ from lamefair_desktop import local_server
 from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
 from lamefair_desktop.catalog_client import CatalogClient, TokenSource
 from lamefair_desktop.settings import Settings
+from lamefair_desktop.tls import CaBundleError, http_client
 
 
 @dataclass
@@ -48,10 +49,15 @@ def server_url(settings: Settings | None = None) -> str | None:
 def oidc_session(url: str, settings: Settings | None = None) -> OidcSession:
     """The sign-in session for a catalog, with the client secret some providers insist on."""
     settings = settings or Settings.load()
-    config = AuthConfig.fetch(url)
+    # Discovery, token, JWKS and revocation requests trust the lab's CA like the catalog client.
+    try:
+        http = http_client(settings.ca_bundle, timeout=20)
+    except CaBundleError as exc:
+        raise AuthError(str(exc)) from exc
+    config = AuthConfig.fetch(url, http)
     if settings.oidc_client_secret:
         config = replace(config, client_secret=settings.oidc_client_secret)
-    return OidcSession(url, config, TokenStore(url))
+    return OidcSession(url, config, TokenStore(url), http=http)
 
 
 def connect(
@@ -85,7 +91,7 @@ def _connect(settings: Settings) -> Connection:
                 token = session.token_source()
             except AuthError:
                 token = TokenSource.fixed(None)  # the first request then asks for a sign-in
-        client = CatalogClient(url, token, verify=settings.ca_bundle or True, attempts=_attempts())
+        client = CatalogClient(url, token, ca_bundle=settings.ca_bundle, attempts=_attempts())
         return Connection(client, f"catalog at {client.base_url}", session=session)
     server = local_server.start()
     client = CatalogClient(server.url, server.token, attempts=_attempts())

@@ -128,7 +128,7 @@ class EngineTarget:
             token,
             attempts=self.attempts,
             backoff=self.backoff,
-            verify=self.settings.ca_bundle or True,
+            ca_bundle=self.settings.ca_bundle,
             catalog_id=self.catalog_id,
         )
         return client, session

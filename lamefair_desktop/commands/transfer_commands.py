@@ -52,12 +52,13 @@ def _run(action) -> int:
     """Connect, run `action(connection)`, and turn known failures into exit codes."""
     from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable, SignInRequired
     from lamefair_desktop.local_server import LocalServerError
+    from lamefair_desktop.tls import CaBundleError
     from lamefair_desktop.transfer.download import DownloadError
     from lamefair_desktop.transfer.upload import UploadError
 
     try:
         connection = _connect()
-    except LocalServerError as exc:
+    except (LocalServerError, CaBundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:

@@ -34,6 +34,7 @@ from lamefair_desktop.nexus.validate import (
 )
 from lamefair_desktop.nexus.writer import convert
 from lamefair_desktop.settings import Settings
+from lamefair_desktop.tls import http_client
 from lamefair_desktop.transfer.queue import UploadQueue
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class Deriver:
         self.use_pynx = (
             pynx_executable() is not None if validate_with_pynx is None else validate_with_pynx
         )
-        self.s3 = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0))
+        self.s3 = http_client(client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0))
         self._contexts: dict[str, dict] = {}
 
     def close(self) -> None:

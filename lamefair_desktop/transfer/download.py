@@ -18,6 +18,7 @@ import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_relative_path
 from lamefair_desktop.catalog_client import CatalogClient
+from lamefair_desktop.tls import UntrustedCertificate, http_client
 
 PARTIAL_SUFFIX = ".lamefair-partial"
 CHUNK = 1024 * 1024
@@ -62,7 +63,9 @@ class Downloader:
         self.progress = progress
         self.attempts = attempts
         self.backoff = backoff
-        self.http = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
+        self.http = http_client(
+            client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -217,6 +220,8 @@ class Downloader:
                         os.fsync(handle.fileno())
                 if size is None or size == 0:
                     break
+            except UntrustedCertificate as exc:
+                raise DownloadError(f"{label}: {exc}") from None
             except httpx.TransportError:
                 attempt += 1
                 if attempt >= self.attempts:

@@ -34,6 +34,7 @@ from lamefair_desktop.catalog_client import (
     SignInRequired,
 )
 from lamefair_desktop.hashing import sha256_of
+from lamefair_desktop.tls import UntrustedCertificate, http_client
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
@@ -196,7 +197,7 @@ class Uploader:
         self.queue = queue
         self.settings = settings or UploadSettings()
         self.progress = progress
-        self.s3 = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0))
+        self.s3 = http_client(client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0))
         self._paused: set[str] = set()
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
@@ -685,6 +686,8 @@ class Uploader:
                 raise Interrupted(f"{what}: interrupted")
             try:
                 response = self.s3.put(url, content=body_of(), headers=headers)
+            except UntrustedCertificate as exc:  # waits like a network failure, saying why
+                raise CatalogUnreachable(f"{what}: {exc}") from exc
             except httpx.TransportError:
                 self._count("network")
                 self._sleep(attempt, cancel)

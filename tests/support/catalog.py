@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import uuid
@@ -19,6 +20,7 @@ from lamefair_catalog.db import make_engine, migrate
 from lamefair_catalog.ports import free_port
 from lamefair_catalog.seaweed import SeaweedServer
 from tests.support.components import spawn_logged, stop_pid, wait_http
+from tests.support.tls import LabCa
 
 # Test users and the groups the identity provider gives them.
 ADMIN = ("pi-alice", ["lamepi"])
@@ -35,6 +37,7 @@ class CatalogProcess:
     env: dict[str, str]
     log_path: Path
     command: list[str] = field(default_factory=list)
+    verify: ssl.SSLContext | bool = True  # trusting the CA of a catalog served over TLS
 
     def stop(self) -> None:
         stop_pid(self.process)
@@ -43,7 +46,7 @@ class CatalogProcess:
         """Start it again on the same port, as after a server reboot."""
         stop_pid(self.process)
         self.process = spawn_logged(self.command, self.log_path, self.env)
-        wait_http(f"{self.url}/api/health", self.process, 60, "lamefair-catalog")
+        wait_http(f"{self.url}/api/health", self.process, 60, "lamefair-catalog", self.verify)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -75,8 +78,10 @@ def start_catalog(
     log_dir: Path,
     *,
     migrate_first: bool = True,
+    tls: LabCa | None = None,
     **extra_env: str,
 ) -> CatalogProcess:
+    """With `tls`, the catalog serves HTTPS with that CA's certificate for 127.0.0.1."""
     if migrate_first:
         engine = make_engine(database_url)
         migrate(engine)
@@ -94,14 +99,17 @@ def start_catalog(
         "--log-level",
         "warning",
     ]
+    if tls is not None:
+        command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
+    verify = tls.context() if tls is not None else True
     process = spawn_logged(command, log_path, env)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/api/health", process, 60, "lamefair-catalog")
+        wait_http(f"{url}/api/health", process, 60, "lamefair-catalog", verify)
     except RuntimeError as exc:
         stop_pid(process)
         raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
-    return CatalogProcess(url, process, database_url, env, log_path, command)
+    return CatalogProcess(url, process, database_url, env, log_path, command, verify)
 
 
 # --- signing in at oidc-provider-mock ---------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -59,13 +60,19 @@ def spawn_logged(command: list[str], log_path: Path, env: dict | None = None) ->
         )
 
 
-def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+def wait_http(
+    url: str,
+    process: subprocess.Popen,
+    timeout: float,
+    what: str,
+    verify: ssl.SSLContext | bool = True,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
+            if httpx.get(url, timeout=1.0, verify=verify).status_code < 500:
                 return
         except httpx.HTTPError:
             pass

@@ -1,0 +1,93 @@
+"""Whom the app's HTTPS clients trust, and the one place where those clients are made.
+
+Every HTTP client of the desktop (catalog API, sign-in, presigned S3 PUTs and GETs) comes from
+`http_client()`, so the `ca_bundle` setting reaches all of them: a single client left on the
+default trust store is the first upload failing behind a lab's private certificate authority.
+
+The lab's CA is added to the public CAs (certifi), not put in their place: the catalog may sit
+behind the lab's CA while the identity provider has a public certificate. It is loaded into an
+explicit SSL context, so environment variables such as SSL_CERT_FILE play no part once it is set.
+
+A certificate that cannot be verified is raised as `UntrustedCertificate`, an httpx.ConnectError
+whose message names the problem and the setting that fixes it. Retry loops stop on it: waiting
+does not make a certificate trusted.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import certifi
+import httpx
+
+
+class UntrustedCertificate(httpx.ConnectError):
+    """The server's certificate could not be verified; the message says why and what to set."""
+
+
+class CaBundleError(ValueError):
+    """The configured CA bundle cannot be read as PEM certificates."""
+
+
+def ssl_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """httpx's `verify=`: the public CAs, plus the lab's own when `ca_bundle` names one."""
+    if not ca_bundle:
+        return True
+    context = ssl.create_default_context(cafile=certifi.where())
+    path = Path(ca_bundle).expanduser()
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise CaBundleError(
+            f"The CA bundle {path} cannot be used ({exc}); set a PEM file with your "
+            "institute's CA certificate in Settings, or clear the setting."
+        ) from exc
+    return context
+
+
+def certificate_problem(exc: BaseException) -> str | None:
+    """Why verification failed ("unable to get local issuer certificate"...), or None when the
+    error has nothing to do with the certificate."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or current.reason or str(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class _CertificateAwareTransport(httpx.HTTPTransport):
+    def __init__(self, ca_bundle: str | None, verify: ssl.SSLContext | bool) -> None:
+        super().__init__(verify=verify)
+        self.ca_bundle = ca_bundle
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().handle_request(request)
+        except httpx.ConnectError as exc:
+            problem = certificate_problem(exc)
+            if problem is None:
+                raise
+            server = f"{request.url.host}:{request.url.port or 443}"
+            advice = (
+                f"the CA bundle {self.ca_bundle} does not vouch for it"
+                if self.ca_bundle
+                else "if your lab uses its own certificate authority, set its CA certificate "
+                "(a PEM file) as the CA bundle in Settings"
+            )
+            raise UntrustedCertificate(
+                f"The certificate of {server} is not trusted ({problem}); {advice}.",
+                request=request,
+            ) from exc
+
+
+def http_client(ca_bundle: str | None, **kwargs) -> httpx.Client:
+    """An httpx.Client trusting the public CAs and `ca_bundle`; `kwargs` go to httpx.Client."""
+    verify = ssl_context(ca_bundle)
+    # `verify` is given to the client too: it is what a proxy from HTTPS_PROXY would use.
+    return httpx.Client(
+        transport=_CertificateAwareTransport(ca_bundle, verify), verify=verify, **kwargs
+    )

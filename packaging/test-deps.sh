@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The TLS tests (tests/test_private_ca.py) put the identity provider behind HAProxy, which serves
+# a certificate from a CA the test makes. Install HAProxy when it is missing and we can (root with
+# apt), else say which package: those tests then skip, and fail under CI=true.
+set -u
+[ "$(uname -s)" = "Linux" ] || exit 0
+if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then exit 0; fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "Installing HAProxy for the TLS tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends haproxy >/dev/null || {
+    apt-get update >/dev/null && apt-get install -y -q --no-install-recommends haproxy >/dev/null; }
+  # The tests start their own HAProxy on a free port; the machine needs no haproxy service.
+  if [ -d /run/systemd/system ]; then systemctl disable --now haproxy >/dev/null 2>&1 || true; fi
+else
+  echo "HAProxy is missing: the TLS tests will skip (fail under CI=true)." >&2
+  echo "Install it, e.g.: sudo apt-get install haproxy" >&2
+fi
+exit 0
