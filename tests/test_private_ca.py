@@ -150,6 +150,7 @@ def test_sign_in_upload_and_download_trust_the_labs_ca(lab, tmp_path):
             settings=settings,
             attempts=2,
             backoff=0.1,
+            catalog_id=connection.client.catalog_id,  # as EngineTarget.of(workspace) passes it
         )
     )
     engines.start()
