@@ -17,6 +17,7 @@ from lamefair_catalog.auth import Authenticator, Unauthenticated
 from lamefair_catalog.commands import Catalog
 from lamefair_catalog.db import make_engine, make_session_factory
 from lamefair_catalog.errors import CatalogError
+from lamefair_catalog.health import Probe, check_all
 from lamefair_catalog.settings import Settings
 from lamefair_catalog.shared import known_instrument_pairs
 from lamefair_catalog.storage import Storage, StorageError
@@ -71,19 +72,23 @@ def create_app(settings: Settings) -> FastAPI:
             audience=settings.oidc_audience,
         )
 
-    def health() -> s.HealthOut:
+    def database_check() -> str:
         try:
             with engine.connect() as connection:
                 connection.execute(text("select 1"))
-            database = "ok"
+            return "ok"
         except OperationalError:
-            database = "unreachable"
-        storage_state = storage.ping()
+            return "unreachable"
+
+    probes = [Probe("database", database_check), Probe("storage", storage.ping)]
+
+    async def health() -> s.HealthOut:
+        states = await check_all(probes)
         return s.HealthOut(
-            status="ok" if database == storage_state == "ok" else "degraded",
+            status="ok" if states["database"] == states["storage"] == "ok" else "degraded",
             version=__version__,
-            database=database,
-            storage=storage_state,
+            database=states["database"],
+            storage=states["storage"],
             auth=auth_config(),
         )
 
