@@ -42,9 +42,17 @@ def _created(response: Response, created: bool) -> None:
 
 
 @router.get("/health", response_model=s.HealthOut, tags=["service"])
-def health(request: Request) -> s.HealthOut:
-    """Liveness for operators and the desktop: version, database, storage, how to sign in."""
-    return request.app.state.health()
+async def health(request: Request, response: Response) -> s.HealthOut:
+    """Liveness for operators and the desktop: version, database, storage, how to sign in.
+
+    Answers within a few seconds whatever the dependencies do: 503 (status "degraded") when the
+    database or storage is down or not answering, with what is wrong in `database` / `storage`.
+    Async on purpose: waiting for a hung dependency must not take a worker thread.
+    """
+    out = await request.app.state.health()
+    if out.status != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return out
 
 
 @router.get("/auth-config", response_model=s.AuthConfig, tags=["service"])

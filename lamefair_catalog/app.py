@@ -17,6 +17,7 @@ from lamefair_catalog.auth import Authenticator, Unauthenticated
 from lamefair_catalog.commands import Catalog
 from lamefair_catalog.db import make_engine, make_session_factory
 from lamefair_catalog.errors import CatalogError
+from lamefair_catalog.health import Probe, check_all
 from lamefair_catalog.identity import CatalogIdentityReader
 from lamefair_catalog.settings import Settings
 from lamefair_catalog.shared import known_instrument_pairs
@@ -74,20 +75,25 @@ def create_app(settings: Settings) -> FastAPI:
             audience=settings.oidc_audience,
         )
 
-    def health() -> s.HealthOut:
+    def database_check() -> str:
         try:
             with engine.connect() as connection:
                 connection.execute(text("select 1"))
-            database = "ok"
+            identity.get()  # read here, on the probe's thread: the route itself never waits on SQL
+            return "ok"
         except OperationalError:
-            database = "unreachable"
-        storage_state = storage.ping()
+            return "unreachable"
+
+    probes = [Probe("database", database_check), Probe("storage", storage.ping)]
+
+    async def health() -> s.HealthOut:
+        states = await check_all(probes)
         return s.HealthOut(
-            status="ok" if database == storage_state == "ok" else "degraded",
+            status="ok" if states["database"] == states["storage"] == "ok" else "degraded",
             version=__version__,
-            catalog_id=identity.get(),
-            database=database,
-            storage=storage_state,
+            catalog_id=identity.known,
+            database=states["database"],
+            storage=states["storage"],
             auth=auth_config(),
         )
 

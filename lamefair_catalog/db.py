@@ -25,10 +25,35 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Every wait on the database is bounded, so a database that stops answering turns into errors
+# (HTTP 503) instead of requests, and the worker threads under them, that never finish.
+CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection, handshake and sign-in included
+STATEMENT_TIMEOUT_MS = 30_000  # PostgreSQL ends a statement (or a lock wait) that runs longer
+POOL_TIMEOUT = 10  # seconds to wait for a free pooled connection
+SQLITE_BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another writer's lock
+
+
+def _postgres_connect_args() -> dict[str, object]:
+    return {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "options": (
+            f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"
+        ),
+        # A server that vanished (host down, cable pulled) never closes the connection: let TCP
+        # keepalives notice within about half a minute.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -40,7 +65,14 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args=_postgres_connect_args() if url.startswith("postgresql") else {},
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

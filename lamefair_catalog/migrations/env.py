@@ -7,6 +7,10 @@ from lamefair_catalog.models import Base
 engine = context.config.attributes["engine"]
 
 with engine.connect() as connection:
+    if connection.dialect.name == "postgresql":
+        # The server's statement timeout guards requests; a migration of a big table may
+        # legitimately run longer (this transaction only).
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -28,6 +28,14 @@ class DownloadError(Exception):
     """A download could not finish; the message says what to do (the partial file is kept)."""
 
 
+class StoredCopyChanged(DownloadError):
+    """Storage holds other bytes (or another length) than the catalog recorded at upload.
+
+    Someone changed the object behind lamefair's back; asking again fetches the same wrong bytes,
+    so this is never retried and the partial file is removed.
+    """
+
+
 @dataclass(frozen=True)
 class RemoteObject:
     """Something to fetch: where it goes locally and what it must hash to."""
@@ -177,6 +185,37 @@ class Downloader:
     ) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + PARTIAL_SUFFIX)
+        resumed = partial.exists()
+        done, digest = self._fetch(url_source, first_url, partial, size, label, cancel)
+        if sha256 is not None and digest != sha256 and resumed:
+            # The partial file came from an earlier run: the mismatch may be its bytes, not the
+            # stored object's. Start from zero once; a second mismatch is the stored copy.
+            partial.unlink(missing_ok=True)
+            done, digest = self._fetch(url_source, None, partial, size, label, cancel)
+        if sha256 is not None and digest != sha256:
+            raise self._changed(label, partial, done, size)
+        os.replace(partial, target)
+        self._emit(label, done, size, "verified")
+
+    def _changed(self, label: str, partial: Path, done: int, size: int | None) -> StoredCopyChanged:
+        partial.unlink(missing_ok=True)
+        self._emit(label, done, size, "failed", "storage changed outside lamefair")
+        return StoredCopyChanged(
+            f"The stored copy of {label} differs from what was uploaded: storage was changed "
+            "outside lamefair. Downloading again will not help; ask the catalog's administrator "
+            "to restore it from the original."
+        )
+
+    def _fetch(
+        self,
+        url_source: UrlSource,
+        first_url: str | None,
+        partial: Path,
+        size: int | None,
+        label: str,
+        cancel: threading.Event | None,
+    ) -> tuple[int, str]:
+        """Fill `partial` up to `size` bytes, resuming what it holds: (bytes, SHA-256 hex)."""
         url = first_url or url_source()
         digest = hashlib.sha256()
         done = 0
@@ -198,8 +237,13 @@ class Downloader:
                             url, attempt = url_source(), attempt + 1
                             continue
                         raise DownloadError(f"{label}: storage refused the download (403).")
+                    stored_size = _stored_size(response)
+                    if size is not None and stored_size is not None and stored_size != size:
+                        raise self._changed(label, partial, done, size)
                     if response.status_code == 416 and size is not None and done >= size:
                         break
+                    if response.status_code == 416:  # less is stored than the catalog recorded
+                        raise self._changed(label, partial, done, size)
                     if response.status_code not in (200, 206):
                         raise DownloadError(
                             f"{label}: storage answered {response.status_code}; try again later."
@@ -234,21 +278,26 @@ class Downloader:
                 if exc.errno == errno.ENOSPC:
                     self._emit(label, done, size, "failed", "disk full")
                     raise DownloadError(
-                        f"{label}: the disk holding {target.parent} is full ({done} bytes kept "
+                        f"{label}: the disk holding {partial.parent} is full ({done} bytes kept "
                         "in a partial file); free some space and run the download again."
                     ) from exc
                 raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
         if size is not None and done != size:
             raise DownloadError(f"{label}: got {done} bytes, expected {size}; try again.")
-        if sha256 is not None and digest.hexdigest() != sha256:
-            partial.unlink(missing_ok=True)
-            self._emit(label, done, size, "failed", "checksum mismatch")
-            raise DownloadError(
-                f"{label}: the downloaded bytes do not match the catalog's SHA-256; the partial "
-                "file was removed, download it again."
-            )
-        os.replace(partial, target)
-        self._emit(label, done, size, "verified")
+        return done, digest.hexdigest()
+
+
+def _stored_size(response: httpx.Response) -> int | None:
+    """The whole object's size as storage states it: `Content-Range: bytes a-b/N` (206, 416) or
+    the length of a full answer (200); None when it does not say."""
+    content_range = response.headers.get("content-range", "")
+    total = content_range.rpartition("/")[2]
+    if total.isdigit():
+        return int(total)
+    length = response.headers.get("content-length", "")
+    if response.status_code == 200 and length.isdigit():
+        return int(length)
+    return None
 
 
 def _inside(out_dir: Path, relative: str) -> Path:

@@ -1,8 +1,10 @@
 """A TCP proxy on loopback that can cut connections or corrupt a request body, for failure tests.
 
 Plain threads and sockets: every accepted connection gets a pair of pump threads. `cut()` closes all
-live connections and refuses new ones until `restore()`; `corrupt_next_request()` flips one byte
-well past the HTTP headers of the next client-to-server stream.
+live connections and refuses new ones until `restore()`; `freeze()` keeps every connection open but
+forwards nothing until `thaw()`, like a server that was stopped with SIGSTOP (the kernel accepts,
+nobody answers); `corrupt_next_request()` flips one byte well past the HTTP headers of the next
+client-to-server stream.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class TcpProxy:
         self._connections: list[socket.socket] = []
         self._down = False
         self._corrupt = 0
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.connections_seen = 0
         self._stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -42,6 +46,12 @@ class TcpProxy:
     def restore(self) -> None:
         with self._lock:
             self._down = False
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     def corrupt_next_request(self, count: int = 1) -> None:
         with self._lock:
@@ -74,17 +84,22 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._connections += [client, server]
-            threading.Thread(target=_pump, args=(client, server, corrupt), daemon=True).start()
-            threading.Thread(target=_pump, args=(server, client, False), daemon=True).start()
+            for source, sink, flip in ((client, server, corrupt), (server, client, False)):
+                threading.Thread(
+                    target=_pump, args=(source, sink, flip, self._flowing), daemon=True
+                ).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket, corrupt: bool) -> None:
+def _pump(
+    source: socket.socket, sink: socket.socket, corrupt: bool, flowing: threading.Event
+) -> None:
     seen = 0
     try:
         while True:
             data = source.recv(65536)
             if not data:
                 break
+            flowing.wait()
             if corrupt and seen + len(data) > 4096:
                 index = max(0, 4096 - seen)
                 data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1 :]

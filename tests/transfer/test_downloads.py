@@ -14,6 +14,7 @@ from lamefair_desktop.transfer.download import (
     PARTIAL_SUFFIX,
     Downloader,
     DownloadError,
+    StoredCopyChanged,
     export_aria2,
 )
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
@@ -156,9 +157,36 @@ def test_tampered_download_is_refused_and_removed(client, queue, experiment, tmp
     measurement, _ = _upload(client, queue, experiment, tmp_path, {"x.bin": 1000})
     info = client.download_url(measurement["files"][0]["id"])
     target = tmp_path / "x.bin"
-    with pytest.raises(DownloadError, match="do not match"):
+    with pytest.raises(DownloadError, match="differs from what was uploaded"):
         Downloader(client).fetch(
             lambda: info["url"], target, size=1000, sha256="0" * 64, label="x.bin"
         )
     assert not target.exists()
     assert not list(tmp_path.glob(f"*{PARTIAL_SUFFIX}"))
+
+
+def test_an_object_changed_behind_the_catalogs_back_is_named_as_such(
+    client, queue, experiment, api, tmp_path, s3_client
+):
+    """Same length, shorter, longer: each says the stored copy changed, none says 'try again'."""
+    sizes = {"same.bin": 300_000, "shorter.bin": 300_000, "longer.bin": 300_000}
+    measurement, _ = _upload(client, queue, experiment, tmp_path, sizes)
+    replacements = {"same.bin": 300_000, "shorter.bin": 1000, "longer.bin": 400_000}
+    out = tmp_path / "out"
+    for file in measurement["files"]:
+        name = file["path"].rsplit("/", 1)[-1]
+        bucket = api.ok(api.get(f"/api/files/{file['id']}"))["bucket"]
+        s3_client.put_object(Bucket=bucket, Key=file["key"], Body=os.urandom(replacements[name]))
+
+        with pytest.raises(StoredCopyChanged) as info:
+            Downloader(client).file(file["id"], out)
+        message = str(info.value)
+        assert (
+            f"the stored copy of {file['path']} differs from what was uploaded: "
+            "storage was changed outside lamefair" in message.lower()
+        ), message
+        assert "try again" not in message
+        assert "416" not in message
+        target = out / file["path"]
+        assert not target.exists()
+        assert not target.with_name(target.name + PARTIAL_SUFFIX).exists()
