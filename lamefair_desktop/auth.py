@@ -30,6 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from lamefair_desktop.catalog_client import TokenSource
+from lamefair_desktop.tls import UntrustedCertificate
 from lamefair_desktop.token_store import Tokens, TokenStore  # TokenStore: callers import it here
 
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is renewed
@@ -126,6 +127,8 @@ class OidcSession:
             try:
                 response = self.http.get(url)
                 response.raise_for_status()
+            except UntrustedCertificate as exc:
+                raise AuthError(str(exc)) from exc
             except httpx.HTTPError as exc:
                 raise AuthError(
                     f"The identity provider at {self.config.issuer} does not answer."
@@ -142,6 +145,8 @@ class OidcSession:
         )
         try:
             response = self.http.post(self.discovery()["token_endpoint"], data=data, auth=auth)
+        except UntrustedCertificate as exc:
+            raise AuthError(str(exc)) from exc
         except httpx.HTTPError as exc:
             raise AuthError("The identity provider cannot be reached; try again.") from exc
         if response.status_code != 200:
@@ -239,6 +244,8 @@ class OidcSession:
             start = self.http.post(
                 endpoint, data={"client_id": self.config.client_id, "scope": self.config.scopes}
             ).json()
+        except UntrustedCertificate as exc:
+            raise AuthError(str(exc)) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise AuthError("The identity provider cannot be reached; try again.") from exc
         show(

@@ -225,3 +225,17 @@ def test_without_the_ca_bundle_the_cli_names_the_certificate_problem(lab, tmp_pa
         with pytest.raises(CatalogUnreachable, match="not trusted"):
             client.me()
         assert time.monotonic() - started < 10
+
+
+def test_an_untrusted_provider_is_named_as_a_certificate_problem(lab):
+    """The catalog is trusted but the provider's certificate is not (say the lab's CA bundle
+    covers only the catalog): sign-in names the certificate problem, not 'does not answer'."""
+    from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession
+    from lamefair_desktop.tls import http_client
+
+    with http_client(str(lab.ca.ca_file), timeout=10) as trusted:
+        config = AuthConfig.fetch(lab.catalog.url, trusted)
+    with http_client(None, timeout=10) as untrusted:
+        session = OidcSession(lab.catalog.url, config, http=untrusted)
+        with pytest.raises(AuthError, match=r"The certificate of 127\.0\.0\.1:\d+ is not trusted"):
+            session.discovery()
