@@ -62,7 +62,11 @@ def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
 
 
 def _migrate(engine: Engine, path: Path) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        # BEGIN IMMEDIATE takes the write lock before looking: processes opening a fresh data
+        # folder at once (three `lamefair upload` started together) all saw no tables, all
+        # created them, and all but one died on "table uploads already exists".
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         version = connection.execute(text("PRAGMA user_version")).scalar() or 0
         if version > SCHEMA_VERSION:
             raise LocalDatabaseError(
@@ -71,3 +75,4 @@ def _migrate(engine: Engine, path: Path) -> None:
             )
         LocalBase.metadata.create_all(connection)
         connection.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))
+        connection.commit()
