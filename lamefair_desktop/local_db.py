@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lamefair_desktop import paths
 
-SCHEMA_VERSION = 3  # 2: derived_jobs; 3: watch_rules, watch_ledger
+SCHEMA_VERSION = 4  # 2: derived_jobs; 3: watch_rules, watch_ledger; 4: upload_claims
 
 
 class LocalBase(DeclarativeBase):
@@ -39,7 +39,7 @@ def default_path() -> Path:
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
     from lamefair_desktop import sync, watch  # noqa: F401
-    from lamefair_desktop.transfer import derived, queue  # noqa: F401
+    from lamefair_desktop.transfer import claims, derived, queue  # noqa: F401
 
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
