@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,8 @@ from lamefair_desktop.catalog_client import (
     SignInRequired,
 )
 from lamefair_desktop.hashing import sha256_of
+from lamefair_desktop.transfer.claims import Claims
+from lamefair_desktop.transfer.elsewhere import POLL_SECONDS, Awaited
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
@@ -198,9 +200,11 @@ class Uploader:
         self.sent_parts: list[tuple[str, int]] = []  # (file id, part number) S3 accepted from us
         self.retries: Counter[str] = Counter()  # why requests were repeated: for logs and tests
         self._local = threading.local()
+        self.claims = Claims(queue.sessions)  # other processes on this data folder skip our files
 
     def close(self) -> None:
         self.s3.close()
+        self.claims.close()
 
     # --- registering --------------------------------------------------------------------------
 
@@ -406,7 +410,7 @@ class Uploader:
                 return True
             if file_id in self._paused:
                 raise Paused
-        return cancel.is_set()
+        return cancel.is_set() or self.claims.lost(file_id)
 
     # --- running ------------------------------------------------------------------------------
 
@@ -416,59 +420,81 @@ class Uploader:
         *,
         until_idle: bool = True,
         patience: float | None = None,
+        wait_for: Collection[str] = (),
     ) -> dict:
         """Upload everything queued (or interrupted) for this server; returns counts by state.
 
         Files waiting for the network are retried every `retry_waiting_after` seconds; with
         `patience` the run returns after that many seconds of waiting (they stay queued).
+        Only files this uploader claims are touched: another process on the same data folder
+        keeps its own. Of those, the ones in `wait_for` are waited for (and taken over if their
+        process dies); the rest are left to it.
         """
         cancel = cancel or threading.Event()
         waited = 0.0
+        awaited = Awaited(self.claims, self.queue, wait_for, self._report)
         while not cancel.is_set():
             pending = [
                 item
                 for item in self.queue.items(ACTIVE_STATES)
                 if item.server == self.client.base_url
             ]
-            ready = [i for i in pending if i.state != "waiting"]
             if not pending:
                 break
-            if not ready:  # only files waiting for the network: pause, then try them again
-                if patience is not None and waited >= patience:
+            held = self.claims.take(item.file_id for item in pending)
+            try:
+                # Read again once claimed: another process may have finished some meanwhile.
+                ours = [i for i in self.queue.items(ACTIVE_STATES) if i.file_id in held]
+                ready = [i for i in ours if i.state != "waiting"]
+                if ready:
+                    self._run_batches(ready, cancel)
+                elif ours:  # only files waiting for the network: pause, then try them again
+                    if patience is not None and waited >= patience:
+                        break
+                    if cancel.wait(self.settings.retry_waiting_after):
+                        break
+                    waited += self.settings.retry_waiting_after
+                    for item in ours:
+                        self.queue.set_state(item.file_id, "queued")
+                    continue
+                elif not (until_idle and awaited.any_pending(pending)):
+                    break  # what is left belongs to other processes
+                elif cancel.wait(POLL_SECONDS):
                     break
-                if cancel.wait(self.settings.retry_waiting_after):
-                    break
-                waited += self.settings.retry_waiting_after
-                for item in pending:
-                    self.queue.set_state(item.file_id, "queued")
-                continue
-            groups: dict[str, list[QueuedFile]] = {}
-            for item in ready:
-                groups.setdefault(item.measurement_id, []).append(item)
-            batches = [
-                (measurement_id, items[start : start + BATCH_SIZE])
-                for measurement_id, items in groups.items()
-                for start in range(0, len(items), BATCH_SIZE)
-            ]
-            # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
-            with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
-                list(
-                    pipeline.map(
-                        lambda batch: (
-                            None
-                            if cancel.is_set()
-                            else self._upload_batch(batch[0], batch[1], cancel)
-                        ),
-                        batches,
-                    )
-                )
+            finally:
+                self.claims.release(held)
             if not until_idle:
                 break
+        awaited.finished()
         counts: dict[str, int] = {}
         for item in self.queue.items():
             if item.server == self.client.base_url:
                 counts[item.state] = counts.get(item.state, 0) + 1
         return counts
+
+    def _run_batches(self, ready: list[QueuedFile], cancel: threading.Event) -> None:
+        groups: dict[str, list[QueuedFile]] = {}
+        for item in ready:
+            groups.setdefault(item.measurement_id, []).append(item)
+        batches = [
+            (measurement_id, items[start : start + BATCH_SIZE])
+            for measurement_id, items in groups.items()
+            for start in range(0, len(items), BATCH_SIZE)
+        ]
+        # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
+        with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
+            list(
+                pipeline.map(
+                    lambda batch: (
+                        None if cancel.is_set() else self._upload_batch(batch[0], batch[1], cancel)
+                    ),
+                    batches,
+                )
+            )
+
+    def _report(self, item: QueuedFile, state: str, detail: str) -> None:
+        """Progress for a file another process sent (or is sending) for this run."""
+        self._emit(item, _Meter(item.size if state == "stored" else 0), state, detail)
 
     def _upload_batch(
         self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event
@@ -521,6 +547,8 @@ class Uploader:
 
     def _hold(self, item: QueuedFile, meter: _Meter, exc: Exception) -> str:
         """Keep a file for later: the network is down, or the user must sign in again."""
+        if self.claims.lost(item.file_id):
+            return "elsewhere"  # another process has it now: its state is not ours to write
         if isinstance(exc, SignInRequired):
             message = "Waiting for you to sign in again; the upload resumes after that."
             self.queue.set_state(item.file_id, "signin", message)
@@ -613,7 +641,9 @@ class Uploader:
     def _fail(self, item: QueuedFile, meter: _Meter, message: str) -> str:
         with self._lock:
             cancelled = item.file_id in self._cancelled
-        if cancelled:  # the abort made the part in flight fail: that is the cancel, not an error
+        if cancelled or self.claims.lost(item.file_id):
+            # The abort made the part in flight fail: that is the cancel, not an error. Or
+            # another process took the file over and completed it: not an error either.
             return self._interrupted(item, meter)
         self.queue.set_state(item.file_id, "failed", message)
         self._emit(item, meter, "failed", message)
@@ -622,6 +652,8 @@ class Uploader:
     def _interrupted(self, item: QueuedFile, meter: _Meter) -> str:
         with self._lock:
             cancelled = item.file_id in self._cancelled
+        if not cancelled and self.claims.lost(item.file_id):
+            return "elsewhere"
         state = "cancelled" if cancelled else "queued"
         self.queue.set_state(item.file_id, state)
         self._emit(item, meter, state)

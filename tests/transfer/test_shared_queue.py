@@ -1,0 +1,83 @@
+"""Processes sharing one data folder cooperate.
+
+The window's engines, `lamefair watch`, `lamefair upload` and `lamefair queue --resume` share one
+upload queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LAMEFAIR = str(Path(sys.executable).parent / "lamefair")
+MiB = 1024 * 1024
+
+
+def _env(home: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    env["LAMEFAIR_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def test_three_uploads_on_one_data_folder_store_every_file_once_and_all_exit_0(
+    transfer_catalog, admin_token, api, s3_client, tmp_path
+):
+    h = api.make_hierarchy()
+    env = _env(tmp_path / "home", LAMEFAIR_SERVER=transfer_catalog.url, LAMEFAIR_TOKEN=admin_token)
+    acq = tmp_path / "acq"
+    acq.mkdir()
+    sizes = {"a.tif": 200_000, "b.tif": 300_000, "c.tif": 1000, "d.bin": 17 * MiB, "e.bin": 9 * MiB}
+    for name, size in sizes.items():
+        (acq / name).write_bytes(os.urandom(size))
+    # Overlapping sets: every file is in two of the three uploads; the big ones are multipart.
+    sets = [
+        ("a.tif", "b.tif", "d.bin"),
+        ("b.tif", "c.tif", "d.bin", "e.bin"),
+        ("a.tif", "c.tif", "e.bin"),
+    ]
+    processes = [
+        subprocess.Popen(
+            [
+                LAMEFAIR,
+                "upload",
+                "--experiment",
+                h["experiment"]["id"],
+                *(str(acq / n) for n in names),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for names in sets
+    ]
+    results = [(p.communicate(timeout=240), p.returncode) for p in processes]
+    for (out, err), code in results:
+        assert code == 0, f"stdout:\n{out}\nstderr:\n{err}"
+        assert "Traceback" not in err
+
+    queue = subprocess.run([LAMEFAIR, "queue"], env=env, capture_output=True, text=True, timeout=60)
+    rows = queue.stdout.strip().splitlines()
+    assert len(rows) == sum(len(s) for s in sets)
+    assert all(row.startswith("stored\t") for row in rows), queue.stdout
+
+    measurements = api.ok(api.get("/api/measurements", experiment=h["experiment"]["id"]))
+    files = [f for m in measurements for f in m["files"]]
+    assert sorted(f["path"] for f in files) == sorted(n for s in sets for n in s)
+    for f in files:
+        assert f["state"] == "stored", f
+        assert f["sha256"] == hashlib.sha256((acq / f["path"]).read_bytes()).hexdigest()
+    bucket = h["proposal"]["raw_bucket"]
+    objects = [
+        o
+        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+        if not o["Key"].endswith("README.txt")
+    ]
+    assert sorted(o["Key"] for o in objects) == sorted(f["key"] for f in files)
+    assert {o["Key"]: o["Size"] for o in objects} == {f["key"]: f["size"] for f in files}
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
