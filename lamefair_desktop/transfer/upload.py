@@ -37,6 +37,7 @@ from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.elsewhere import POLL_SECONDS, Awaited
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
+from lamefair_desktop.transfer.reconcile import give_up
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
 BATCHES_IN_FLIGHT = 2
@@ -44,6 +45,11 @@ BATCHES_IN_FLIGHT = 2
 
 class UploadError(Exception):
     """A file cannot be uploaded as it is; the message says which and what to do."""
+
+
+class SourceChanged(UploadError):
+    """The file on disk is no longer the one registered: the upload can never complete, so the
+    catalog is told to abort it (a row `uploading` for ever, parts left in S3, otherwise)."""
 
 
 class Paused(Exception):
@@ -619,6 +625,8 @@ class Uploader:
             self.queue.set_state(item.file_id, "paused")
             self._emit(item, meter, "paused")
             return "paused"
+        except SourceChanged as exc:
+            return self._give_up(item, meter, str(exc))
         except UploadError as exc:
             return self._fail(item, meter, str(exc))
         except (CatalogUnreachable, SignInRequired) as exc:
@@ -628,9 +636,17 @@ class Uploader:
             if exc.status == 409 and "already stored" in exc.detail:
                 return self._stored(item, meter)
             return self._fail(item, meter, str(exc))
+        except FileNotFoundError:
+            return self._give_up(item, meter, f"{item.local_path} was deleted while uploading.")
         except OSError as exc:
             return self._fail(item, meter, f"{item.local_path}: {exc.strerror or exc}")
         return self._stored(item, meter)
+
+    def _give_up(self, item: QueuedFile, meter: _Meter, message: str) -> str:
+        state = self._fail(item, meter, message)
+        if state == "failed":  # ours to end (not cancelled, not taken over): tell the catalog
+            give_up(self.client, item.file_id, message)
+        return state
 
     def _stored(self, item: QueuedFile, meter: _Meter) -> str:
         meter.done = item.size
@@ -663,12 +679,12 @@ class Uploader:
         try:
             stat = os.stat(item.local_path)
         except FileNotFoundError:
-            raise UploadError(
+            raise SourceChanged(
                 f"{item.local_path} was deleted after it was queued; nothing was stored for it. "
                 "Add the file again if it still exists elsewhere."
             ) from None
         if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
-            raise UploadError(
+            raise SourceChanged(
                 f"{item.local_path} changed after it was queued (size or modification time); "
                 "nothing was stored for it. Add it again as a new measurement."
             )
@@ -726,7 +742,7 @@ class Uploader:
                 self._count("bad_digest")
                 bad_digests += 1
                 if bad_digests > 1:
-                    raise UploadError(
+                    raise SourceChanged(
                         f"{what}: S3 refused the bytes twice because they do not match the "
                         "SHA-256 taken when the file was queued; the file has changed. Add it "
                         "again as a new measurement."
@@ -791,7 +807,7 @@ class Uploader:
             def reread() -> None:
                 _read_into(item.local_path, offset, data)
                 if hashlib.sha256(data).hexdigest() != digest:
-                    raise UploadError(
+                    raise SourceChanged(
                         f"{item.rel_path}: part {number} reads differently now; the file changed."
                     )
 
@@ -836,7 +852,7 @@ def _read_into(path: str, offset: int, target: memoryview) -> None:
         while filled < len(target):
             count = handle.readinto(target[filled:])
             if not count:
-                raise UploadError(f"{path} is shorter than when it was queued; it changed.")
+                raise SourceChanged(f"{path} is shorter than when it was queued; it changed.")
             filled += count
 
 
@@ -853,4 +869,4 @@ def _file_chunks(path: str, size: int):
             sent += len(block)
             yield block
     if sent != size:
-        raise UploadError(f"{path} changed size while it was being sent.")
+        raise SourceChanged(f"{path} changed size while it was being sent.")

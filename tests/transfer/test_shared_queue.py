@@ -1,7 +1,7 @@
-"""Processes sharing one data folder cooperate.
+"""Processes sharing one data folder cooperate, and the catalog hears when a client gives up.
 
 The window's engines, `lamefair watch`, `lamefair upload` and `lamefair queue --resume` share one
-upload queue.
+upload queue; the catalog is the truth about what is stored.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+from lamefair_desktop.cli import main
+from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
 LAMEFAIR = str(Path(sys.executable).parent / "lamefair")
 MiB = 1024 * 1024
@@ -81,3 +87,43 @@ def test_three_uploads_on_one_data_folder_store_every_file_once_and_all_exit_0(
     assert sorted(o["Key"] for o in objects) == sorted(f["key"] for f in files)
     assert {o["Key"]: o["Size"] for o in objects} == {f["key"]: f["size"] for f in files}
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_source_changed_mid_upload_fails_it_in_the_catalog_and_aborts_it_in_s3(
+    client, api, experiment, s3_client, tmp_path, capsys
+):
+    queue = UploadQueue(open_local_db())  # the data folder `lamefair queue` reads
+    source = tmp_path / "scan.bin"
+    source.write_bytes(os.urandom(17 * MiB))  # three parts, sent one at a time
+    edited = threading.Event()
+
+    def edit_after_first_part(event) -> None:
+        if event.state == "uploading" and event.bytes_done and not edited.is_set():
+            edited.set()
+            with open(source, "r+b") as handle:  # someone re-saves the scan mid-upload
+                handle.write(b"edited")
+
+    settings = UploadSettings(part_concurrency=1, stable_seconds=0.05)
+    uploader = Uploader(client, queue, settings, progress=edit_after_first_part)
+    (file_id,) = (f["id"] for f in uploader.register(experiment["id"], [source])["files"])
+    assert uploader.run() == {"failed": 1}
+    uploader.close()
+    assert edited.is_set()
+
+    remote = api.ok(api.get(f"/api/files/{file_id}"))
+    assert remote["state"] == "failed"  # not `uploading` for ever
+    assert "changed after it was queued" in remote["error"]
+    uploads = s3_client.list_multipart_uploads(Bucket=remote["bucket"], Prefix=remote["key"])
+    assert uploads.get("Uploads", []) == []  # S3 dropped the parts sent before the change
+
+    assert main(["queue"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("failed\t")
+    assert "changed after it was queued" in line
+
+    again = Uploader(client, queue, settings)  # the corrected file goes as a new measurement
+    (new_id,) = (f["id"] for f in again.register(experiment["id"], [source])["files"])
+    again.run()
+    again.close()
+    assert queue.get(new_id).state == "stored"
+    assert api.ok(api.get(f"/api/files/{new_id}"))["state"] == "stored"
