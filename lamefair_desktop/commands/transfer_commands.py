@@ -257,6 +257,7 @@ def register_queue(parser: argparse.ArgumentParser) -> None:
 def run_queue(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.claims import Claims
     from lamefair_desktop.transfer.queue import ACTIVE_STATES, UploadQueue
+    from lamefair_desktop.transfer.reconcile import reconcile
     from lamefair_desktop.transfer.upload import Uploader
 
     queue = UploadQueue(_local_db())
@@ -280,6 +281,12 @@ def run_queue(args: argparse.Namespace) -> int:
             progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
         )
         try:
+            # The catalog first: what it stored is stored, whatever this queue recorded.
+            fixed = reconcile(connection.client, queue, uploader.claims)
+            for item in fixed.stored:
+                print(f"stored: {item.rel_path} (the catalog has it; the queue said {item.state})")
+            for item in fixed.given_up:
+                print(f"failed: {item.rel_path} (the catalog was told: {item.error})")
             uploader.resume_after_sign_in()
             # Finishing the queue includes what another process is sending: wait for it.
             unfinished = {i.file_id for i in queue.items(ACTIVE_STATES)}

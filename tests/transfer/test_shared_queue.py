@@ -89,6 +89,55 @@ def test_three_uploads_on_one_data_folder_store_every_file_once_and_all_exit_0(
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_queue_resume_trusts_the_catalog_and_waits_for_a_file_another_process_sends(
+    client, transfer_catalog, admin_token, experiment, lamefair_home, tmp_path
+):
+    queue = UploadQueue(open_local_db())  # the data folder `lamefair` uses (LAMEFAIR_HOME)
+    settings = UploadSettings(stable_seconds=0.05)
+    raced = tmp_path / "raced.tif"
+    raced.write_bytes(os.urandom(3000))
+    first = Uploader(client, queue, settings)
+    (raced_id,) = (f["id"] for f in first.register(experiment["id"], [raced])["files"])
+    assert first.run() == {"stored": 1}
+    first.close()
+    # What the losing process of a race left behind: the catalog has it stored, we say failed.
+    queue.set_state(raced_id, "failed", "d.bin part 2: S3 answered 404: NoSuchUpload")
+
+    busy = tmp_path / "busy.bin"
+    busy.write_bytes(os.urandom(9 * MiB))
+    other = Uploader(client, queue, settings)  # plays another lamefair process on this folder
+    (busy_id,) = (f["id"] for f in other.register(experiment["id"], [busy])["files"])
+    assert other.claims.take([busy_id]) == {busy_id}
+    env = _env(lamefair_home, LAMEFAIR_SERVER=transfer_catalog.url, LAMEFAIR_TOKEN=admin_token)
+    resume = subprocess.Popen(
+        [LAMEFAIR, "queue", "--resume"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    seen: list[str] = []
+    waiting = threading.Event()
+
+    def read() -> None:
+        for line in resume.stdout:
+            seen.append(line)
+            if line.startswith("elsewhere: busy.bin"):
+                waiting.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        assert waiting.wait(90), "".join(seen)  # it saw the claim and did not send busy.bin
+        assert other.run() == {"stored": 2}  # the owner sends it; --resume waits meanwhile
+        other.close()
+        assert resume.wait(60) == 0, "".join(seen)
+    finally:
+        if resume.poll() is None:
+            resume.kill()
+        reader.join()
+    output = "".join(seen)
+    assert "stored: raced.tif (the catalog has it; the queue said failed)" in output
+    assert "stored: busy.bin" in output
+    assert {i.file_id: i.state for i in queue.items()} == {raced_id: "stored", busy_id: "stored"}
+
+
 def test_source_changed_mid_upload_fails_it_in_the_catalog_and_aborts_it_in_s3(
     client, api, experiment, s3_client, tmp_path, capsys
 ):
