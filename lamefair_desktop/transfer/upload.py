@@ -401,12 +401,17 @@ class Uploader:
         )
 
     def cancel(self, file_id: str) -> None:
-        """Stop the file and abort its multipart upload (S3 drops the parts)."""
+        """Stop the file and abort its multipart upload (S3 drops the parts).
+
+        A file another process is sending is only marked `cancelled`: that process sees it
+        and aborts its own upload. Aborting under it made its parts fail, and it wrote
+        `failed` over the cancel."""
         with self._lock:
             self._cancelled.add(file_id)
         # Already stored, or unreachable: the queue state below is what matters.
-        with contextlib.suppress(CatalogError):
-            self.client.abort_upload(file_id)
+        if not self.claims.holders([file_id]):
+            with contextlib.suppress(CatalogError):
+                self.client.abort_upload(file_id)
         self.queue.set_state(file_id, "cancelled")
         self._announce(file_id)
 
@@ -416,7 +421,22 @@ class Uploader:
                 return True
             if file_id in self._paused:
                 raise Paused
-        return cancel.is_set() or self.claims.lost(file_id)
+        if cancel.is_set() or self.claims.lost(file_id):
+            return True
+        told = self._told_elsewhere(file_id)
+        if told == "paused":
+            raise Paused
+        if told == "cancelled":  # the upload is ours, so aborting it is ours too
+            with contextlib.suppress(CatalogError):
+                self.client.abort_upload(file_id)
+            return True
+        return False
+
+    def _told_elsewhere(self, file_id: str) -> str | None:
+        """`paused` or `cancelled` when another process (the window) set it on a file we are
+        sending. One read per part: nothing next to the part itself."""
+        item = self.queue.get(file_id)
+        return item.state if item is not None and item.state in ("paused", "cancelled") else None
 
     # --- running ------------------------------------------------------------------------------
 
@@ -657,7 +677,7 @@ class Uploader:
     def _fail(self, item: QueuedFile, meter: _Meter, message: str) -> str:
         with self._lock:
             cancelled = item.file_id in self._cancelled
-        if cancelled or self.claims.lost(item.file_id):
+        if cancelled or self.claims.lost(item.file_id) or self._told_elsewhere(item.file_id):
             # The abort made the part in flight fail: that is the cancel, not an error. Or
             # another process took the file over and completed it: not an error either.
             return self._interrupted(item, meter)
@@ -670,6 +690,9 @@ class Uploader:
             cancelled = item.file_id in self._cancelled
         if not cancelled and self.claims.lost(item.file_id):
             return "elsewhere"
+        if not cancelled and (told := self._told_elsewhere(item.file_id)):
+            self._emit(item, meter, told)  # another process's pause or cancel stands
+            return told
         state = "cancelled" if cancelled else "queued"
         self.queue.set_state(item.file_id, state)
         self._emit(item, meter, state)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from lamefair_desktop.cli import main
@@ -176,3 +177,30 @@ def test_source_changed_mid_upload_fails_it_in_the_catalog_and_aborts_it_in_s3(
     again.close()
     assert queue.get(new_id).state == "stored"
     assert api.ok(api.get(f"/api/files/{new_id}"))["state"] == "stored"
+
+
+def test_a_cancel_from_another_process_is_carried_out_by_the_one_sending(
+    client, queue, api, experiment, s3_client, tmp_path
+):
+    source = tmp_path / "long.bin"
+    source.write_bytes(os.urandom(6 * 8 * MiB))
+    settings = UploadSettings(part_concurrency=1, stable_seconds=0.05)
+    sender = Uploader(client, queue, settings)  # say, `lamefair upload`
+    window = Uploader(client, queue, settings)  # and the window, on the same data folder
+    (file_id,) = (f["id"] for f in sender.register(experiment["id"], [source])["files"])
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(counts=sender.run()))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not sender.sent_parts and time.monotonic() < deadline:
+        time.sleep(0.002)
+    window.cancel(file_id)
+    thread.join(60)
+    sender.close()
+    window.close()
+    assert result["counts"] == {"cancelled": 1}  # not `failed` by parts refused under it
+    assert len(sender.sent_parts) < 6
+    remote = api.ok(api.get(f"/api/files/{file_id}"))
+    assert remote["state"] == "pending"
+    uploads = s3_client.list_multipart_uploads(Bucket=remote["bucket"], Prefix=remote["key"])
+    assert uploads.get("Uploads", []) == []
