@@ -247,6 +247,12 @@ def abort_upload(file_id: uuid.UUID, user: Me, xfer: Xfer):
     return xfer.abort_upload(user, file_id)
 
 
+@router.post("/files/{file_id}/give-up", response_model=s.FileOut, tags=["transfers"])
+def give_up_upload(file_id: uuid.UUID, body: s.GiveUpRequest, user: Me, xfer: Xfer):
+    """The client cannot finish (source changed or gone): abort in S3, mark `failed` + reason."""
+    return xfer.give_up_upload(user, file_id, body)
+
+
 @router.get("/files/{file_id}/download", response_model=s.DownloadOut, tags=["transfers"])
 def download(file_id: uuid.UUID, user: Me, xfer: Xfer):
     return xfer.download(user, file_id)

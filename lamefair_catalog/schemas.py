@@ -259,6 +259,10 @@ class CompleteRequest(Body):
     parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
 
 
+class GiveUpRequest(Body):
+    reason: str = Field(default="", max_length=2000)
+
+
 class BatchPlanRequest(Body):
     files: list[uuid.UUID] = Field(min_length=1, max_length=1000)
 

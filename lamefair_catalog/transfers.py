@@ -452,6 +452,28 @@ class Transfers:
             session.commit()
             return out
 
+    def give_up_upload(
+        self, principal: Principal, file_id: uuid.UUID, body: s.GiveUpRequest
+    ) -> s.FileOut:
+        """The client will never finish this upload (its source changed or was deleted): abort
+        the multipart upload in S3 and mark the file failed with the client's reason. Without
+        this the file said `uploading` for ever and S3 kept the parts. Unlike `abort_upload`
+        (a cancel, back to `pending`), the registered bytes no longer exist anywhere: the
+        corrected file is registered anew."""
+        self.catalog.require_writer(principal)
+        with self.catalog.session() as session:
+            row, proposal = self._file_chain(session, principal, file_id)
+            if row.state == "stored":
+                raise Conflict(f"{row.path} is already stored; it stays stored.", state="stored")
+            if row.upload_id:
+                self.storage.abort_multipart(proposal.raw_bucket, row.key, row.upload_id)
+            row.upload_id, row.part_size = None, None
+            row.state = "failed"
+            row.error = body.reason or f"{row.path}: the uploading client gave up."
+            out = self._record_file(session, row, proposal)
+            session.commit()
+            return out
+
     # --- downloads ----------------------------------------------------------------------------
 
     def download(self, principal: Principal, file_id: uuid.UUID) -> s.DownloadOut:

@@ -226,6 +226,10 @@ class CatalogClient:
     def abort_upload(self, file_id: str) -> dict:
         return self.delete(f"/api/files/{file_id}/upload")
 
+    def give_up_upload(self, file_id: str, reason: str) -> dict:
+        """This client will not finish the file: the catalog aborts it and marks it failed."""
+        return self.post(f"/api/files/{file_id}/give-up", {"reason": reason})
+
     def download_url(self, file_id: str) -> dict:
         return self.get(f"/api/files/{file_id}/download")
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from lamefair_desktop import paths
 
-# 2: derived_jobs; 3: watch_rules, watch_ledger; 4: catalog_addresses, and the `server` column of
-# every table holds the catalog's id (rows of a URL are re-filed on connecting: catalog_identity.py)
-SCHEMA_VERSION = 4
+# 2: derived_jobs; 3: watch_rules, watch_ledger; 4: upload_claims; 5: catalog_addresses, and the
+# `server` column of every table holds the catalog's id (rows of a URL are re-filed on connecting:
+# catalog_identity.py)
+SCHEMA_VERSION = 5
 
 
 class LocalBase(DeclarativeBase):
@@ -41,7 +42,7 @@ def default_path() -> Path:
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
     from lamefair_desktop import catalog_identity, sync, watch  # noqa: F401
-    from lamefair_desktop.transfer import derived, queue  # noqa: F401
+    from lamefair_desktop.transfer import claims, derived, queue  # noqa: F401
 
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,11 @@ def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
 
 
 def _migrate(engine: Engine, path: Path) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        # BEGIN IMMEDIATE takes the write lock before looking: processes opening a fresh data
+        # folder at once (three `lamefair upload` started together) all saw no tables, all
+        # created them, and all but one died on "table uploads already exists".
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         version = connection.execute(text("PRAGMA user_version")).scalar() or 0
         if version > SCHEMA_VERSION:
             raise LocalDatabaseError(
@@ -73,3 +78,4 @@ def _migrate(engine: Engine, path: Path) -> None:
             )
         LocalBase.metadata.create_all(connection)
         connection.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))
+        connection.commit()

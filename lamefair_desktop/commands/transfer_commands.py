@@ -34,7 +34,7 @@ class Printer:
                 bar = "#" * int(30 * fraction)
                 line = f"\r{label[-40:]:<40} [{bar:<30}] {fraction:6.1%} {state:<11}{extra}"
                 self.stream.write(line[:160])
-                if state in ("stored", "verified", "failed", "cancelled", "waiting"):
+                if state in ("stored", "verified", "failed", "cancelled", "waiting", "elsewhere"):
                     self.stream.write("\n")
                 self.stream.flush()
             elif self._last_state.get(label) != state:
@@ -184,8 +184,11 @@ def run_upload(args: argparse.Namespace) -> int:
                     connection.client.catalog_key, measurement, args.pair
                 )
             # A script should not hang on a dead network: after five minutes of waiting the
-            # files stay queued and `lamefair queue --resume` finishes them.
-            counts = uploader.run(patience=UPLOAD_PATIENCE)
+            # files stay queued and `lamefair queue --resume` finishes them. Files of ours that
+            # another process on this data folder took are waited for, not sent twice.
+            mine = {f["id"] for f in measurement["files"]}
+            uploader.run(patience=UPLOAD_PATIENCE, wait_for=mine)
+            counts = _counts(uploader.queue, mine)
         finally:
             uploader.close()
         status = _summary(counts)
@@ -217,6 +220,15 @@ def _convert(client, uploads, measurement_id: str) -> int:
     return status
 
 
+def _counts(queue, file_ids: set[str]) -> dict[str, int]:
+    """States of these files only: an old failure elsewhere in the queue is not this upload's."""
+    counts: dict[str, int] = {}
+    for item in queue.items():
+        if item.file_id in file_ids:
+            counts[item.state] = counts.get(item.state, 0) + 1
+    return counts
+
+
 def _summary(counts: dict[str, int]) -> int:
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing queued")
     if counts.get("failed"):
@@ -228,7 +240,7 @@ def _summary(counts: dict[str, int]) -> int:
             file=sys.stderr,
         )
         return EXIT_SIGN_IN
-    if counts.get("waiting") or counts.get("queued"):
+    if counts.get("waiting") or counts.get("queued") or counts.get("uploading"):
         return EXIT_OFFLINE
     return EXIT_OK
 
@@ -244,14 +256,19 @@ def register_queue(parser: argparse.ArgumentParser) -> None:
 
 
 def run_queue(args: argparse.Namespace) -> int:
-    from lamefair_desktop.transfer.queue import UploadQueue
+    from lamefair_desktop.transfer.claims import Claims
+    from lamefair_desktop.transfer.queue import ACTIVE_STATES, UploadQueue
+    from lamefair_desktop.transfer.reconcile import reconcile
     from lamefair_desktop.transfer.upload import Uploader
 
     queue = UploadQueue(_local_db())
     if not args.resume:
         items = queue.items()
+        busy = Claims(queue.sessions).holders(i.file_id for i in items if i.state in ACTIVE_STATES)
         for item in items:
             error = f"\t{item.error}" if item.error else ""
+            if item.file_id in busy:
+                error += f"\t(being uploaded by {busy[item.file_id].describe()})"
             print(f"{item.state}\t{item.size}\t{item.local_path}\t{item.file_id}{error}")
         if not items:
             print("The upload queue is empty.")
@@ -265,8 +282,16 @@ def run_queue(args: argparse.Namespace) -> int:
             progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
         )
         try:
+            # The catalog first: what it stored is stored, whatever this queue recorded.
+            fixed = reconcile(connection.client, queue, uploader.claims)
+            for item in fixed.stored:
+                print(f"stored: {item.rel_path} (the catalog has it; the queue said {item.state})")
+            for item in fixed.given_up:
+                print(f"failed: {item.rel_path} (the catalog was told: {item.error})")
             uploader.resume_after_sign_in()
-            return _summary(uploader.run())
+            # Finishing the queue includes what another process is sending: wait for it.
+            unfinished = {i.file_id for i in queue.items(ACTIVE_STATES)}
+            return _summary(uploader.run(wait_for=unfinished))
         finally:
             uploader.close()
 

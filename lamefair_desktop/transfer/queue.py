@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
+from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_desktop.local_db import LocalBase, plain
@@ -151,16 +152,18 @@ class UploadQueue:
             session.commit()
 
     def record_part(self, file_id: str, upload_id: str, part: DonePart) -> None:
-        """Committed right after S3 accepted the part."""
+        """Committed right after S3 accepted the part.
+
+        One upsert statement, not merge()'s read-then-insert: two writers of the same part (a
+        process taking over from one that was suspended) must not fail on the primary key."""
+        values = {"etag": part.etag, "sha256": part.sha256, "size": part.size}
+        statement = insert(UploadPartRow).values(
+            file_id=file_id, upload_id=upload_id, number=part.number, **values
+        )
         with self._session() as session:
-            session.merge(
-                UploadPartRow(
-                    file_id=file_id,
-                    upload_id=upload_id,
-                    number=part.number,
-                    etag=part.etag,
-                    sha256=part.sha256,
-                    size=part.size,
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["file_id", "upload_id", "number"], set_=values
                 )
             )
             session.commit()

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,10 @@ from lamefair_desktop.catalog_client import (
 )
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.tls import UntrustedCertificate, http_client
+from lamefair_desktop.transfer.claims import Claims
+from lamefair_desktop.transfer.elsewhere import POLL_SECONDS, Awaited
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue
+from lamefair_desktop.transfer.reconcile import give_up
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
 BATCHES_IN_FLIGHT = 2
@@ -43,6 +46,11 @@ BATCHES_IN_FLIGHT = 2
 
 class UploadError(Exception):
     """A file cannot be uploaded as it is; the message says which and what to do."""
+
+
+class SourceChanged(UploadError):
+    """The file on disk is no longer the one registered: the upload can never complete, so the
+    catalog is told to abort it (a row `uploading` for ever, parts left in S3, otherwise)."""
 
 
 class Paused(Exception):
@@ -204,9 +212,11 @@ class Uploader:
         self.sent_parts: list[tuple[str, int]] = []  # (file id, part number) S3 accepted from us
         self.retries: Counter[str] = Counter()  # why requests were repeated: for logs and tests
         self._local = threading.local()
+        self.claims = Claims(queue.sessions)  # other processes on this data folder skip our files
 
     def close(self) -> None:
         self.s3.close()
+        self.claims.close()
 
     # --- registering --------------------------------------------------------------------------
 
@@ -397,12 +407,17 @@ class Uploader:
         )
 
     def cancel(self, file_id: str) -> None:
-        """Stop the file and abort its multipart upload (S3 drops the parts)."""
+        """Stop the file and abort its multipart upload (S3 drops the parts).
+
+        A file another process is sending is only marked `cancelled`: that process sees it
+        and aborts its own upload. Aborting under it made its parts fail, and it wrote
+        `failed` over the cancel."""
         with self._lock:
             self._cancelled.add(file_id)
         # Already stored, or unreachable: the queue state below is what matters.
-        with contextlib.suppress(CatalogError):
-            self.client.abort_upload(file_id)
+        if not self.claims.holders([file_id]):
+            with contextlib.suppress(CatalogError):
+                self.client.abort_upload(file_id)
         self.queue.set_state(file_id, "cancelled")
         self._announce(file_id)
 
@@ -412,7 +427,22 @@ class Uploader:
                 return True
             if file_id in self._paused:
                 raise Paused
-        return cancel.is_set()
+        if cancel.is_set() or self.claims.lost(file_id):
+            return True
+        told = self._told_elsewhere(file_id)
+        if told == "paused":
+            raise Paused
+        if told == "cancelled":  # the upload is ours, so aborting it is ours too
+            with contextlib.suppress(CatalogError):
+                self.client.abort_upload(file_id)
+            return True
+        return False
+
+    def _told_elsewhere(self, file_id: str) -> str | None:
+        """`paused` or `cancelled` when another process (the window) set it on a file we are
+        sending. One read per part: nothing next to the part itself."""
+        item = self.queue.get(file_id)
+        return item.state if item is not None and item.state in ("paused", "cancelled") else None
 
     # --- running ------------------------------------------------------------------------------
 
@@ -422,59 +452,81 @@ class Uploader:
         *,
         until_idle: bool = True,
         patience: float | None = None,
+        wait_for: Collection[str] = (),
     ) -> dict:
         """Upload everything queued (or interrupted) for this server; returns counts by state.
 
         Files waiting for the network are retried every `retry_waiting_after` seconds; with
         `patience` the run returns after that many seconds of waiting (they stay queued).
+        Only files this uploader claims are touched: another process on the same data folder
+        keeps its own. Of those, the ones in `wait_for` are waited for (and taken over if their
+        process dies); the rest are left to it.
         """
         cancel = cancel or threading.Event()
         waited = 0.0
+        awaited = Awaited(self.claims, self.queue, wait_for, self._report)
         while not cancel.is_set():
             pending = [
                 item
                 for item in self.queue.items(ACTIVE_STATES)
                 if item.server == self.client.catalog_key
             ]
-            ready = [i for i in pending if i.state != "waiting"]
             if not pending:
                 break
-            if not ready:  # only files waiting for the network: pause, then try them again
-                if patience is not None and waited >= patience:
+            held = self.claims.take(item.file_id for item in pending)
+            try:
+                # Read again once claimed: another process may have finished some meanwhile.
+                ours = [i for i in self.queue.items(ACTIVE_STATES) if i.file_id in held]
+                ready = [i for i in ours if i.state != "waiting"]
+                if ready:
+                    self._run_batches(ready, cancel)
+                elif ours:  # only files waiting for the network: pause, then try them again
+                    if patience is not None and waited >= patience:
+                        break
+                    if cancel.wait(self.settings.retry_waiting_after):
+                        break
+                    waited += self.settings.retry_waiting_after
+                    for item in ours:
+                        self.queue.set_state(item.file_id, "queued")
+                    continue
+                elif not (until_idle and awaited.any_pending(pending)):
+                    break  # what is left belongs to other processes
+                elif cancel.wait(POLL_SECONDS):
                     break
-                if cancel.wait(self.settings.retry_waiting_after):
-                    break
-                waited += self.settings.retry_waiting_after
-                for item in pending:
-                    self.queue.set_state(item.file_id, "queued")
-                continue
-            groups: dict[str, list[QueuedFile]] = {}
-            for item in ready:
-                groups.setdefault(item.measurement_id, []).append(item)
-            batches = [
-                (measurement_id, items[start : start + BATCH_SIZE])
-                for measurement_id, items in groups.items()
-                for start in range(0, len(items), BATCH_SIZE)
-            ]
-            # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
-            with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
-                list(
-                    pipeline.map(
-                        lambda batch: (
-                            None
-                            if cancel.is_set()
-                            else self._upload_batch(batch[0], batch[1], cancel)
-                        ),
-                        batches,
-                    )
-                )
+            finally:
+                self.claims.release(held)
             if not until_idle:
                 break
+        awaited.finished()
         counts: dict[str, int] = {}
         for item in self.queue.items():
             if item.server == self.client.catalog_key:
                 counts[item.state] = counts.get(item.state, 0) + 1
         return counts
+
+    def _run_batches(self, ready: list[QueuedFile], cancel: threading.Event) -> None:
+        groups: dict[str, list[QueuedFile]] = {}
+        for item in ready:
+            groups.setdefault(item.measurement_id, []).append(item)
+        batches = [
+            (measurement_id, items[start : start + BATCH_SIZE])
+            for measurement_id, items in groups.items()
+            for start in range(0, len(items), BATCH_SIZE)
+        ]
+        # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
+        with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
+            list(
+                pipeline.map(
+                    lambda batch: (
+                        None if cancel.is_set() else self._upload_batch(batch[0], batch[1], cancel)
+                    ),
+                    batches,
+                )
+            )
+
+    def _report(self, item: QueuedFile, state: str, detail: str) -> None:
+        """Progress for a file another process sent (or is sending) for this run."""
+        self._emit(item, _Meter(item.size if state == "stored" else 0), state, detail)
 
     def _upload_batch(
         self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event
@@ -527,6 +579,8 @@ class Uploader:
 
     def _hold(self, item: QueuedFile, meter: _Meter, exc: Exception) -> str:
         """Keep a file for later: the network is down, or the user must sign in again."""
+        if self.claims.lost(item.file_id):
+            return "elsewhere"  # another process has it now: its state is not ours to write
         if isinstance(exc, SignInRequired):
             message = "Waiting for you to sign in again; the upload resumes after that."
             self.queue.set_state(item.file_id, "signin", message)
@@ -599,6 +653,8 @@ class Uploader:
             return "paused"
         except Interrupted:
             return self._interrupted(item, meter)
+        except SourceChanged as exc:
+            return self._give_up(item, meter, str(exc))
         except UploadError as exc:
             return self._fail(item, meter, str(exc))
         except (CatalogUnreachable, SignInRequired) as exc:
@@ -608,9 +664,17 @@ class Uploader:
             if exc.status == 409 and "already stored" in exc.detail:
                 return self._stored(item, meter)
             return self._fail(item, meter, str(exc))
+        except FileNotFoundError:
+            return self._give_up(item, meter, f"{item.local_path} was deleted while uploading.")
         except OSError as exc:
             return self._fail(item, meter, f"{item.local_path}: {exc.strerror or exc}")
         return self._stored(item, meter)
+
+    def _give_up(self, item: QueuedFile, meter: _Meter, message: str) -> str:
+        state = self._fail(item, meter, message)
+        if state == "failed":  # ours to end (not cancelled, not taken over): tell the catalog
+            give_up(self.client, item.file_id, message)
+        return state
 
     def _stored(self, item: QueuedFile, meter: _Meter) -> str:
         meter.done = item.size
@@ -621,7 +685,9 @@ class Uploader:
     def _fail(self, item: QueuedFile, meter: _Meter, message: str) -> str:
         with self._lock:
             cancelled = item.file_id in self._cancelled
-        if cancelled:  # the abort made the part in flight fail: that is the cancel, not an error
+        if cancelled or self.claims.lost(item.file_id) or self._told_elsewhere(item.file_id):
+            # The abort made the part in flight fail: that is the cancel, not an error. Or
+            # another process took the file over and completed it: not an error either.
             return self._interrupted(item, meter)
         self.queue.set_state(item.file_id, "failed", message)
         self._emit(item, meter, "failed", message)
@@ -630,6 +696,11 @@ class Uploader:
     def _interrupted(self, item: QueuedFile, meter: _Meter) -> str:
         with self._lock:
             cancelled = item.file_id in self._cancelled
+        if not cancelled and self.claims.lost(item.file_id):
+            return "elsewhere"
+        if not cancelled and (told := self._told_elsewhere(item.file_id)):
+            self._emit(item, meter, told)  # another process's pause or cancel stands
+            return told
         state = "cancelled" if cancelled else "queued"
         self.queue.set_state(item.file_id, state)
         self._emit(item, meter, state)
@@ -639,12 +710,12 @@ class Uploader:
         try:
             stat = os.stat(item.local_path)
         except FileNotFoundError:
-            raise UploadError(
+            raise SourceChanged(
                 f"{item.local_path} was deleted after it was queued; nothing was stored for it. "
                 "Add the file again if it still exists elsewhere."
             ) from None
         if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
-            raise UploadError(
+            raise SourceChanged(
                 f"{item.local_path} changed after it was queued (size or modification time); "
                 "nothing was stored for it. Add it again as a new measurement."
             )
@@ -704,7 +775,7 @@ class Uploader:
                 self._count("bad_digest")
                 bad_digests += 1
                 if bad_digests > 1:
-                    raise UploadError(
+                    raise SourceChanged(
                         f"{what}: S3 refused the bytes twice because they do not match the "
                         "SHA-256 taken when the file was queued; the file has changed. Add it "
                         "again as a new measurement."
@@ -769,7 +840,7 @@ class Uploader:
             def reread() -> None:
                 _read_into(item.local_path, offset, data)
                 if hashlib.sha256(data).hexdigest() != digest:
-                    raise UploadError(
+                    raise SourceChanged(
                         f"{item.rel_path}: part {number} reads differently now; the file changed."
                     )
 
@@ -814,7 +885,7 @@ def _read_into(path: str, offset: int, target: memoryview) -> None:
         while filled < len(target):
             count = handle.readinto(target[filled:])
             if not count:
-                raise UploadError(f"{path} is shorter than when it was queued; it changed.")
+                raise SourceChanged(f"{path} is shorter than when it was queued; it changed.")
             filled += count
 
 
@@ -831,4 +902,4 @@ def _file_chunks(path: str, size: int):
             sent += len(block)
             yield block
     if sent != size:
-        raise UploadError(f"{path} changed size while it was being sent.")
+        raise SourceChanged(f"{path} changed size while it was being sent.")
