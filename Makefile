@@ -14,15 +14,15 @@ $(BIN)/python:
 
 # One stamp per set of extras, so a change to pyproject.toml reinstalls and nothing else does.
 $(VENV)/.stamp-app: pyproject.toml | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[server]'
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[server]'
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test]'
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[server,test]'
 	touch $@
 
 $(VENV)/.stamp-package: pyproject.toml | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test,packaging]'
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[server,test,packaging]'
 	touch $@
 
 run: $(VENV)/.stamp-app
@@ -38,8 +38,12 @@ format: $(VENV)/.stamp-test
 	$(BIN)/ruff format .
 
 # Under CI=true the frozen build is made and checked too (packaging is part of what we ship).
+# Bytecode is compiled ahead (the installs above, our own modules here): the suite starts many
+# `lamefair` processes, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise compile
+# every module it imports again (4 s instead of 1.4 s for `lamefair queue`).
 test: lint
 	@bash packaging/test-deps.sh
+	@$(BIN)/python -m compileall -q lamefair_desktop lamefair_catalog tests >/dev/null
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ "$${CI:-}" = true ]; then $(MAKE) --no-print-directory package-check; fi
 
