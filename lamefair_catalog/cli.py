@@ -124,8 +124,12 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
         print("--ssl-certfile and --ssl-keyfile go together: give both.", file=sys.stderr)
         return 2
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
     try:
         ensure_migrated(engine)
     except NotMigrated as exc:
