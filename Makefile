@@ -13,16 +13,25 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 # One stamp per set of extras, so a change to pyproject.toml reinstalls and nothing else does.
-$(VENV)/.stamp-app: pyproject.toml | $(BIN)/python
+# Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set (CI images often do)
+# nothing would ever be cached, and every process the tests start (catalog, SeaweedFS helper,
+# CLI) spent seconds compiling FastAPI, SQLAlchemy and boto3 from source again. compileall skips
+# what is up to date, so only the first install pays (about a minute on two cores). Some packages
+# ship files that are not meant to compile (templates, old fixtures): never imported, so ignored.
+COMPILE = $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
+$(VENV)/.stamp-app: pyproject.toml Makefile | $(BIN)/python
 	$(UV) pip install --python $(BIN)/python --quiet -e '.[server]'
+	$(COMPILE)
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-test: pyproject.toml Makefile | $(BIN)/python
 	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test]'
+	$(COMPILE)
 	touch $@
 
-$(VENV)/.stamp-package: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-package: pyproject.toml Makefile | $(BIN)/python
 	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,test,packaging]'
+	$(COMPILE)
 	touch $@
 
 run: $(VENV)/.stamp-app
