@@ -110,11 +110,6 @@ class EmbeddedStack:
     def database_url(self) -> str:
         return f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
 
-    def start(self) -> Settings:
-        self.launch()
-        self.seaweed.wait_ready()
-        return self.settings()
-
     def launch(self) -> None:
         """Start SeaweedFS without waiting for it, so the server can load and migrate meanwhile."""
         self.seaweed.launch()

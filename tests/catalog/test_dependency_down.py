@@ -61,10 +61,13 @@ class Stack:
 def stack(oidc_provider, tmp_path_factory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("outage")
     seaweed = SeaweedServer(tmp / "seaweed", S3Credentials.generate())
-    with contextlib.ExitStack() as cleanup, ThreadPoolExecutor(1) as starter:
+    with contextlib.ExitStack() as cleanup:
         # weed takes seconds to start, mostly waiting on its own heartbeats: create the database
         # and start the catalog meanwhile (the catalog's health waits for storage to answer).
-        weed_ready = starter.submit(seaweed.start)
+        try:
+            seaweed.launch()
+        except SeaweedError as exc:
+            components.unavailable("SeaweedFS", str(exc))
         cleanup.callback(seaweed.stop)
         cleanup.callback(lambda: seaweed.process and os.kill(seaweed.process.pid, signal.SIGCONT))
         database = create_postgres_database()
@@ -86,13 +89,9 @@ def stack(oidc_provider, tmp_path_factory) -> Iterator[Stack]:
                 **SHORT_TIMEOUTS,
             )
         except RuntimeError:
-            weed_ready.result()  # a SeaweedFS that did not start is the better explanation
+            seaweed.wait_ready(1)  # a SeaweedFS that did not start is the better explanation
             raise
         cleanup.callback(catalog.stop)
-        try:
-            weed_ready.result()
-        except SeaweedError as exc:
-            components.unavailable("SeaweedFS", str(exc))
         token = oidc_login(oidc_provider.issuer, *ADMIN)["access_token"]
         yield Stack(catalog, seaweed, proxy, Api(catalog.url, token, HTTP))
 
