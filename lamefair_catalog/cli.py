@@ -47,10 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve_embedded(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from lamefair_catalog.app import create_app
-    from lamefair_catalog.db import make_engine, migrate
     from lamefair_catalog.embedded import (
         AlreadyRunning,
         EmbeddedStack,
@@ -58,7 +54,6 @@ def _serve_embedded(args: argparse.Namespace) -> int:
         pid_alive,
         read_server_info,
     )
-    from lamefair_catalog.ports import free_port
     from lamefair_catalog.seaweed import SeaweedError
 
     if args.host not in ("127.0.0.1", "localhost"):
@@ -81,20 +76,33 @@ def _serve_embedded(args: argparse.Namespace) -> int:
     except AlreadyRunning as exc:
         print(f"{exc} Use that one, or stop it first.", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+    # SeaweedFS first: it takes seconds to become ready, which the imports, the migration and
+    # building the app below can use (the desktop waits for all of it when it starts us).
     try:
-        settings = stack.start()
-    except SeaweedError as exc:
+        stack.launch()
+    except (SeaweedError, OSError) as exc:
         print(f"Could not start local storage: {exc}", file=sys.stderr)
         return 1
     try:
+        import uvicorn
+
+        from lamefair_catalog.app import create_app
+        from lamefair_catalog.db import make_engine, migrate
+        from lamefair_catalog.ports import free_port
+
+        settings = stack.settings()
         engine = make_engine(settings.database_url)
         migrate(engine)
         engine.dispose()
+        app = create_app(settings)
+        try:
+            stack.wait_ready()
+        except SeaweedError as exc:
+            print(f"Could not start local storage: {exc}", file=sys.stderr)
+            return 1
         port = args.port or free_port()
         url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level=args.log_level
-        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=args.log_level)
         server = uvicorn.Server(config)
         stack.publish(url)
         print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
@@ -124,8 +132,12 @@ def _serve(args: argparse.Namespace) -> int:
     if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
         print("--ssl-certfile and --ssl-keyfile go together: give both.", file=sys.stderr)
         return 2
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
     try:
         ensure_migrated(engine)
     except NotMigrated as exc:

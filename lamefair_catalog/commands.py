@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_catalog import schemas as s
 from lamefair_catalog.auth import Principal
+from lamefair_catalog.breaker import Breaker
 from lamefair_catalog.errors import Conflict, Forbidden, Invalid, NotFound
 from lamefair_catalog.models import (
     Change,
@@ -128,17 +129,27 @@ class Catalog:
     """The hierarchy's commands. One instance per server; thread-safe (a session per call)."""
 
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], storage: Storage
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        storage: Storage,
+        database: Breaker | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.storage = storage
+        self.database = database
 
     # --- plumbing -----------------------------------------------------------------------------
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        """A session, refused at once (503) while the database is known not to answer."""
+        if self.database is None:
+            with self.sessions() as session:
+                yield session
+            return
+        with self.database.call(), self.sessions() as session:
             yield session
 
     def record_change(

@@ -9,13 +9,23 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from lamefair_catalog.breaker import Breaker
+from lamefair_catalog.errors import CatalogError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class NotMigrated(RuntimeError):
     """The database schema is older (or newer) than this server; the message says what to run."""
+
+
+class DatabaseNotAnswering(CatalogError):
+    """Refused without asking the database: it stopped answering moments ago (see `breaker`)."""
+
+    status = 503
 
 
 def normalise_url(url: str) -> str:
@@ -31,11 +41,19 @@ CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection, handshake and si
 STATEMENT_TIMEOUT_MS = 30_000  # PostgreSQL ends a statement (or a lock wait) that runs longer
 POOL_TIMEOUT = 10  # seconds to wait for a free pooled connection
 SQLITE_BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another writer's lock
+# A statement on a server that stopped (SIGSTOP, frozen VM) waits without end: the kernel still
+# acknowledges, so neither the statement timeout (server side) nor keepalives fire. What bounds
+# the harm is the pool: at most POOL_SIZE + MAX_OVERFLOW requests can hang on connections, fewer
+# than FastAPI's 40 worker threads; later ones wait `pool_timeout` and get 503, and new
+# connections give up after the connect timeout, which opens the breaker (see below).
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
 
 
-def _postgres_connect_args() -> dict[str, object]:
+def _postgres_connect_args(connect_timeout: float) -> dict[str, object]:
     return {
-        "connect_timeout": CONNECT_TIMEOUT,
+        # libpq takes whole seconds and treats anything under 2 as 2.
+        "connect_timeout": max(2, round(connect_timeout)),
         "options": (
             f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"
         ),
@@ -48,7 +66,9 @@ def _postgres_connect_args() -> dict[str, object]:
     }
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, *, connect_timeout: float = CONNECT_TIMEOUT, pool_timeout: float = POOL_TIMEOUT
+) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -67,11 +87,29 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
         pool_pre_ping=True,
-        pool_timeout=POOL_TIMEOUT,
-        connect_args=_postgres_connect_args() if url.startswith("postgresql") else {},
+        pool_timeout=pool_timeout,
+        connect_args=_postgres_connect_args(connect_timeout)
+        if url.startswith("postgresql")
+        else {},
+    )
+
+
+def database_breaker(engine: Engine, cool_down: float) -> Breaker:
+    """Refuses sessions for `cool_down` s after the database stopped answering: a connection that
+    could not be opened in time or broke (PostgreSQL), or a health check that got no answer. No
+    slot limit: the pool is one. A pool that stays taken is no evidence (requests waiting on
+    storage hold connections too): that request alone gets its 503. On SQLite an
+    OperationalError is a lock or a full disk, and a local file never stops answering."""
+    remote = engine.dialect.name != "sqlite"
+    return Breaker(
+        cool_down=cool_down,
+        is_outage=lambda exc: remote and isinstance(exc, OperationalError),
+        refusal=lambda: DatabaseNotAnswering(
+            "The catalog database is not answering; try again in a moment."
+        ),
     )
 
 

@@ -106,10 +106,20 @@ class EmbeddedStack:
         self.credentials = S3Credentials(**json.loads(credentials_raw))
         self.seaweed = SeaweedServer(data_dir / "seaweed", self.credentials)
 
-    def start(self) -> Settings:
-        self.seaweed.start()
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+
+    def launch(self) -> None:
+        """Start SeaweedFS without waiting for it, so the server can load and migrate meanwhile."""
+        self.seaweed.launch()
+
+    def wait_ready(self) -> None:
+        self.seaweed.wait_ready()
+
+    def settings(self) -> Settings:
         return Settings(
-            database_url=f"sqlite:///{self.data_dir / 'catalog.sqlite'}",
+            database_url=self.database_url,
             s3_endpoint=self.seaweed.endpoint,
             s3_access_key=self.credentials.access_key,
             s3_secret_key=self.credentials.secret_key,

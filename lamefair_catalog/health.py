@@ -6,7 +6,8 @@ none were left for any route. Here each check runs on a thread of its own, both 
 route waits for them at most `DEADLINE` seconds: what has not answered by then is reported as not
 answering. A check still running is never started a second time (a hung dependency holds one
 thread, not one per request), and an answer is reused for `FRESH_FOR` seconds so frequent polling
-costs the dependencies little.
+costs the dependencies little. A check that misses the deadline also calls `on_silence` (the
+dependency's breaker trips), so requests that need it are refused at once from then on.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ FRESH_FOR = 2.0
 class Probe:
     """One dependency check (returns "ok" or a message for people), at most one in flight."""
 
-    def __init__(self, name: str, check: Callable[[], str]) -> None:
+    def __init__(
+        self, name: str, check: Callable[[], str], on_silence: Callable[[], None] | None = None
+    ) -> None:
         self.name = name
         self._check = check
+        self.on_silence = on_silence
         self._lock = threading.Lock()
         self._running: Future[str] | None = None
         self._last: tuple[float, str] | None = None
@@ -61,6 +65,9 @@ async def check_all(probes: list[Probe], deadline: float = DEADLINE) -> dict[str
     deadline. Waits on the event loop, so no worker thread is held while a dependency hangs."""
     futures = {probe.name: asyncio.wrap_future(probe.start()) for probe in probes}
     await asyncio.wait(futures.values(), timeout=deadline)
+    for probe in probes:
+        if not futures[probe.name].done() and probe.on_silence is not None:
+            probe.on_silence()
     return {
         name: future.result() if future.done() else f"not answering within {deadline:.0f} s"
         for name, future in futures.items()

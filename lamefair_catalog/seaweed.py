@@ -200,6 +200,12 @@ class SeaweedServer:
             time.sleep(0.1)
 
     def start(self, timeout: float = 60.0) -> SeaweedServer:
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting: weed takes seconds to become ready, mostly waiting
+        on its own heartbeats, which the caller can spend on something else (`wait_ready`)."""
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)  # volumes, keys and sockets: nobody else's business
         self._stop_orphan()
@@ -225,6 +231,8 @@ class SeaweedServer:
         finally:
             log.close()
         self.pid_path.write_text(str(self.process.pid))
+
+    def wait_ready(self, timeout: float = 60.0) -> SeaweedServer:
         try:
             self._wait_ready(timeout)
         except BaseException:

@@ -11,6 +11,20 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds; a typo must stop the server, not turn a bound into none."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}.")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///lamefair-catalog.sqlite"
@@ -35,6 +49,15 @@ class Settings:
     raw_prefix: str = "lame-raw"
     mirror_prefix: str = "lame-ofed"
     multipart_threshold: int = 64 * 1024 * 1024
+    # How long the server waits on a dependency that stops answering (seconds). A stopped S3
+    # server still accepts connections and then says nothing, so reads need a bound of their own.
+    s3_connect_timeout: float = 3.0
+    s3_read_timeout: float = 10.0
+    db_connect_timeout: float = 5.0  # PostgreSQL: open, handshake and sign in
+    db_pool_timeout: float = 10.0  # wait for a free pooled connection before answering 503
+    # After storage or the database stopped answering, requests that need it are refused (503)
+    # for this long; then one request tries again.
+    outage_cool_down: float = 5.0
     # Embedded mode: one local user, admin, authenticated by a token kept in the data directory.
     local_token: str | None = field(default=None, repr=False)
     local_user: str = "local"
@@ -66,6 +89,11 @@ class Settings:
             multipart_threshold=int(
                 _env("LAMEFAIR_MULTIPART_THRESHOLD", str(defaults.multipart_threshold))
             ),
+            s3_connect_timeout=_seconds("LAMEFAIR_S3_CONNECT_TIMEOUT", defaults.s3_connect_timeout),
+            s3_read_timeout=_seconds("LAMEFAIR_S3_READ_TIMEOUT", defaults.s3_read_timeout),
+            db_connect_timeout=_seconds("LAMEFAIR_DB_CONNECT_TIMEOUT", defaults.db_connect_timeout),
+            db_pool_timeout=_seconds("LAMEFAIR_DB_POOL_TIMEOUT", defaults.db_pool_timeout),
+            outage_cool_down=_seconds("LAMEFAIR_OUTAGE_COOL_DOWN", defaults.outage_cool_down),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

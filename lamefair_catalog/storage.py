@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, SSLError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from lamefair_catalog.breaker import Breaker
 from lamefair_catalog.settings import Settings
 
 
 class StorageError(RuntimeError):
     """S3 failed or refused; the message is safe to show (no keys, no signatures)."""
+
+
+class StorageNotAnswering(StorageError):
+    """Refused without asking S3: it stopped answering moments ago (see `breaker`)."""
+
+
+def not_answering(exc: BaseException) -> bool:
+    """S3 did not answer at all (refused, timed out, cut off), as opposed to answering an error.
+    A certificate problem is configuration, not an outage: its own message says what to do."""
+    return isinstance(exc, (BotoConnectionError, HTTPClientError)) and not isinstance(exc, SSLError)
 
 
 def hex_to_b64(sha256_hex: str) -> str:
@@ -66,20 +80,24 @@ class Listing:
 
 
 # A stopped S3 server still accepts connections (the kernel does that) and then never answers, so
-# every call needs a read timeout; botocore's defaults (60 s, several attempts) held a request and
-# its worker thread for minutes. Worst case per call here: 2 attempts of 3 s + 10 s, about 30 s.
-CONNECT_TIMEOUT = 3
-READ_TIMEOUT = 10
+# every call needs a read timeout (settings.s3_read_timeout, 10 s); botocore's defaults (60 s,
+# several attempts) held a request and its worker thread for minutes. Worst case per call with
+# the default timeouts: 2 attempts of 3 s + 10 s, about 30 s; the breaker lets at most
+# MAX_IN_FLIGHT calls wait that long at once.
 ATTEMPTS = 2
 # The health probe asks once and briefly: its answer is needed within seconds.
 PROBE_TIMEOUT = 3
+# S3 calls at once; one connection each (boto3's default pool size too). Healthy calls take
+# milliseconds, so a caller that waits seconds for a slot means storage is not answering.
+MAX_IN_FLIGHT = 10
+SLOT_WAIT = 2.0
 
 
 def _client(
     settings: Settings,
     endpoint: str,
     *,
-    read_timeout: float = READ_TIMEOUT,
+    read_timeout: float | None = None,
     attempts: int = ATTEMPTS,
 ):
     return boto3.client(
@@ -93,8 +111,9 @@ def _client(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
             retries={"total_max_attempts": attempts, "mode": "standard"},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=read_timeout,
+            connect_timeout=settings.s3_connect_timeout,
+            read_timeout=read_timeout or settings.s3_read_timeout,
+            max_pool_connections=MAX_IN_FLIGHT,
             # Presigned PUTs must not get checksum headers added by botocore's defaults; we sign
             # exactly the x-amz-checksum-sha256 the client declared.
             request_checksum_calculation="when_required",
@@ -112,7 +131,7 @@ def _error(action: str, exc: Exception) -> StorageError:
             f"Object storage's certificate is not trusted while trying to {action}; if it comes "
             "from your own certificate authority, set LAMEFAIR_S3_CA_BUNDLE to that CA's PEM file."
         )
-    return StorageError(f"Object storage is unreachable while trying to {action}.")
+    return StorageError(f"Object storage is not answering (while trying to {action}).")
 
 
 class Storage:
@@ -125,20 +144,42 @@ class Storage:
         self._probe = _client(
             settings, settings.s3_endpoint, read_timeout=PROBE_TIMEOUT, attempts=1
         )
+        self.breaker = Breaker(
+            cool_down=settings.outage_cool_down,
+            is_outage=not_answering,
+            refusal=lambda: StorageNotAnswering(
+                "Object storage is not answering; try again in a moment."
+            ),
+            max_in_flight=MAX_IN_FLIGHT,
+            slot_wait=SLOT_WAIT,
+        )
+
+    @contextmanager
+    def _s3(self) -> Iterator[None]:
+        """Around every call that talks to S3 (not presigning, which is local): refused at once
+        while storage is known not to answer. Refusals are StorageErrors that pass through the
+        BotoCoreError/ClientError handlers below untouched."""
+        with self.breaker.call():
+            yield
 
     # --- health and buckets -------------------------------------------------------------------
 
     def ping(self) -> str:
+        """The health probe: always asks S3 (it is how a recovery is noticed first), and tells
+        the breaker what it learned."""
         try:
             self._probe.list_buckets()
-            return "ok"
         except (BotoCoreError, ClientError) as exc:
+            self.breaker.learn(exc)
             return str(_error("list buckets", exc))
+        self.breaker.answered()
+        return "ok"
 
     def ensure_bucket(self, bucket: str) -> None:
         """Create the bucket if it is missing; safe to repeat."""
         try:
-            self._admin.head_bucket(Bucket=bucket)
+            with self._s3():
+                self._admin.head_bucket(Bucket=bucket)
             return
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
@@ -146,7 +187,8 @@ class Storage:
         except BotoCoreError as exc:
             raise _error(f"check bucket {bucket}", exc) from exc
         try:
-            self._admin.create_bucket(Bucket=bucket)
+            with self._s3():
+                self._admin.create_bucket(Bucket=bucket)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
@@ -156,15 +198,17 @@ class Storage:
 
     def put_text(self, bucket: str, key: str, text: str) -> None:
         try:
-            self._admin.put_object(
-                Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain"
-            )
+            with self._s3():
+                self._admin.put_object(
+                    Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain"
+                )
         except (BotoCoreError, ClientError) as exc:
             raise _error(f"write {key}", exc) from exc
 
     def get_text(self, bucket: str, key: str) -> str:
         try:
-            return self._admin.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            with self._s3():
+                return self._admin.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
         except (BotoCoreError, ClientError) as exc:
             raise _error(f"read {key}", exc) from exc
 
@@ -213,9 +257,10 @@ class Storage:
 
     def create_multipart(self, bucket: str, key: str) -> str:
         try:
-            response = self._admin.create_multipart_upload(
-                Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256"
-            )
+            with self._s3():
+                response = self._admin.create_multipart_upload(
+                    Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256"
+                )
         except (BotoCoreError, ClientError) as exc:
             raise _error(f"start a multipart upload of {key}", exc) from exc
         return response["UploadId"]
@@ -226,9 +271,10 @@ class Storage:
         marker = 0
         try:
             while True:
-                response = self._admin.list_parts(
-                    Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
-                )
+                with self._s3():
+                    response = self._admin.list_parts(
+                        Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                    )
                 parts += [
                     PartInfo(p["PartNumber"], p["ETag"], p["Size"])
                     for p in response.get("Parts", [])
@@ -248,23 +294,25 @@ class Storage:
     ) -> None:
         """`parts`: (number, etag, sha256 hex) in order."""
         try:
-            self._admin.complete_multipart_upload(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [
-                        {"PartNumber": n, "ETag": etag, "ChecksumSHA256": hex_to_b64(sha)}
-                        for n, etag, sha in parts
-                    ]
-                },
-            )
+            with self._s3():
+                self._admin.complete_multipart_upload(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={
+                        "Parts": [
+                            {"PartNumber": n, "ETag": etag, "ChecksumSHA256": hex_to_b64(sha)}
+                            for n, etag, sha in parts
+                        ]
+                    },
+                )
         except (BotoCoreError, ClientError) as exc:
             raise _error(f"complete the upload of {key}", exc) from exc
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         try:
-            self._admin.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            with self._s3():
+                self._admin.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
                 raise _error(f"abort the upload of {key}", exc) from exc
@@ -275,7 +323,8 @@ class Storage:
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
-            response = self._admin.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+            with self._s3():
+                response = self._admin.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -294,7 +343,8 @@ class Storage:
         if cursor:
             params["ContinuationToken"] = cursor
         try:
-            response = self._admin.list_objects_v2(**params)
+            with self._s3():
+                response = self._admin.list_objects_v2(**params)
         except (BotoCoreError, ClientError) as exc:
             raise _error(f"list {bucket}/{prefix}", exc) from exc
         folders = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
