@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import String, delete, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_desktop.catalog_client import (
@@ -86,11 +87,16 @@ def identify(client: CatalogClient, sessions: sessionmaker[Session]) -> str:
             known = session.get(CatalogAddress, client.base_url)
             client.catalog_id = known.catalog_id if known else None
             return client.catalog_key
-        session.merge(
-            CatalogAddress(
-                url=client.base_url,
-                catalog_id=catalog_id,
-                seen_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        # One statement, not get-then-insert: several processes connect at once (three
+        # `lamefair upload` started together) and the losers of a read-then-write race died on
+        # the primary key.
+        seen_at = datetime.now(UTC).isoformat(timespec="seconds")
+        session.execute(
+            sqlite_insert(CatalogAddress)
+            .values(url=client.base_url, catalog_id=catalog_id, seen_at=seen_at)
+            .on_conflict_do_update(
+                index_elements=[CatalogAddress.url],
+                set_={"catalog_id": catalog_id, "seen_at": seen_at},
             )
         )
         session.commit()

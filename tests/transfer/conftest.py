@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from lamefair_desktop.catalog_client import CatalogClient
+from lamefair_desktop.catalog_identity import probe
 from lamefair_desktop.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from tests.support.catalog import ADMIN, Api, oidc_login, start_catalog
@@ -53,6 +54,7 @@ def api(transfer_catalog, admin_token) -> Api:
 @pytest.fixture
 def client(transfer_catalog, admin_token) -> Iterator[CatalogClient]:
     with CatalogClient(transfer_catalog.url, admin_token, attempts=4, backoff=0.1) as c:
+        c.catalog_id = probe(c)  # as connect() learns it: rows are filed under the catalog's id
         yield c
 
 
