@@ -18,7 +18,7 @@ def _upload(client, queue, experiment, inputs, pair="generic"):
     uploader = Uploader(client, queue, FAST)
     measurement = uploader.register(experiment["id"], inputs, instrument_pair=pair)
     derived = DerivedQueue(queue.sessions)
-    derived.add(client.base_url, measurement, pair)
+    derived.add(client.catalog_key, measurement, pair)
     return uploader, derived, measurement
 
 

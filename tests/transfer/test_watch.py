@@ -38,7 +38,7 @@ class Rig:
         self.rule = self.store.save_rule(
             WatchRule(
                 id=str(uuid.uuid4()),
-                server=client.base_url,
+                server=client.catalog_key,
                 folder=str(folder),
                 experiment_id=experiment,
                 quiet_seconds=rule.pop("quiet_seconds", 0.3),
@@ -275,7 +275,7 @@ def test_free_space_is_opt_in_and_only_after_the_catalog_confirmed(client, api, 
     freeing = rig.store.save_rule(
         WatchRule(
             id=str(uuid.uuid4()),
-            server=client.base_url,
+            server=client.catalog_key,
             folder=str(freed_folder),
             experiment_id=experiment["id"],
             quiet_seconds=0.3,
