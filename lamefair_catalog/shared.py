@@ -291,20 +291,35 @@ def sanitize_path_set(paths: list[str]) -> list[str]:
 
 
 def check_path_set(paths: list[str]) -> None:
-    """PathRefused if two sanitised paths of one measurement cannot both exist in a folder.
+    """PathRefused if two sanitised paths of one measurement cannot both exist in a folder."""
+    together = PathSet()
+    for path in paths:
+        together.add(path)
+
+
+class PathSet:
+    """Sanitised paths that can all exist in one folder, on every system; `add` refuses a clash.
 
     Refused: the same path twice; a file that is also another file's folder (`dir` and
     `dir/file.bin`: a download could not create both); names that differ only in case (`A.tif` and
     `a.tif`, or folders `Dir/x` and `dir/y`), which are one name on Windows and macOS.
     """
-    seen: dict[str, tuple[int, str, str, bool]] = {}  # folded prefix -> index, prefix, path, file?
-    for index, path in enumerate(paths):
-        parts = path.split("/")
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, str, bool]] = {}  # folded prefix -> prefix, path, file?
+        self._count = 0
+
+    def add(self, path: str) -> None:
+        index, parts = self._count, path.split("/")
+        fresh = {}  # kept only if the whole path fits: a refused path leaves no trace
         for depth in range(1, len(parts) + 1):
             prefix, is_file = "/".join(parts[:depth]), depth == len(parts)
-            earlier = seen.setdefault(prefix.lower(), (index, prefix, path, is_file))
-            first, first_prefix, first_path, first_is_file = earlier
-            if first == index or (first_prefix == prefix and not (is_file or first_is_file)):
+            earlier = self._seen.get(prefix.lower())
+            if earlier is None:
+                fresh[prefix.lower()] = (prefix, path, is_file)
+                continue
+            first_prefix, first_path, first_is_file = earlier
+            if first_prefix == prefix and not (is_file or first_is_file):
                 continue  # the same folder again
             if first_prefix != prefix:
                 folders = (first_prefix, prefix) != (first_path, path)
@@ -322,6 +337,8 @@ def check_path_set(paths: list[str]) -> None:
                     "could not create both. Rename one of them."
                 )
             raise PathRefused(problem, index=index, paths=(first_path, path))
+        self._seen.update(fresh)
+        self._count += 1
 
 
 def validate_atom_types(symbols: list[str]) -> list[str]:
