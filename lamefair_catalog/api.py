@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from lamefair_catalog import schemas as s
 from lamefair_catalog.auth import Principal
 from lamefair_catalog.commands import Catalog
+from lamefair_catalog.fields import Line
 from lamefair_catalog.transfers import Transfers
 
 ERRORS = {code: {"model": s.ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
@@ -277,12 +278,16 @@ def buckets(user: Me, xfer: Xfer):
     return xfer.buckets(user)
 
 
+# Only S3 bucket names: anything else is none of ours, and a NUL would reach PostgreSQL's query.
+Bucket = Annotated[str, Path(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")]
+
+
 @router.get("/buckets/{bucket}/objects", response_model=s.ObjectListing, tags=["buckets"])
 def list_objects(
-    bucket: str,
+    bucket: Bucket,
     user: Me,
     xfer: Xfer,
-    prefix: Annotated[str, Query(max_length=1024)] = "",
+    prefix: Annotated[str, Query(max_length=1024), Line] = "",
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ):
@@ -291,6 +296,6 @@ def list_objects(
 
 
 @router.post("/buckets/{bucket}/presign", response_model=s.PresignKeysOut, tags=["buckets"])
-def presign_keys(bucket: str, body: s.PresignKeysIn, user: Me, xfer: Xfer):
+def presign_keys(bucket: Bucket, body: s.PresignKeysIn, user: Me, xfer: Xfer):
     """Presigned GET URLs for folder downloads and aria2 manifests."""
     return xfer.presign_keys(user, bucket, body)

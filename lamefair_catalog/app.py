@@ -46,9 +46,10 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict]]:
     errors = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        errors.append({"field": location, "message": error.get("msg", "invalid")})
+        message = error.get("msg", "invalid").removeprefix("Value error, ")  # our validators'
+        errors.append({"field": location, "message": message})
     summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
-    return f"The request is not valid: {summary}.", errors
+    return f"The request is not valid: {summary.rstrip('.')}.", errors
 
 
 def create_app(settings: Settings) -> FastAPI:

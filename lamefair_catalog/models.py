@@ -1,5 +1,8 @@
 """Database tables of the catalog (SQLAlchemy 2). SQLite embedded, PostgreSQL in deployments.
 
+Text column lengths come from the constants in shared.py, which the API's field types use too: a
+value the API accepts always fits its column (PostgreSQL refuses, with an error, what does not).
+
 Uniqueness lives in the database (unique constraints), not in read-then-write checks, so two racing
 requests cannot both win: the loser's IntegrityError becomes a 409.
 """
@@ -25,6 +28,14 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from lamefair_catalog.shared import (
+    FORM_LENGTH,
+    INSTRUMENT_PAIR_LENGTH,
+    NAME_LENGTH,
+    NUMBER_LENGTH,
+    TITLE_LENGTH,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -55,11 +66,11 @@ class Base(DeclarativeBase):
 class Project(Base):
     __tablename__ = "projects"
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
 
 
 class Proposal(Base):
@@ -70,16 +81,16 @@ class Proposal(Base):
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), index=True)
-    number: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str] = mapped_column(String(NUMBER_LENGTH))
     number_slug: Mapped[str] = mapped_column(String(64))
-    pi_name: Mapped[str] = mapped_column(String(200), default="")
+    pi_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    title: Mapped[str] = mapped_column(String(500), default="")
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     raw_bucket: Mapped[str] = mapped_column(String(63), unique=True)
     mirror_bucket: Mapped[str] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     project: Mapped[Project] = relationship(lazy="joined")
     members: Mapped[list[ProposalMember]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ProposalMember.position"
@@ -91,7 +102,7 @@ class ProposalMember(Base):
 
     __tablename__ = "proposal_members"
     proposal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
-    principal: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    principal: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -100,16 +111,16 @@ class Sample(Base):
     __table_args__ = (UniqueConstraint("proposal_id", "slug", name="uq_sample_slug"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     proposal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("proposals.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     slug: Mapped[str] = mapped_column(String(64))
-    identifier: Mapped[str] = mapped_column(String(200), default="")
+    identifier: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     preparation_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     atom_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    physical_form: Mapped[str] = mapped_column(String(100), default="")
+    physical_form: Mapped[str] = mapped_column(String(FORM_LENGTH), default="")
     is_simulation: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
 
 
 class Experiment(Base):
@@ -117,13 +128,13 @@ class Experiment(Base):
     __table_args__ = (UniqueConstraint("sample_id", "slug", name="uq_experiment_slug"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     slug: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
 
 
 class Measurement(Base):
@@ -131,11 +142,11 @@ class Measurement(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     experiment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("experiments.id"), index=True)
     slug: Mapped[str] = mapped_column(String(64))
-    instrument_pair: Mapped[str] = mapped_column(String(64))
-    operator: Mapped[str] = mapped_column(String(200), default="")
+    instrument_pair: Mapped[str] = mapped_column(String(INSTRUMENT_PAIR_LENGTH))
+    operator: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     files: Mapped[list[File]] = relationship(
         back_populates="measurement", lazy="selectin", order_by="File.path"
     )

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Sha256Hex = Annotated[
-    str, StringConstraints(pattern=r"^[0-9a-f]{64}$", min_length=64, max_length=64)
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+from lamefair_catalog import fields as f
 
 
 class Body(BaseModel):
@@ -25,13 +20,13 @@ class Body(BaseModel):
 
 class ProjectIn(Body):
     id: uuid.UUID | None = None
-    name: Name
-    description: LongText = ""
+    name: f.Name
+    description: f.LongText = ""
 
 
 class ProjectPatch(Body):
-    name: Name | None = None
-    description: LongText | None = None
+    name: f.Name | None = None
+    description: f.LongText | None = None
 
 
 class ProjectOut(BaseModel):
@@ -46,20 +41,20 @@ class ProjectOut(BaseModel):
 class ProposalIn(Body):
     id: uuid.UUID | None = None
     project: uuid.UUID
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    pi_name: ShortText = ""
+    number: f.ProposalNumber
+    pi_name: f.PersonName = ""
     date: dt.date | None = None
-    title: ShortText = ""
-    description: LongText = ""
-    members: list[Name] = Field(default_factory=list, max_length=500)
+    title: f.Title = ""
+    description: f.LongText = ""
+    members: list[f.Name] = Field(default_factory=list, max_length=500)
 
 
 class ProposalPatch(Body):
-    pi_name: ShortText | None = None
+    pi_name: f.PersonName | None = None
     date: dt.date | None = None
-    title: ShortText | None = None
-    description: LongText | None = None
-    members: list[Name] | None = Field(default=None, max_length=500)
+    title: f.Title | None = None
+    description: f.LongText | None = None
+    members: list[f.Name] | None = Field(default=None, max_length=500)
 
 
 class ProposalOut(BaseModel):
@@ -82,27 +77,23 @@ class ProposalOut(BaseModel):
 class SampleIn(Body):
     id: uuid.UUID | None = None
     proposal: uuid.UUID
-    name: Name
-    identifier: ShortText = ""
+    name: f.Name
+    identifier: f.Identifier = ""
     preparation_date: dt.date | None = None
-    atom_types: list[Annotated[str, StringConstraints(max_length=3)]] = Field(
-        default_factory=list, max_length=118
-    )
-    physical_form: ShortText = ""
-    is_simulation: bool = False
-    description: LongText = ""
+    atom_types: list[f.AtomType] = Field(default_factory=list, max_length=118)
+    physical_form: f.PhysicalForm = ""
+    is_simulation: f.Flag = False
+    description: f.LongText = ""
 
 
 class SamplePatch(Body):
-    name: Name | None = None
-    identifier: ShortText | None = None
+    name: f.Name | None = None
+    identifier: f.Identifier | None = None
     preparation_date: dt.date | None = None
-    atom_types: list[Annotated[str, StringConstraints(max_length=3)]] | None = Field(
-        default=None, max_length=118
-    )
-    physical_form: ShortText | None = None
-    is_simulation: bool | None = None
-    description: LongText | None = None
+    atom_types: list[f.AtomType] | None = Field(default=None, max_length=118)
+    physical_form: f.PhysicalForm | None = None
+    is_simulation: f.Flag | None = None
+    description: f.LongText | None = None
 
 
 class SampleOut(BaseModel):
@@ -123,15 +114,15 @@ class SampleOut(BaseModel):
 class ExperimentIn(Body):
     id: uuid.UUID | None = None
     sample: uuid.UUID
-    name: Name
-    description: LongText = ""
+    name: f.Name
+    description: f.LongText = ""
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
 
 
 class ExperimentPatch(Body):
-    name: Name | None = None
-    description: LongText | None = None
+    name: f.Name | None = None
+    description: f.LongText | None = None
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
 
@@ -153,17 +144,17 @@ class ExperimentOut(BaseModel):
 
 class FileIn(Body):
     id: uuid.UUID | None = None
-    path: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    size: Annotated[int, Field(ge=0, le=5 * 1024**4)]  # S3's 5 TiB object limit
-    sha256: Sha256Hex
+    path: f.FilePath
+    size: f.FileSize
+    sha256: f.Sha256Hex
 
 
 class MeasurementIn(Body):
     id: uuid.UUID | None = None
     experiment: uuid.UUID
-    instrument_pair: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "generic"
-    operator: ShortText = ""
-    description: LongText = ""
+    instrument_pair: f.InstrumentPair = "generic"
+    operator: f.PersonName = ""
+    description: f.LongText = ""
     files: list[FileIn] = Field(default_factory=list, max_length=100_000)
 
 
@@ -230,8 +221,8 @@ class MultipartPlan(BaseModel):
 
 
 class PartRequest(Body):
-    number: Annotated[int, Field(ge=1, le=10_000)]
-    sha256: Sha256Hex
+    number: f.PartNumber
+    sha256: f.Sha256Hex
 
 
 class PartsRequest(Body):
@@ -250,9 +241,9 @@ class PartsResponse(BaseModel):
 
 
 class CompletedPart(Body):
-    number: Annotated[int, Field(ge=1, le=10_000)]
-    etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    sha256: Sha256Hex
+    number: f.PartNumber
+    etag: f.ETag
+    sha256: f.Sha256Hex
 
 
 class CompleteRequest(Body):
@@ -308,10 +299,10 @@ class DownloadOut(BaseModel):
 
 
 class DerivedIn(Body):
-    size: Annotated[int, Field(ge=0, le=5 * 1024**3)]  # single PUT limit of S3
-    sha256: Sha256Hex
-    valid: bool
-    report: Annotated[str, StringConstraints(max_length=200_000)] = ""
+    size: f.DerivedSize
+    sha256: f.Sha256Hex
+    valid: f.Flag
+    report: f.Report = ""
 
 
 class DerivedUpload(BaseModel):
@@ -353,9 +344,7 @@ class ObjectListing(BaseModel):
 
 
 class PresignKeysIn(Body):
-    keys: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
-        min_length=1, max_length=1000
-    )
+    keys: list[f.ObjectKey] = Field(min_length=1, max_length=1000)
 
 
 class PresignedGet(BaseModel):

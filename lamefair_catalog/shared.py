@@ -17,6 +17,24 @@ MAX_PATH_LENGTH = 1024  # S3 keys are at most 1024 bytes; our prefix takes part 
 MAX_SEGMENT_LENGTH = 255  # what common file systems accept for one name
 RESERVED_TOP_LEVEL_NAMES = frozenset({"readme.txt"})  # lamefair writes its context file there
 
+# Text lengths, in characters. The catalog's columns (models.py) and its API (fields.py) both use
+# these, so the API never accepts what a PostgreSQL varchar column would refuse with an error.
+NAME_LENGTH = 200  # names of things and people, sample identifiers, usernames, group names
+NUMBER_LENGTH = 100  # proposal numbers
+TITLE_LENGTH = 500  # proposal titles
+FORM_LENGTH = 100  # a sample's physical form ("powder", "thin film on Si")
+LONG_TEXT_LENGTH = 20_000  # descriptions (text columns: the API's limit is the only one)
+REPORT_LENGTH = 200_000  # validation reports of derived files
+INSTRUMENT_PAIR_LENGTH = 64
+
+# Characters refused in text: C0 and C1 controls (PostgreSQL stores no NUL at all, terminals act on
+# escapes) and the bidirectional overrides and isolates, which make text display in another order
+# than it is stored ("evil\u202egnp.exe" shows as "evilexe.png"). Multi-line text keeps tab,
+# newline and carriage return.
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_REFUSED_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+_REFUSED_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+
 # The 118 element symbols: atom_types must be among them (NXem stores them as a list).
 ELEMENT_SYMBOLS = frozenset(
     [
@@ -146,6 +164,34 @@ class InvalidName(ValueError):
     """A name or path breaks a rule; the message names it and says what is allowed."""
 
 
+class PathRefused(InvalidName):
+    """A path of a list is refused; `index` is its place, `paths` the path(s) at fault."""
+
+    def __init__(self, message: str, *, index: int, paths: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.index = index
+        self.paths = paths
+
+
+def refused_character(text: str, *, multi_line: bool = False) -> str | None:
+    """A description of the first character `text` may not hold ("U+0000 at position 3"), or None."""
+    found = (_REFUSED_IN_TEXT if multi_line else _REFUSED_IN_LINE).search(text)
+    if found is None:
+        return None
+    return f"U+{ord(found.group()):04X} at position {found.start() + 1}"
+
+
+def check_text(text: str, *, multi_line: bool = False) -> str:
+    """`text` unchanged, or InvalidName saying which control character it holds and where."""
+    where = refused_character(text, multi_line=multi_line)
+    if where is not None:
+        allowed = " (tab and line breaks are fine)" if multi_line else ""
+        raise InvalidName(
+            f"contains a control or text-direction character ({where}); remove it{allowed}."
+        )
+    return text
+
+
 def slugify(text: str, max_length: int = 40) -> str:
     """A lowercase [a-z0-9-] form of `text`: accents dropped, every other run of characters a dash.
 
@@ -195,8 +241,11 @@ def sanitize_relative_path(path: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise InvalidName("The file path is empty.")
     text = unicodedata.normalize("NFC", path.replace("\\", "/"))
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidName(f"The file path {path!r} contains control characters; rename the file.")
+    if refused_character(text) is not None:
+        raise InvalidName(
+            f"The file path {path!r} contains a control or text-direction character "
+            f"({refused_character(text)}); rename the file."
+        )
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
         raise InvalidName(
             f"The file path {path!r} is absolute; give the path relative to the dropped folder."
@@ -222,6 +271,74 @@ def sanitize_relative_path(path: str) -> str:
             "put it in a sub-folder or rename it."
         )
     return clean
+
+
+def sanitize_path_set(paths: list[str]) -> list[str]:
+    """The normal forms of one measurement's file paths, or PathRefused for the first problem.
+
+    Each path must pass sanitize_relative_path, and together they must fit in one folder
+    (check_path_set). The server and the desktop both call this, so a drop the desktop accepts is
+    one the server accepts.
+    """
+    clean = []
+    for index, path in enumerate(paths):
+        try:
+            clean.append(sanitize_relative_path(path))
+        except InvalidName as exc:
+            raise PathRefused(str(exc), index=index, paths=(path,)) from None
+    check_path_set(clean)
+    return clean
+
+
+def check_path_set(paths: list[str]) -> None:
+    """PathRefused if two sanitised paths of one measurement cannot both exist in a folder."""
+    together = PathSet()
+    for path in paths:
+        together.add(path)
+
+
+class PathSet:
+    """Sanitised paths that can all exist in one folder, on every system; `add` refuses a clash.
+
+    Refused: the same path twice; a file that is also another file's folder (`dir` and
+    `dir/file.bin`: a download could not create both); names that differ only in case (`A.tif` and
+    `a.tif`, or folders `Dir/x` and `dir/y`), which are one name on Windows and macOS.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, str, bool]] = {}  # folded prefix -> prefix, path, file?
+        self._count = 0
+
+    def add(self, path: str) -> None:
+        index, parts = self._count, path.split("/")
+        fresh = {}  # kept only if the whole path fits: a refused path leaves no trace
+        for depth in range(1, len(parts) + 1):
+            prefix, is_file = "/".join(parts[:depth]), depth == len(parts)
+            earlier = self._seen.get(prefix.lower())
+            if earlier is None:
+                fresh[prefix.lower()] = (prefix, path, is_file)
+                continue
+            first_prefix, first_path, first_is_file = earlier
+            if first_prefix == prefix and not (is_file or first_is_file):
+                continue  # the same folder again
+            if first_prefix != prefix:
+                folders = (first_prefix, prefix) != (first_path, path)
+                names = f" ({first_prefix!r} and {prefix!r})" if folders else ""
+                problem = (
+                    f"{first_path!r} and {path!r} differ only in upper/lower case{names}; "
+                    "Windows and macOS treat them as one name. Rename one of them."
+                )
+            elif is_file and first_is_file:
+                problem = f"The file path {path!r} appears twice in this measurement."
+            else:
+                file, inside = (path, first_path) if is_file else (first_path, path)
+                problem = (
+                    f"{file!r} is a file, but {inside!r} needs a folder of that name; a download "
+                    "could not create both. Rename one of them."
+                )
+            raise PathRefused(problem, index=index, paths=(first_path, path))
+        self._seen.update(fresh)
+        self._count += 1
 
 
 def validate_atom_types(symbols: list[str]) -> list[str]:

@@ -28,7 +28,7 @@ from lamefair_catalog.models import (
     Proposal,
     Sample,
 )
-from lamefair_catalog.shared import InvalidName, derived_key, sanitize_relative_path
+from lamefair_catalog.shared import PathRefused, derived_key, sanitize_path_set
 from lamefair_catalog.storage import b64_to_hex, composite_sha256_b64, hex_to_b64
 
 MiB = 1024 * 1024
@@ -129,19 +129,12 @@ class Transfers:
                 f"{', '.join(sorted(self.known_pairs))}.",
                 field="instrument_pair",
             )
-        paths: dict[str, s.FileIn] = {}
-        for index, item in enumerate(body.files):
-            try:
-                clean = sanitize_relative_path(item.path)
-            except InvalidName as exc:
-                raise Invalid(str(exc), field=f"files[{index}].path", path=item.path) from None
-            if clean in paths:
-                raise Invalid(
-                    f"The file path {item.path!r} appears twice in this measurement.",
-                    field=f"files[{index}].path",
-                    path=item.path,
-                )
-            paths[clean] = item
+        try:
+            clean = sanitize_path_set([item.path for item in body.files])
+        except PathRefused as exc:
+            path, field = body.files[exc.index].path, f"files[{exc.index}].path"
+            raise Invalid(str(exc), field=field, path=path, paths=list(exc.paths)) from None
+        paths: dict[str, s.FileIn] = dict(zip(clean, body.files, strict=True))
         with self.catalog.session() as session:
             if body.id is not None and (existing := session.get(Measurement, body.id)):
                 return self._replay_measurement(session, principal, existing, body, paths), False

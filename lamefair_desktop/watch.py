@@ -33,7 +33,13 @@ from pathlib import Path
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_catalog.shared import GENERIC_PAIR, InvalidName, sanitize_relative_path
+from lamefair_catalog.shared import (
+    GENERIC_PAIR,
+    InvalidName,
+    PathRefused,
+    PathSet,
+    sanitize_relative_path,
+)
 from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable
 from lamefair_desktop.free_space import check_before_delete
 from lamefair_desktop.hashing import sha256_of
@@ -392,6 +398,7 @@ class FolderWatcher:
         by_hash = None
         entries: list[LedgerEntry] = []
         files: list[LocalFile] = []
+        together = PathSet()  # the paths of this measurement must fit in one folder
         measurement_id = str(uuid.uuid4())
         for item in settled[:BATCH_LIMIT]:
             try:
@@ -432,6 +439,11 @@ class FolderWatcher:
                 entries.append(
                     replace(known, version=version, mtime_ns=item.mtime_ns, size=item.size)
                 )
+                continue
+            try:
+                together.add(sanitize_relative_path(item.rel_path))
+            except PathRefused as exc:  # a.tif beside A.tif: the catalog refuses both together
+                self._problem(item.rel_path, f"{item.rel_path} goes in the next batch: {exc}")
                 continue
             if known is not None:
                 self.say(

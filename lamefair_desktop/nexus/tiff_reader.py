@@ -39,6 +39,19 @@ _LAYOUT_TAGS = {
 }
 _DM_TAGS = {65003, 65004, 65009, 65010}
 SUPPORTED_KINDS = "biuf"  # bool, signed, unsigned, float
+# How much each codec can shrink image data at most (deflate's ceiling is about 1032:1, TIFF's LZW
+# about 1300:1). A header claiming more pixels than the file could hold is damaged or crafted, and
+# believing it would allocate exabytes. Codecs without a known ceiling (JPEG, zstd) go unchecked.
+_MAX_RATIO = {
+    tifffile.COMPRESSION.NONE: 1,
+    tifffile.COMPRESSION.PACKBITS: 64,
+    tifffile.COMPRESSION.LZW: 1500,
+    tifffile.COMPRESSION.ADOBE_DEFLATE: 1100,
+    tifffile.COMPRESSION.DEFLATE: 1100,
+}
+# The NeXus writer makes each frame of a stack one HDF5 chunk, and HDF5 files in the format
+# lamefair writes (v110, for older readers) hold chunks below 4 GiB.
+MAX_STACK_FRAME_BYTES = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,7 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
     frames = len(pages)
     if tif.is_imagej and series is not None and len(series.shape) >= 3:
         frames = int(np.prod(series.shape[:-2]))
+    _check_claimed_size(path, tif, frames, dtype)
     shape = (frames, rows, columns) if frames > 1 else (rows, columns)
     metadata = read_metadata(tif)
     flavour = detect_flavour(tif, metadata)
@@ -172,6 +186,37 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         _tif=tif,
         _pages=pages,
     )
+
+
+def _check_claimed_size(path: Path, tif: tifffile.TiffFile, frames: int, dtype: np.dtype) -> None:
+    """TiffReadError when the header claims more image data than the file can hold or we store."""
+    first = tif.pages.first
+    rows, columns = first.shape[-2], first.shape[-1]
+    bits = first.bitspersample * first.samplesperpixel
+    stored = frames * rows * -(-columns * bits // 8)  # rows are padded to whole bytes
+    actual = tif.filehandle.size
+    ratio = _MAX_RATIO.get(first.compression)
+    if ratio is not None and stored > actual * ratio:
+        packed = "" if ratio == 1 else f" ({first.compression.name} data cannot expand that much)"
+        raise TiffReadError(
+            f"{path.name}: its header claims {frames} frame(s) of {columns} x {rows} pixels "
+            f"({_bytes(stored)} of image data), but the file is only {_bytes(actual)}{packed}. "
+            "The header is damaged or the file is not a genuine image."
+        )
+    frame_bytes = rows * columns * dtype.itemsize
+    if frames > 1 and frame_bytes > MAX_STACK_FRAME_BYTES:
+        raise TiffReadError(
+            f"{path.name}: each of its {frames} frames is {columns} x {rows} pixels "
+            f"({_bytes(frame_bytes)}); lamefair converts stacks whose frames are below 4 GiB each."
+        )
+
+
+def _bytes(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if count < 1024 or unit == "EiB":
+            return f"{count} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")
 
 
 def read_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:

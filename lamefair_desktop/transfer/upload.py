@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from lamefair_catalog.shared import InvalidName, sanitize_relative_path
+from lamefair_catalog.shared import InvalidName, sanitize_path_set, sanitize_relative_path
 from lamefair_desktop.catalog_client import (
     CatalogClient,
     CatalogError,
@@ -157,11 +157,10 @@ def collect_files(inputs: list[Path]) -> list[LocalFile]:
             found.append(_local(item, item.name))
         else:
             raise UploadError(f"{item} does not exist or is not a regular file.")
-    for entry in found:
-        try:
-            sanitize_relative_path(entry.rel_path)
-        except InvalidName as exc:
-            raise UploadError(str(exc)) from None
+    try:
+        sanitize_path_set([entry.rel_path for entry in found])  # the catalog's own rules
+    except InvalidName as exc:
+        raise UploadError(str(exc)) from None
     return found
 
 
