@@ -339,9 +339,15 @@ class FolderWatcher:
         for gone in set(self._settling) - seen:
             del self._settling[gone]
         settled = []
+        blocked = False
         for _mtime, rel_path, path, stat in sorted(pending):
-            if not self._quiet(rel_path, stat, now):
-                break  # still being written: later files wait for it
+            # Every pending file is observed at every scan, barrier or not: each needs its own
+            # run of unchanged observations, and counting only from the moment the file before
+            # it was taken would release a burst one file per three scans.
+            quiet = self._quiet(rel_path, stat, now)
+            blocked = blocked or not quiet  # still being written: later files wait for it
+            if blocked:
+                continue
             if self._complete(rel_path, path):
                 settled.append(LocalFile(path, rel_path, stat.st_size, stat.st_mtime_ns))
         return settled

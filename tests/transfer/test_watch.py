@@ -213,9 +213,10 @@ def test_a_network_cut_during_a_burst_delays_but_loses_nothing(
     catalog_proxy.cut()
     for index in range(40):
         (folder / f"b_{index:02d}.dat").write_bytes(os.urandom(1000))
-    time.sleep(0.5)
-    for _ in range(3):
-        rig.service.tick()  # offline: taken into the ledger, registration waits
+    deadline = time.monotonic() + 20
+    while len(rig.ledger(("registering",))) < 40 and time.monotonic() < deadline:
+        rig.service.tick()  # offline: settled files go into the ledger, registration waits
+        time.sleep(0.2)  # settled means unchanged over scans spanning the quiet time
     assert any("wait for the catalog" in message for message in rig.log())
     assert len(rig.ledger(("registering",))) == 40
     catalog_proxy.restore()
