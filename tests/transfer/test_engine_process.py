@@ -60,7 +60,7 @@ def database(tmp_path) -> Path:
 
 
 @pytest.fixture
-def child(transfer_catalog, admin_token, database) -> Iterator[Child]:
+def child(transfer_catalog, admin_token, database, client) -> Iterator[Child]:
     open_local_db(database)  # the window has it open (and at its schema) before the child starts
     target = EngineTarget(
         server_url=transfer_catalog.url,
@@ -70,6 +70,7 @@ def child(transfer_catalog, admin_token, database) -> Iterator[Child]:
         settings=Settings(),
         attempts=4,
         backoff=0.1,
+        catalog_id=client.catalog_id,  # as EngineTarget.of(workspace) hands it over
     )
     child = Child(target)
     child.engines.start()
@@ -109,7 +110,9 @@ def test_the_child_uploads_what_the_window_queued_and_obeys_pause(
     assert {f["state"] for f in stored} == {"stored"}
 
 
-def test_the_child_watches_folders_for_the_selected_experiment(child, api, database, tmp_path):
+def test_the_child_watches_folders_for_the_selected_experiment(
+    child, api, client, database, tmp_path
+):
     experiment = api.make_hierarchy()["experiment"]
     folder = tmp_path / "microscope-out"
     folder.mkdir()
@@ -117,7 +120,7 @@ def test_the_child_watches_folders_for_the_selected_experiment(child, api, datab
     store.save_rule(
         WatchRule(
             id=str(uuid.uuid4()),
-            server=api.base_url,
+            server=client.catalog_key,
             folder=str(folder),
             experiment_id="",  # follows the selection in the window
             quiet_seconds=0.3,

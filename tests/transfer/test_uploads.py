@@ -85,9 +85,9 @@ WORKER = textwrap.dedent(
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
-    url, token, db = sys.argv[1:4]
+    url, token, db, catalog_id = sys.argv[1:5]
     queue = UploadQueue(open_local_db(Path(db)))
-    with CatalogClient(url, token) as client:
+    with CatalogClient(url, token, catalog_id=catalog_id) as client:
         Uploader(client, queue, UploadSettings(part_concurrency=1)).run()
     """
 )
@@ -100,7 +100,15 @@ def test_kill_9_mid_upload_then_resume_sends_no_part_twice(
     db = tmp_path / "local.sqlite"  # the `queue` fixture's database
     Uploader(client, queue, FAST).register(experiment["id"], [source])
     process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, transfer_catalog.url, admin_token, str(db)]
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            transfer_catalog.url,
+            admin_token,
+            str(db),
+            client.catalog_id,
+        ]
     )
     try:
         deadline = time.monotonic() + 60
