@@ -23,7 +23,9 @@ def local():
 
 
 def test_pages_load_on_demand_and_sort_folders_first(qtbot, local, tmp_path):
-    http = httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {local.token}"})
+    http = httpx.Client(
+        base_url=local.url, headers={"Authorization": f"Bearer {local.token}"}, timeout=60
+    )  # creating a proposal makes its buckets: seconds on a loaded machine
     project = http.post("/api/projects", json={"name": "Paging"}).json()
     proposal = http.post("/api/proposals", json={"project": project["id"], "number": "1"}).json()
     sample = http.post("/api/samples", json={"proposal": proposal["id"], "name": "s"}).json()
