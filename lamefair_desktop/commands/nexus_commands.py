@@ -15,7 +15,17 @@ def register_convert(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", type=Path, help="output file (one input only)")
     target.add_argument("--out-dir", type=Path, help="folder for the .nxs files")
-    parser.add_argument("--pair", help="instrument pair (mapping id); default: from the flavour")
+    parser.add_argument(
+        "--pair",
+        help="instrument pair (mapping id): adds the site's microscope; default: the file's "
+        "flavour mapping, which writes only what the file states",
+    )
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone of the instrument's clock, e.g. Europe/Rome; default: the pair's, "
+        "else this computer's",
+    )
     parser.add_argument("--meta", type=Path, help="catalog context JSON (sample, experiment, ...)")
     parser.add_argument(
         "--validate", action="store_true", help="also run the FAIRmat validator (pynx)"
@@ -26,6 +36,7 @@ def register_convert(parser: argparse.ArgumentParser) -> None:
 def run_convert(args: argparse.Namespace) -> int:
     from lamefair_desktop.nexus.context import load_context
     from lamefair_desktop.nexus.errors import NexusEngineError
+    from lamefair_desktop.nexus.local_time import ZoneChoice
     from lamefair_desktop.nexus.validate import pynx_validate
     from lamefair_desktop.nexus.writer import convert
 
@@ -37,16 +48,23 @@ def run_convert(args: argparse.Namespace) -> int:
     except NexusEngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        zone = ZoneChoice(args.timezone, "given with --timezone") if args.timezone else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     status = EXIT_OK
     for source in args.inputs:
         output = args.output or (args.out_dir or source.parent) / (source.stem + ".nxs")
         try:
-            result = convert(source, output, pair=args.pair, context=context)
+            result = convert(source, output, pair=args.pair, zone=zone, context=context)
         except NexusEngineError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = EXIT_FAILED
             continue
         print(f"{source} -> {result.output} ({result.pair}, {result.frames} frame(s))")
+        for warning in result.warnings:
+            print(f"warning: {source.name}: {warning}", file=sys.stderr)
         for item in result.lacking:
             print(f"  lacking: {item}")
         if args.validate:

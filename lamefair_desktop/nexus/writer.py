@@ -4,7 +4,10 @@
   complete flattened header goes into an NXnote as JSON.
 - Frames stream into a chunked dataset one at a time: memory stays near one frame.
 - The file is written under a temporary name and renamed at the end: never a half-written `.nxs`.
-- Deterministic: same input and context give the same bytes (no wall-clock time is written).
+- Deterministic: same input and context give the same bytes (no wall-clock time is written, and
+  vendor times are read in the instrument's zone by name, never with today's offset).
+- Provenance: notes say which mapping made the file and why (detected from the file or chosen),
+  and in which zone the vendor's times were read and why.
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ from lamefair_desktop import __version__
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.errors import ConversionError
-from lamefair_desktop.nexus.mapping import Mapping, MappingRegistry, apply, default_registry
+from lamefair_desktop.nexus.local_time import RULE, ZoneChoice
+from lamefair_desktop.nexus.mapping import (
+    MappedValues,
+    Mapping,
+    MappingChoice,
+    MappingRegistry,
+    PairOrigin,
+    apply,
+    choose_mapping,
+    default_registry,
+)
 from lamefair_desktop.nexus.targets import GROUP_CLASSES, GROUP_REQUIREMENTS, TARGETS, UNKNOWN
 from lamefair_desktop.nexus.tiff_reader import FLAVOUR_LABELS, TiffSource, open_tiff
 
@@ -49,6 +62,7 @@ class ConversionResult:
     frames: int
     calibrated: bool
     lacking: tuple[str, ...] = field(default_factory=tuple)  # what the entry misses, in words
+    warnings: tuple[str, ...] = field(default_factory=tuple)  # e.g. a pair made for other files
 
 
 def _iso_datetime(value: Any) -> str | None:
@@ -103,18 +117,26 @@ def convert(
     output: str | Path,
     *,
     pair: str | None = None,
+    pair_origin: PairOrigin = PairOrigin.CHOSEN,
+    zone: ZoneChoice | None = None,
     context: dict | None = None,
     registry: MappingRegistry | None = None,
     source_sha256: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ConversionResult:
-    """Convert one TIFF into one NXem file at `output` (written atomically)."""
+    """Convert one TIFF into one NXem file at `output` (written atomically).
+
+    `pair`: the instrument pair, and `pair_origin` why it is used (None: the file's flavour
+    mapping, which writes only what the file states). `zone`: the instrument clock's zone for this
+    conversion (None: the pair's setting, else this computer's zone).
+    """
     source, output = Path(source), Path(output)
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_tiff(source) as tiff:
-        mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
+        choice = choose_mapping(registry, tiff.flavour, pair, pair_origin)
+        mapping = choice.mapping
         # Hash the source on the second core while the frames are copied (hashlib releases the
         # GIL); the checksum is only needed for the notes written after the image.
         hashing = _BackgroundHash(source) if source_sha256 is None else None
@@ -123,7 +145,7 @@ def convert(
         try:
             with h5py.File(temporary, "w", libver=("earliest", "v110")) as handle:
                 lacking = _write(
-                    handle, tiff, mapping, context, hashing, source_sha256, progress, cancel
+                    handle, tiff, choice, zone, context, hashing, source_sha256, progress, cancel
                 )
             source_sha256 = source_sha256 or hashing.result()
             if cancel is not None and cancel.is_set():
@@ -150,6 +172,7 @@ def convert(
             frames=tiff.frame_count,
             calibrated=tiff.calibration.calibrated,
             lacking=tuple(lacking),
+            warnings=choice.warnings,
         )
 
 
@@ -164,12 +187,15 @@ class Anticipation:
     frame_shape: tuple[int, ...]
     calibrated: bool
     lacking: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def anticipate(
     source: str | Path,
     *,
     pair: str | None = None,
+    pair_origin: PairOrigin = PairOrigin.CHOSEN,
+    zone: ZoneChoice | None = None,
     context: dict | None = None,
     registry: MappingRegistry | None = None,
 ) -> Anticipation:
@@ -182,8 +208,9 @@ def anticipate(
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_tiff(source) as tiff:
-        mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
-        mapped = apply(mapping, tiff.metadata)
+        choice = choose_mapping(registry, tiff.flavour, pair, pair_origin)
+        mapping = choice.mapping
+        mapped = apply(mapping, tiff.metadata, zone)
         lacking = [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
         with h5py.File(io.BytesIO(), "w") as handle:
             w = _Writer(handle)
@@ -198,6 +225,7 @@ def anticipate(
             frame_shape=tuple(tiff.frame_shape),
             calibrated=tiff.calibration.calibrated,
             lacking=tuple(lacking),
+            warnings=choice.warnings,
         )
 
 
@@ -225,7 +253,8 @@ class _BackgroundHash:
 def _write(
     handle: h5py.File,
     tiff: TiffSource,
-    mapping: Mapping,
+    choice: MappingChoice,
+    zone: ZoneChoice | None,
     context: dict[str, dict[str, Any]],
     hashing: _BackgroundHash | None,
     known_sha256: str | None,
@@ -233,7 +262,8 @@ def _write(
     cancel: threading.Event | None,
 ) -> list[str]:
     lacking: list[str] = []
-    mapped = apply(mapping, tiff.metadata)
+    mapping = choice.mapping
+    mapped = apply(mapping, tiff.metadata, zone)
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
     w = _Writer(handle)
     _write_header(w, mapped.values, context, lacking)
@@ -242,6 +272,8 @@ def _write(
     _write_provenance(w, tiff, source_sha256)
     _write_sample(w, context["sample"], lacking)
     _write_notes(w, tiff, source_sha256, context)
+    _write_mapping_note(w, choice)
+    _write_time_note(w, mapped)
     _write_frames(w)
     _write_instrument(w, mapped.values, lacking)
     return lacking
@@ -355,6 +387,73 @@ def _write_notes(w: _Writer, tiff: TiffSource, sha256: str, context: dict) -> No
             "recorded them.",
         )
         w.field("catalog_context/data", _json_bytes(context))
+
+
+def _write_mapping_note(w: _Writer, choice: MappingChoice) -> None:
+    """Which mapping wrote the instrument fields, and why: a reader can tell a microscope that the
+    file names from one that an operator's instrument pair added."""
+    mapping = choice.mapping
+    kind = "instrument pair" if mapping.extends else "flavour mapping"
+    text = (
+        f"Instrument fields written by the {kind} {mapping.id} ({mapping.label}): {choice.reason}."
+    )
+    if mapping.extends:
+        text += f" It adds a site's microscope to the flavour mapping {mapping.extends}."
+    for warning in choice.warnings:
+        text += f" WARNING: {warning}."
+    w.group("conversion_mapping", "NXnote")
+    w.field("conversion_mapping/type", "application/json")
+    w.field("conversion_mapping/file_name", mapping.path.name)
+    w.field("conversion_mapping/description", text)
+    w.field(
+        "conversion_mapping/data",
+        _json_bytes(
+            {
+                "mapping": mapping.id,
+                "label": mapping.label,
+                "kind": kind,
+                "extends": mapping.extends,
+                "origin": str(choice.origin),
+                "reason": choice.reason,
+                "file_flavour": choice.flavour,
+                "mapping_flavours": list(mapping.flavours),
+                "warnings": list(choice.warnings),
+            }
+        ),
+    )
+
+
+def _write_time_note(w: _Writer, mapped: MappedValues) -> None:
+    """In which zone the vendor's zone-less times were read, why, and what was odd about them."""
+    if not mapped.readings:
+        return  # the file's times carry their offset (or there are none): nothing was assumed
+    zones = {zone for zone, _reading in mapped.readings.values()}
+    remarks = [r.remark for _z, r in mapped.readings.values() if r.remark]
+    text = "; ".join(f"vendor times read in {z.name}: {z.reason}" for z in sorted(zones, key=str))
+    text = f"{text[0].upper()}{text[1:]}. {' '.join(f'{r}.' for r in remarks)} {RULE}".replace(
+        "  ", " "
+    )
+    w.group("local_time", "NXnote")
+    w.field("local_time/type", "application/json")
+    w.field("local_time/description", text)
+    w.field(
+        "local_time/data",
+        _json_bytes(
+            {
+                "rule": RULE,
+                "times": {
+                    target: {
+                        "stated": reading.stated,
+                        "written": reading.written,
+                        "zone": zone.name,
+                        "zone_reason": zone.reason,
+                        "remark": reading.remark or None,
+                    }
+                    for target, (zone, reading) in sorted(mapped.readings.items())
+                },
+            }
+        ),
+    )
 
 
 def _write_frames(w: _Writer) -> None:

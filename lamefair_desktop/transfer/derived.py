@@ -26,6 +26,7 @@ from lamefair_desktop.catalog_client import CatalogClient, CatalogError, Catalog
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
+from lamefair_desktop.nexus.mapping import PairOrigin
 from lamefair_desktop.nexus.validate import (
     ValidationReport,
     pynx_executable,
@@ -263,7 +264,14 @@ class Deriver:
                 context = self._context(job.measurement_id)
                 # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
                 pair = None if job.pair == GENERIC_PAIR else job.pair
-                result = convert(source, output, pair=pair, context=context, cancel=cancel)
+                result = convert(
+                    source,
+                    output,
+                    pair=pair,
+                    pair_origin=PairOrigin.MEASUREMENT,
+                    context=context,
+                    cancel=cancel,
+                )
                 if cancel.is_set():
                     return 0
                 if result.source_sha256 != sha256:

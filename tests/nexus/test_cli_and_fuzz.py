@@ -28,7 +28,7 @@ def test_convert_validate_inspect(corpus_tiff_dir, context, tmp_path):
     sources = [corpus_tiff_dir / "TVIPS_bin4.tif", corpus_tiff_dir / "FEI-Helios-Ebeam-16bits.tif"]
     result = run("convert", *map(str, sources), "--out-dir", str(out_dir), "--meta", str(meta))
     assert result.returncode == 0, result.stderr
-    assert "TEM_JEOL_F200_TVIPS" in result.stdout
+    assert "(TVIPS, 1 frame(s))" in result.stdout  # detection: the camera's own mapping
     assert "SEM_FEI" in result.stdout
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "FEI-Helios-Ebeam-16bits.nxs",
