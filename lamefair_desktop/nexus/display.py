@@ -25,6 +25,8 @@ def format_length(value: float, unit: str, precision: int = 4) -> str:
     """`value` in `unit` ("m", "1/m" or "px") as text, e.g. 3.3724e-6 m -> "3.372 µm"."""
     if unit == "m":
         magnitude = abs(value)
+        if magnitude == 0:
+            return "0 m"  # no prefix for nothing (the window's cursor at the origin)
         for name, factor in _LENGTH_PREFIXES:
             if magnitude >= factor or name == "pm":
                 return f"{value / factor:.{precision}g} {name}"
