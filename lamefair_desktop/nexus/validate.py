@@ -1,14 +1,22 @@
 """Is this file NXem? Our fast structural check, and the FAIRmat validator (the authority).
 
-`pynx validate` (pynxtools) decides: its last line says valid or NOT valid, and its exit code is 0
-either way, so the text is parsed. Our own check is a quick pre-flight with readable messages.
+The FAIRmat validator is pynxtools' own function (`validate_hdf_group_against`, what `pynx validate`
+calls per entry), and its boolean is the verdict: `pynx validate` exits 0 whether the file is valid
+or not and only says so in English, which we must not parse. The function keeps module-level state
+(a collector of problems that is never reset), so each file is judged in a fresh spawned process;
+the problems it logs are captured there and come back as the report.
+
+Our structural check is a quick pre-flight with readable messages, and the only check where
+pynxtools is not installed: every verdict says which of the two spoke (`ValidationReport.validator`).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
+import importlib.util
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +33,25 @@ REQUIRED_FIELDS = (
 )
 
 
+# Stored in the local database (derived_jobs.validator): keep the values, change the labels.
+FAIRMAT = "pynxtools"
+STRUCTURAL = "lamefair"
+VALIDATOR_LABELS = {FAIRMAT: "FAIRmat validator", STRUCTURAL: "structural check only"}
+
+
+class ValidatorMissing(NexusEngineError):
+    """The FAIRmat validator (pynxtools) cannot be imported here: only the structural check ran."""
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     valid: bool
     report: str
-    validator: str  # "pynxtools" or "lamefair"
+    validator: str  # FAIRMAT or STRUCTURAL
+
+    @property
+    def checked_by(self) -> str:
+        return VALIDATOR_LABELS.get(self.validator, self.validator)
 
 
 def _entries(handle: h5py.File) -> list[h5py.Group]:
@@ -108,26 +130,115 @@ def _nxdata_problems(data: h5py.Group) -> list[str]:
     return problems
 
 
-def pynx_executable() -> str | None:
-    beside = Path(sys.executable).parent / "pynx"
-    if beside.is_file():
-        return str(beside)
-    return shutil.which("pynx")
-
-
-def pynx_validate(path: Path, timeout: float = 300) -> ValidationReport:
-    """Run the FAIRmat validator in strict mode; NexusEngineError if it is not installed."""
-    executable = pynx_executable()
-    if executable is None:
-        raise NexusEngineError(
-            "The FAIRmat validator (pynx, from pynxtools) is not installed; "
-            "install it with `pip install pynxtools`."
-        )
-    result = subprocess.run(
-        [executable, "validate", str(path)], capture_output=True, text=True, timeout=timeout
+def structural_report(path: Path) -> ValidationReport:
+    problems = structural_problems(path)
+    lines = [f"missing: {p}" for p in problems] or ["The NXem structure is complete."]
+    header = "Checked by lamefair's structural check (the FAIRmat validator did not run)."
+    return ValidationReport(
+        valid=not problems, report="\n".join([header, *lines]), validator=STRUCTURAL
     )
-    report = (result.stdout + result.stderr).strip()
-    verdicts = [line for line in report.splitlines() if "application definition" in line]
-    last = verdicts[-1] if verdicts else ""
-    valid = " is valid according to the `NXem` application definition" in last
-    return ValidationReport(valid=valid, report=report, validator="pynxtools")
+
+
+def fairmat_installed() -> bool:
+    """Whether pynxtools is importable in principle (cheap; a broken install still shows up as
+    ValidatorMissing from `fairmat_validate`)."""
+    return importlib.util.find_spec("pynxtools") is not None
+
+
+def fairmat_validate(path: Path, timeout: float = 300) -> ValidationReport:
+    """Judge `path` with the FAIRmat validator in strict mode (undocumented concepts are errors).
+
+    ValidatorMissing where pynxtools cannot be imported; NexusEngineError if the file cannot be
+    read or the validator does not answer within `timeout` seconds.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NexusEngineError(f"{path} does not exist.")
+    # spawn, not fork: the caller may run threads (the engines, the GUI). One process per file
+    # (max_tasks_per_child=1): pynxtools' problem collector would otherwise carry over.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1)
+    try:
+        outcome = pool.submit(_judge_in_child, str(path)).result(timeout=timeout)
+    except FutureTimeout:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise NexusEngineError(
+            f"The FAIRmat validator did not finish {path.name} within {timeout:.0f} s."
+        ) from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if outcome.missing:
+        raise ValidatorMissing(
+            f"The FAIRmat validator (pynxtools) is not installed here ({outcome.missing}); "
+            "only lamefair's structural check can run. Install it with "
+            "`pip install 'lamefair[fairmat]'`."
+        )
+    if outcome.error:
+        raise NexusEngineError(f"The FAIRmat validator could not read {path.name}: {outcome.error}")
+    verdict = "valid" if outcome.valid else "NOT valid"
+    header = (
+        f"Checked by the FAIRmat validator (pynxtools {outcome.version}, strict mode): "
+        f"{verdict} NXem."
+    )
+    return ValidationReport(
+        valid=outcome.valid,
+        report="\n".join([header, *outcome.problems]),
+        validator=FAIRMAT,
+    )
+
+
+@dataclass(frozen=True)
+class _ChildOutcome:
+    valid: bool = False
+    problems: tuple[str, ...] = ()
+    version: str = ""
+    missing: str = ""  # why pynxtools could not be imported
+    error: str = ""
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname}: {record.getMessage()}")
+
+
+def _judge_in_child(path: str) -> _ChildOutcome:
+    """Runs in the spawned child: every NXentry of the file against its own definition."""
+    try:
+        from importlib.metadata import version
+
+        from pynxtools.dataconverter.validation import validate_hdf_group_against
+    except ImportError as exc:
+        return _ChildOutcome(missing=str(exc) or exc.__class__.__name__)
+    capture = _Capture()
+    # The problems go to the "pynxtools" logger, which prints them itself and does not propagate;
+    # a few go to module loggers that do. Take them all here instead of on the terminal.
+    own = logging.getLogger("pynxtools")
+    own.handlers = [capture]
+    root = logging.getLogger()
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)
+    try:
+        with h5py.File(path, "r") as handle:
+            entries = [
+                (group, _text(group["definition"][()]))
+                for group in _entries(handle)
+                if "definition" in group
+            ]
+            if not entries:
+                return _ChildOutcome(problems=("no NXentry with a definition",))
+            # Every entry is judged (its problems belong in the report), not only up to the first.
+            verdicts = [
+                validate_hdf_group_against(definition, group, path, ignore_undocumented=False)
+                for group, definition in entries
+            ]
+            valid = all(verdicts)
+    except (OSError, KeyError, ValueError) as exc:
+        return _ChildOutcome(error=str(exc))
+    finally:
+        root.removeHandler(capture)
+    return _ChildOutcome(valid=valid, problems=tuple(capture.lines), version=version("pynxtools"))

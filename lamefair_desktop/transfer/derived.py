@@ -28,10 +28,13 @@ from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.mapping import PairOrigin
 from lamefair_desktop.nexus.validate import (
+    FAIRMAT,
+    VALIDATOR_LABELS,
     ValidationReport,
-    pynx_executable,
-    pynx_validate,
-    structural_problems,
+    ValidatorMissing,
+    fairmat_installed,
+    fairmat_validate,
+    structural_report,
 )
 from lamefair_desktop.nexus.writer import convert
 from lamefair_desktop.settings import Settings
@@ -91,9 +94,13 @@ class DerivedJob:
 
     @property
     def verdict(self) -> str:
-        """In words, for a table cell."""
+        """In words, for a table cell: the verdict and which check gave it (a structure that is
+        complete is not yet valid NXem for FAIRmat)."""
         if self.state == "stored":
-            return "valid NXem" if self.valid else "stored, NOT valid"
+            if self.validator == FAIRMAT:
+                return "valid NXem (FAIRmat)" if self.valid else "stored, NOT valid (FAIRmat)"
+            who = VALIDATOR_LABELS.get(self.validator, self.validator)
+            return f"structure complete ({who})" if self.valid else f"stored, NOT valid ({who})"
         if self.state == "failed":
             return "conversion failed"
         if self.state == "skipped":
@@ -209,9 +216,7 @@ class Deriver:
         self.converted = converted
         # The FAIRmat validator is the authority where it is installed; otherwise our own
         # structural check, and the row says which one spoke.
-        self.use_pynx = (
-            pynx_executable() is not None if validate_with_pynx is None else validate_with_pynx
-        )
+        self.use_pynx = fairmat_installed() if validate_with_pynx is None else validate_with_pynx
         self.s3 = http_client(client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0))
         self._contexts: dict[str, dict] = {}
 
@@ -324,12 +329,14 @@ class Deriver:
     def _validate(self, output: Path) -> ValidationReport:
         if self.use_pynx:
             try:
-                return pynx_validate(output)
+                return fairmat_validate(output)
+            except ValidatorMissing as exc:
+                log.warning("%s", exc)
+                self.use_pynx = False  # not coming back in this process
             except (NexusEngineError, OSError) as exc:
-                log.warning("pynx validate failed to run on %s: %s", output, exc)
-        problems = structural_problems(output)
-        text = "\n".join(f"missing: {p}" for p in problems) or "The NXem structure is complete."
-        return ValidationReport(valid=not problems, report=text, validator="lamefair")
+                log.warning("the FAIRmat validator failed to run on %s: %s", output, exc)
+        # The report's first line says the FAIRmat validator did not run: the catalog keeps it.
+        return structural_report(output)
 
     def _store(self, job: DerivedJob) -> None:
         """Single PUT to the mirror bucket with the signed SHA-256, then the catalog checks it."""

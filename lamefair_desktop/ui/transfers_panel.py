@@ -130,9 +130,8 @@ class TransfersPanel(QWidget):
             box.setIcon(QMessageBox.Icon.Warning)
             box.setText(f"{job.rel_path} was not converted.\n\n{job.error}")
         else:
-            who = "the FAIRmat validator (pynx)" if job.validator == "pynxtools" else "lamefair"
             box.setIcon(QMessageBox.Icon.Information if job.valid else QMessageBox.Icon.Warning)
-            box.setText(f"{job.rel_path}: {job.verdict}, according to {who}.")
+            box.setText(f"{job.rel_path}: {job.verdict}.")
             if job.lacking:
                 box.setInformativeText("The entry lacks:\n" + job.lacking)
         box.setDetailedText(job.report or job.error)
