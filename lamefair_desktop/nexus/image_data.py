@@ -16,6 +16,7 @@ Frames stream one at a time (one HDF5 chunk per frame), so memory stays near one
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -133,12 +134,43 @@ def input_context(tiff: TiffSource) -> str:
     return "; ".join(parts)
 
 
+def describe_palette(palette: np.ndarray) -> str:
+    """Why the image holds palette indices, not the palette's colours.
+
+    Zeiss SmartSEM, for one, writes a grey ramp whose entries at a few indices are replaced by
+    the colours of its annotations: applying the palette would paint sample pixels of those grey
+    levels red or blue. The indices are the grey levels the detector gave."""
+    entries = palette.shape[1]
+    coloured = np.nonzero((palette[0] != palette[1]) | (palette[1] != palette[2]))[0]
+    text = (
+        f"The image holds the stored palette indices (0-{entries - 1}), not colours. "
+        "This is the TIFF ColorMap, 16-bit red, green and blue per index"
+    )
+    if len(coloured):
+        shown = ", ".join(str(i) for i in coloured[:8]) + (", ..." if len(coloured) > 8 else "")
+        return text + (
+            f"; {len(coloured)} of its entries are colours (indices {shown}), the rest grey: "
+            "a grey image with colours reserved for the software's annotations."
+        )
+    return text + "; every entry is grey, so the indices order grey levels."
+
+
 def write_image_notes(w: Any, image_path: str, tiff: TiffSource) -> None:
     """Notes on the image: its scale's origin, its data bar, its palette."""
     note = f"{image_path}/process/calibration"
     w.group(note, "NXnote")
     w.field(f"{note}/type", "text/plain")
     w.field(f"{note}/description", describe(tiff.calibration, tiff.flavour, tiff.metadata))
+
+    palette = tiff.palette
+    if palette is not None:
+        note = f"{image_path}/process/palette"
+        w.group(note, "NXnote")
+        w.field(f"{note}/type", "application/json")
+        w.field(f"{note}/file_name", f"{tiff.path.stem}-palette.json")
+        w.field(f"{note}/description", describe_palette(palette))
+        red, green, blue = (channel.tolist() for channel in palette)
+        w.field(f"{note}/data", np.bytes_(json.dumps({"red": red, "green": green, "blue": blue})))
 
     databar = tiff.databar()
     if databar is not None:

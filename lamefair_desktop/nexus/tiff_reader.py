@@ -92,6 +92,12 @@ class TiffSource:
         return self.layout.channels if self.layout else 1
 
     @property
+    def palette(self) -> np.ndarray | None:
+        """The ColorMap (3 x 2**bits, 16-bit R, G, B) of a palette image, else None."""
+        page = self._tif.pages.first
+        return page.colormap if page.photometric.name == "PALETTE" else None
+
+    @property
     def frame_count(self) -> int:
         return self.shape[0] if len(self.shape) == 3 else 1
 

@@ -6,6 +6,7 @@ description); each is converted with the catalog context and validated in one ba
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -87,6 +88,7 @@ def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
             tag=34680,
         ),
         "corpus-fei": corpus_tiff_dir / "FEI-Helios-Ebeam-16bits.tif",
+        "corpus-zeiss": corpus_tiff_dir / "test_tiff_Zeiss_SEM_512pix.tif",
         "thumbnail": folder / "thumbnail.tif",
         "optical": folder / "optical.tif",
         "rgba16": folder / "rgba16.tif",
@@ -226,3 +228,16 @@ def test_thumbnail_page_is_not_mistaken_for_the_image(kinds):
         context = handle[f"{IMAGE}/process/input/context"][()].decode()
         assert "page 2" in context
         assert "not converted" in context
+
+
+def test_palette_image_keeps_its_indices_and_records_the_palette(kinds):
+    source = kinds["sources"]["corpus-zeiss"]
+    with tifffile.TiffFile(source) as tif, h5py.File(_output(kinds, "corpus-zeiss")) as handle:
+        palette = tif.pages.first.colormap
+        np.testing.assert_array_equal(
+            handle[f"{IMAGE}/image_2d/real"][()], tif.pages.first.asarray()
+        )
+        note = handle[f"{IMAGE}/process/palette"]
+        recorded = json.loads(note["data"][()])
+        np.testing.assert_array_equal([recorded[c] for c in ("red", "green", "blue")], palette)
+        assert "26 of its entries are colours" in note["description"][()].decode()
