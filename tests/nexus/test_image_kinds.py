@@ -93,6 +93,7 @@ def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
         "optical": folder / "optical.tif",
         "rgba16": folder / "rgba16.tif",
         "rgb-stack": folder / "rgb-stack.tif",
+        "dm-stack": folder / "dm-stack.tif",
     }
     for name, value in (("zero", "0"), ("nan", "nan"), ("negative", "-2.5e-09"), ("inf", "inf")):
         sources[f"broken-{name}"] = _fei(
@@ -121,6 +122,13 @@ def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
     with tifffile.TiffWriter(sources["rgb-stack"]) as writer:
         for index in range(3):
             writer.write(np.roll(RGB, index, axis=0), photometric="rgb")
+
+    # A DigitalMicrograph export of a 4-frame stack: its scale tags (0.25 nm per pixel).
+    dm_tags = [(65003, "s", 0, "nm", True), (65004, "s", 0, "nm", True)]
+    dm_tags += [(65009, "d", 1, 0.25, True), (65010, "d", 1, 0.25, True)]
+    with tifffile.TiffWriter(sources["dm-stack"]) as writer:
+        for index in range(4):
+            writer.write(np.full((32, 40), index, np.int32), extratags=dm_tags)
 
     outputs, refused = {}, {}
     for name, source in sources.items():
@@ -241,3 +249,12 @@ def test_palette_image_keeps_its_indices_and_records_the_palette(kinds):
         recorded = json.loads(note["data"][()])
         np.testing.assert_array_equal([recorded[c] for c in ("red", "green", "blue")], palette)
         assert "26 of its entries are colours" in note["description"][()].decode()
+
+
+def test_digital_micrograph_stack_keeps_every_frame_and_its_scale(kinds):
+    with h5py.File(_output(kinds, "dm-stack")) as handle:
+        data = handle[f"{IMAGE}/stack_2d"]
+        assert data["real"].shape == (4, 32, 40)
+        assert data["real"][3, 0, 0] == 3
+        assert data["axis_i"].attrs["units"] == "m"
+        assert data["axis_i"][1] == pytest.approx(0.25e-9, rel=2e-3)
