@@ -191,7 +191,7 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
     if dtype is None or dtype.kind not in SUPPORTED_KINDS:
         raise TiffReadError(
             f"{path.name}: sample format {first.dtype} is not supported (only integer and "
-            "floating-point grey images)."
+            "floating-point samples)."
         )
     if len(first.shape) < 2 or 0 in first.shape:
         raise TiffReadError(f"{path.name}: image has no pixels (shape {first.shape}).")
