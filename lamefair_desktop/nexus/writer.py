@@ -30,10 +30,11 @@ from lamefair_desktop import __version__
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.errors import ConversionError
+from lamefair_desktop.nexus.image_data import input_context, write_image, write_image_notes
+from lamefair_desktop.nexus.image_kinds import without_scan_for_cameras
 from lamefair_desktop.nexus.local_time import RULE, ZoneChoice
 from lamefair_desktop.nexus.mapping import (
     MappedValues,
-    Mapping,
     MappingChoice,
     MappingRegistry,
     PairOrigin,
@@ -212,11 +213,12 @@ def anticipate(
         mapping = choice.mapping
         mapped = apply(mapping, tiff.metadata, zone)
         lacking = [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+        values = without_scan_for_cameras(mapped.values)
         with h5py.File(io.BytesIO(), "w") as handle:
             w = _Writer(handle)
-            _write_header(w, mapped.values, context, lacking)
+            _write_header(w, values, context, lacking)
             _write_sample(w, context["sample"], lacking)
-            _write_instrument(w, mapped.values, lacking)
+            _write_instrument(w, values, lacking)
         return Anticipation(
             source=source,
             flavour=tiff.flavour,
@@ -265,17 +267,21 @@ def _write(
     mapping = choice.mapping
     mapped = apply(mapping, tiff.metadata, zone)
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+    values = without_scan_for_cameras(mapped.values)
     w = _Writer(handle)
-    _write_header(w, mapped.values, context, lacking)
-    _write_image(w, tiff, mapping, progress, cancel)
+    _write_header(w, values, context, lacking)
+    write_image(w, IMAGE_GROUP, tiff, mapping, progress, cancel)
+    w.entry["measurement"].attrs["default"] = "event1"
+    w.entry["measurement/event1"].attrs["default"] = "image1"
     source_sha256 = known_sha256 or hashing.result()
     _write_provenance(w, tiff, source_sha256)
+    write_image_notes(w, IMAGE_GROUP, tiff)
     _write_sample(w, context["sample"], lacking)
     _write_notes(w, tiff, source_sha256, context)
     _write_mapping_note(w, choice)
     _write_time_note(w, mapped)
     _write_frames(w)
-    _write_instrument(w, mapped.values, lacking)
+    _write_instrument(w, values, lacking)
     return lacking
 
 
@@ -548,70 +554,5 @@ def _write_provenance(w: _Writer, tiff: TiffSource, sha256: str) -> None:
     w.field(f"{IMAGE_GROUP}/process/input/file_name", tiff.path.name)
     w.field(f"{IMAGE_GROUP}/process/input/checksum", sha256)
     w.field(f"{IMAGE_GROUP}/process/input/algorithm", "SHA-256")
-    w.field(f"{IMAGE_GROUP}/process/input/context", f"frames of {tiff.path.name}, unmodified")
+    w.field(f"{IMAGE_GROUP}/process/input/context", input_context(tiff))
     w.field(f"{IMAGE_GROUP}/process/detector_identifier", "detector1")
-
-
-def _write_image(
-    w: _Writer,
-    tiff: TiffSource,
-    mapping: Mapping,
-    progress: Callable[[int, int], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    frames = tiff.frame_count
-    rows, columns = tiff.frame_shape
-    calibration = tiff.calibration
-    image = w.group(IMAGE_GROUP, "NXimage")
-    w.entry["measurement"].attrs["default"] = "event1"
-    w.entry["measurement/event1"].attrs["default"] = "image1"
-
-    kind = "stack_2d" if frames > 1 else "image_2d"
-    image.attrs["default"] = kind
-    data = w.group(f"{IMAGE_GROUP}/{kind}", "NXdata")
-    w.field(f"{IMAGE_GROUP}/{kind}/title", tiff.path.name)
-    data.attrs["signal"] = "real"
-    shape = (frames, rows, columns) if frames > 1 else (rows, columns)
-    # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
-    chunks = (1, rows, columns) if frames > 1 else None
-    signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
-    signal.attrs["long_name"] = (
-        "Diffracted intensity (counts)"
-        if mapping.signal_kind == "diffraction"
-        else "Intensity (counts)"
-    )
-    for index in range(frames):
-        if cancel is not None and cancel.is_set():
-            return
-        frame = tiff.frame(index)
-        if frames > 1:
-            signal[index] = frame
-        else:
-            signal[...] = frame
-        if progress is not None:
-            progress(index + 1, frames)
-
-    reciprocal = calibration.unit == "1/m"
-    names = {"axis_i": "x", "axis_j": "y"}
-    axes = ["axis_j", "axis_i"]
-    sizes = {"axis_j": (rows, calibration.pixel_y), "axis_i": (columns, calibration.pixel_x)}
-    for axis in axes:
-        count, pitch = sizes[axis]
-        if calibration.calibrated:
-            values = np.arange(count, dtype=np.float64) * pitch
-            unit = calibration.unit
-            label = f"k_{names[axis]} ({unit})" if reciprocal else f"{names[axis]} ({unit})"
-        else:
-            values = np.arange(count, dtype=np.float64)
-            unit = "px"
-            label = f"{names[axis]} (pixel, uncalibrated)"
-        dataset = data.create_dataset(axis, data=values)
-        dataset.attrs["units"] = unit
-        dataset.attrs["long_name"] = label
-    if frames > 1:
-        indices = data.create_dataset("indices_image", data=np.arange(frames, dtype=np.int64))
-        indices.attrs["long_name"] = "frame"
-        axes = ["indices_image", *axes]
-    data.attrs["axes"] = axes
-    for position, axis in enumerate(axes):
-        data.attrs[f"{axis}_indices"] = np.uint64(position)
