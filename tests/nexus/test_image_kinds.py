@@ -17,7 +17,7 @@ import pytest
 import tifffile
 
 from lamefair_desktop.nexus.preview import open_preview
-from lamefair_desktop.nexus.validate import pynx_executable
+from lamefair_desktop.nexus.validate import fairmat_installed
 from lamefair_desktop.nexus.writer import convert
 from tests.nexus.strict import validate_strictly
 from tests.support.components import unavailable
@@ -62,7 +62,7 @@ def _png_pixels(png: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
     """Every kind written, converted with the catalog context and validated strictly, once."""
-    if pynx_executable() is None:
+    if not fairmat_installed():
         unavailable("FAIRmat validator", "pynx (pynxtools, test extra) is not installed")
     from tests.nexus.conftest import CONTEXT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from lamefair_desktop.nexus.validate import pynx_validate
+from lamefair_desktop.nexus.validate import fairmat_validate
 from lamefair_desktop.nexus.writer import convert
 
 TVIPS = "TVIPS_bin4.tif"
@@ -45,7 +45,7 @@ def test_a_camera_file_without_a_pair_names_no_microscope(corpus_tiff_dir, conte
     )
     assert "tvips" in description
     assert note["warnings"] == []
-    report = pynx_validate(out)
+    report = fairmat_validate(out)
     assert report.valid, report.report[-2000:]
 
 
@@ -63,7 +63,7 @@ def test_a_chosen_pair_adds_the_sites_microscope(corpus_tiff_dir, context, tmp_p
         "chosen",
         "TVIPS",
     )
-    report = pynx_validate(out)
+    report = fairmat_validate(out)
     assert report.valid, report.report[-2000:]
 
 

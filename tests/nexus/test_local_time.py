@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from lamefair_desktop.nexus.validate import pynx_validate
+from lamefair_desktop.nexus.validate import fairmat_validate
 from lamefair_desktop.nexus.writer import convert
 
 FEI = "FEI-Helios-Ebeam-16bits.tif"
@@ -68,7 +68,7 @@ def test_summer_and_winter_images_get_their_own_offset_and_the_zone_is_recorded(
     assert "converting computer" in description
     assert reading["stated"] == "2016-06-13 17:06:40"
     assert reading["remark"] is None
-    assert pynx_validate(june).valid  # the note is documented NXem (strict mode)
+    assert fairmat_validate(june).valid  # the note is documented NXem (strict mode)
 
     january = tmp_path / "january.nxs"
     convert(_fei_taken_at(corpus_tiff_dir, tmp_path, "01/13/2016", "05:06:40 PM"), january)
