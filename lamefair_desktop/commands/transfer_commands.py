@@ -254,6 +254,7 @@ def register_queue(parser: argparse.ArgumentParser) -> None:
 
 def run_queue(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.claims import Claims
+    from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.queue import ACTIVE_STATES, UploadQueue
     from lamefair_desktop.transfer.reconcile import reconcile
     from lamefair_desktop.transfer.upload import Uploader
@@ -269,6 +270,9 @@ def run_queue(args: argparse.Namespace) -> int:
             print(f"{item.state}\t{item.size}\t{item.local_path}\t{item.file_id}{error}")
         if not items:
             print("The upload queue is empty.")
+        # The catalog's FAIRmat verdicts arrive with `lamefair sync`; until then, this computer's.
+        for job in DerivedQueue(queue.sessions).items():
+            print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip())
         return EXIT_OK
     printer = Printer()
 

@@ -1,10 +1,8 @@
 """Is this file NXem? Our fast structural check, and the FAIRmat validator (the authority).
 
-The FAIRmat validator is pynxtools' own function (`validate_hdf_group_against`, what `pynx validate`
-calls per entry), and its boolean is the verdict: `pynx validate` exits 0 whether the file is valid
-or not and only says so in English, which we must not parse. The function keeps module-level state
-(a collector of problems that is never reset), so each file is judged in a fresh spawned process;
-the problems it logs are captured there and come back as the report.
+The FAIRmat validator is pynxtools' own function, run in a fresh spawned process per file by
+`lamefair_catalog.nxem_judge` (shared with the catalog, which judges every stored derived file
+again where the packaged desktop cannot: see that module for the hazards).
 
 Our structural check is a quick pre-flight with readable messages, and the only check where
 pynxtools is not installed: every verdict says which of the two spoke (`ValidationReport.validator`).
@@ -13,15 +11,12 @@ pynxtools is not installed: every verdict says which of the two spoke (`Validati
 from __future__ import annotations
 
 import importlib.util
-import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 
+from lamefair_catalog.nxem_judge import JudgeTimeout, judge
 from lamefair_desktop.nexus.errors import NexusEngineError
 
 REQUIRED_FIELDS = (
@@ -154,20 +149,10 @@ def fairmat_validate(path: Path, timeout: float = 300) -> ValidationReport:
     path = Path(path)
     if not path.is_file():
         raise NexusEngineError(f"{path} does not exist.")
-    # spawn, not fork: the caller may run threads (the engines, the GUI). One process per file
-    # (max_tasks_per_child=1): pynxtools' problem collector would otherwise carry over.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1)
     try:
-        outcome = pool.submit(_judge_in_child, str(path)).result(timeout=timeout)
-    except FutureTimeout:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        raise NexusEngineError(
-            f"The FAIRmat validator did not finish {path.name} within {timeout:.0f} s."
-        ) from None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        outcome = judge(path, timeout)
+    except JudgeTimeout as exc:
+        raise NexusEngineError(str(exc)) from None
     if outcome.missing:
         raise ValidatorMissing(
             f"The FAIRmat validator (pynxtools) is not installed here ({outcome.missing}); "
@@ -186,59 +171,3 @@ def fairmat_validate(path: Path, timeout: float = 300) -> ValidationReport:
         report="\n".join([header, *outcome.problems]),
         validator=FAIRMAT,
     )
-
-
-@dataclass(frozen=True)
-class _ChildOutcome:
-    valid: bool = False
-    problems: tuple[str, ...] = ()
-    version: str = ""
-    missing: str = ""  # why pynxtools could not be imported
-    error: str = ""
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname}: {record.getMessage()}")
-
-
-def _judge_in_child(path: str) -> _ChildOutcome:
-    """Runs in the spawned child: every NXentry of the file against its own definition."""
-    try:
-        from importlib.metadata import version
-
-        from pynxtools.dataconverter.validation import validate_hdf_group_against
-    except ImportError as exc:
-        return _ChildOutcome(missing=str(exc) or exc.__class__.__name__)
-    capture = _Capture()
-    # The problems go to the "pynxtools" logger, which prints them itself and does not propagate;
-    # a few go to module loggers that do. Take them all here instead of on the terminal.
-    own = logging.getLogger("pynxtools")
-    own.handlers = [capture]
-    root = logging.getLogger()
-    root.addHandler(capture)
-    root.setLevel(logging.INFO)
-    try:
-        with h5py.File(path, "r") as handle:
-            entries = [
-                (group, _text(group["definition"][()]))
-                for group in _entries(handle)
-                if "definition" in group
-            ]
-            if not entries:
-                return _ChildOutcome(problems=("no NXentry with a definition",))
-            # Every entry is judged (its problems belong in the report), not only up to the first.
-            verdicts = [
-                validate_hdf_group_against(definition, group, path, ignore_undocumented=False)
-                for group, definition in entries
-            ]
-            valid = all(verdicts)
-    except (OSError, KeyError, ValueError) as exc:
-        return _ChildOutcome(error=str(exc))
-    finally:
-        root.removeHandler(capture)
-    return _ChildOutcome(valid=valid, problems=tuple(capture.lines), version=version("pynxtools"))

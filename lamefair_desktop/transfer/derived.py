@@ -69,6 +69,10 @@ class DerivedRow(LocalBase):
     lacking: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[str] = mapped_column(String(40), default=_now)
+    # The catalog's FAIRmat verdict on the stored file, learned from the change feed (sync.py).
+    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    server_validator: Mapped[str] = mapped_column(String(64), default="")
+    server_report: Mapped[str] = mapped_column(Text, default="")
 
 
 @dataclass(frozen=True)
@@ -87,16 +91,38 @@ class DerivedJob:
     report: str
     lacking: str
     error: str
+    server_valid: bool | None = None
+    server_validator: str = ""
+    server_report: str = ""
 
     @classmethod
     def of(cls, row: DerivedRow) -> DerivedJob:
         return plain(cls, row)
 
     @property
+    def judged_valid(self) -> bool | None:
+        """The catalog's FAIRmat verdict when it has one, else this computer's."""
+        return self.valid if self.server_valid is None else self.server_valid
+
+    @property
+    def full_report(self) -> str:
+        """What the report dialog shows: the catalog's report first when it has judged."""
+        if self.server_valid is None:
+            return self.report
+        return f"{self.server_report}\n\nOn this computer:\n{self.report}"
+
+    @property
     def verdict(self) -> str:
         """In words, for a table cell: the verdict and which check gave it (a structure that is
-        complete is not yet valid NXem for FAIRmat)."""
+        complete is not yet valid NXem for FAIRmat). The catalog's FAIRmat verdict, once known,
+        outranks whatever this computer could run."""
         if self.state == "stored":
+            if self.server_valid is not None:
+                return (
+                    "valid NXem (FAIRmat, checked by the catalog)"
+                    if self.server_valid
+                    else "stored, NOT valid (FAIRmat, checked by the catalog)"
+                )
             if self.validator == FAIRMAT:
                 return "valid NXem (FAIRmat)" if self.valid else "stored, NOT valid (FAIRmat)"
             who = VALIDATOR_LABELS.get(self.validator, self.validator)
@@ -187,6 +213,28 @@ class DerivedQueue:
             row.updated_at = _now()
             session.commit()
             return DerivedJob.of(row)
+
+    def learn_server_verdict(
+        self, derived: dict, session: Session | None = None
+    ) -> DerivedJob | None:
+        """Take the catalog's verdict from a derived file's record (a change-feed entry); None if
+        there is no job here for its source file or the catalog has not judged it. With
+        `session`, the caller's transaction commits it (one writer at a time in SQLite)."""
+        if derived.get("server_checked_at") is None:
+            return None
+        if session is None:
+            with self._session() as own:
+                job = self.learn_server_verdict(derived, own)
+                own.commit()
+                return job
+        row = session.get(DerivedRow, str(derived.get("source_file")))
+        if row is None:
+            return None
+        row.server_valid = derived.get("server_valid")
+        row.server_validator = derived.get("server_validator") or ""
+        row.server_report = derived.get("server_report") or ""
+        row.updated_at = _now()
+        return DerivedJob.of(row)
 
     def retry(self, file_id: str) -> None:
         """A failed conversion (fixed mapping, freed disk), or one skipped because its upload
@@ -300,6 +348,9 @@ class Deriver:
                     validator=report.validator,
                     report=report.report,
                     lacking="\n".join(result.lacking),
+                    server_valid=None,  # about the bytes sent before, if any
+                    server_validator="",
+                    server_report="",
                 )
             self._store(job)
         except CatalogUnreachable as exc:

@@ -130,11 +130,13 @@ class TransfersPanel(QWidget):
             box.setIcon(QMessageBox.Icon.Warning)
             box.setText(f"{job.rel_path} was not converted.\n\n{job.error}")
         else:
-            box.setIcon(QMessageBox.Icon.Information if job.valid else QMessageBox.Icon.Warning)
+            box.setIcon(
+                QMessageBox.Icon.Information if job.judged_valid else QMessageBox.Icon.Warning
+            )
             box.setText(f"{job.rel_path}: {job.verdict}.")
             if job.lacking:
                 box.setInformativeText("The entry lacks:\n" + job.lacking)
-        box.setDetailedText(job.report or job.error)
+        box.setDetailedText(job.full_report or job.error)
         box.setModal(False)
         box.show()
         self.report_shown.emit(box)
