@@ -18,8 +18,10 @@ $(BIN)/python:
 # from source again. compileall skips what is up to date, so only the first install pays (about a
 # minute on two cores); files never meant to compile (templates, old fixtures) are ignored.
 COMPILE = $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
+# The app gets the FAIRmat validator too: without it a fresh install shows only the structural
+# verdict. (The packaged build leaves it out: see packaging/lamefair.spec.)
 $(VENV)/.stamp-app: pyproject.toml Makefile | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[server]'
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,fairmat]'
 	$(COMPILE)
 	touch $@
 

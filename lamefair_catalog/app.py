@@ -29,6 +29,7 @@ from lamefair_catalog.settings import Settings
 from lamefair_catalog.shared import known_instrument_pairs
 from lamefair_catalog.storage import Storage, StorageError, StorageNotAnswering
 from lamefair_catalog.transfers import Transfers
+from lamefair_catalog.verdicts import ServerVerdicts
 
 log = logging.getLogger("lamefair_catalog")
 
@@ -79,7 +80,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.catalog = catalog
-    app.state.transfers = Transfers(catalog, known_instrument_pairs())
+    verdicts = ServerVerdicts(catalog)
+    verdicts.start()
+    app.state.verdicts = verdicts
+    app.state.transfers = Transfers(catalog, known_instrument_pairs(), verdicts.submit)
     app.state.authenticator = authenticator
 
     def auth_config() -> s.AuthConfig:

@@ -182,6 +182,12 @@ class DerivedFile(Base):
     report: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The catalog's own verdict (verdicts.py): the FAIRmat validator on the stored object, whatever
+    # the uploading desktop could run. Null until judged, and where no judge is installed.
+    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    server_validator: Mapped[str] = mapped_column(String(64), default="")
+    server_report: Mapped[str] = mapped_column(Text, default="")
+    server_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Change(Base):

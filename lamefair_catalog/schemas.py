@@ -168,6 +168,11 @@ class DerivedOut(BaseModel):
     valid: bool
     state: str
     created_at: dt.datetime
+    # The catalog's FAIRmat verdict on the stored object (null: not judged yet, or cannot be here).
+    server_valid: bool | None = None
+    server_validator: str = ""
+    server_report: str = ""
+    server_checked_at: dt.datetime | None = None
 
 
 class FileOut(BaseModel):

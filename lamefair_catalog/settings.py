@@ -58,6 +58,10 @@ class Settings:
     # After storage or the database stopped answering, requests that need it are refused (503)
     # for this long; then one request tries again.
     outage_cool_down: float = 5.0
+    # The catalog's own FAIRmat verdict on stored derived files (verdicts.py): larger objects are
+    # not fetched (the temp folder must hold one), and a validator silent this long is killed.
+    verdict_max_bytes: int = 2 * 1024**3
+    verdict_timeout: float = 300.0
     # Embedded mode: one local user, admin, authenticated by a token kept in the data directory.
     local_token: str | None = field(default=None, repr=False)
     local_user: str = "local"
@@ -94,6 +98,10 @@ class Settings:
             db_connect_timeout=_seconds("LAMEFAIR_DB_CONNECT_TIMEOUT", defaults.db_connect_timeout),
             db_pool_timeout=_seconds("LAMEFAIR_DB_POOL_TIMEOUT", defaults.db_pool_timeout),
             outage_cool_down=_seconds("LAMEFAIR_OUTAGE_COOL_DOWN", defaults.outage_cool_down),
+            verdict_max_bytes=int(
+                _env("LAMEFAIR_VERDICT_MAX_BYTES", str(defaults.verdict_max_bytes))
+            ),
+            verdict_timeout=_seconds("LAMEFAIR_VERDICT_TIMEOUT", defaults.verdict_timeout),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

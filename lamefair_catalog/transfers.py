@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -58,6 +59,10 @@ def derived_out(row: DerivedFile) -> s.DerivedOut:
         valid=row.valid,
         state=row.state,
         created_at=row.created_at,
+        server_valid=row.server_valid,
+        server_validator=row.server_validator or "",
+        server_report=row.server_report or "",
+        server_checked_at=row.server_checked_at,
     )
 
 
@@ -92,8 +97,15 @@ def measurement_out(row: Measurement, bucket: str) -> s.MeasurementOut:
 
 
 class Transfers:
-    def __init__(self, catalog: Catalog, known_pairs: frozenset[str]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        known_pairs: frozenset[str],
+        on_derived_stored: Callable[[uuid.UUID], None] | None = None,
+    ) -> None:
         self.catalog = catalog
+        # Hands a stored derived file to the catalog's own validator (verdicts.py), after commit.
+        self.on_derived_stored = on_derived_stored
         self.storage = catalog.storage
         self.settings = catalog.settings
         self.known_pairs = known_pairs
@@ -504,6 +516,9 @@ class Transfers:
             derived.bucket, derived.key = proposal.mirror_bucket, key
             derived.size, derived.sha256 = body.size, body.sha256
             derived.valid, derived.report, derived.state = body.valid, body.report, "pending"
+            # New bytes: the catalog's verdict on the old ones no longer says anything.
+            derived.server_valid, derived.server_validator = None, ""
+            derived.server_report, derived.server_checked_at = "", None
             session.commit()
             presigned = self.storage.presign_put(proposal.mirror_bucket, key, body.sha256)
             return s.DerivedUpload(
@@ -534,7 +549,9 @@ class Transfers:
             out = derived_out(derived)
             self.catalog.record_change(session, "derived", derived.id, "update", proposal.id, out)
             session.commit()
-            return out
+        if self.on_derived_stored is not None:
+            self.on_derived_stored(derived_id)
+        return out
 
     # --- buckets ------------------------------------------------------------------------------
 

@@ -14,9 +14,14 @@ from collections.abc import Callable, Sequence
 
 from lamefair_desktop import __version__
 
+# Exit codes of every command, in one place (scripts on microscope PCs branch on them).
 EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # something could not be done (a file not converted, a request refused)
+EXIT_USAGE = 2  # the command line or its inputs are wrong; nothing was done
+EXIT_OFFLINE = 3  # the catalog or storage is unreachable; the work waits in the queue
+EXIT_SIGN_IN = 4  # signing in is needed first
+EXIT_NOT_VALID = 5  # converted, but the file is NOT valid NXem (FAIRmat validator, or structure)
+EXIT_NO_VALIDATOR = 6  # asked for the FAIRmat validator, which is not installed: structure only
 
 # name -> (help, module path of a `register(subparser)` function). Each command module adds its
 # own arguments and sets `handler`, which returns an exit code.

@@ -17,8 +17,17 @@ from lamefair_desktop import paths
 
 # 2: derived_jobs; 3: watch_rules, watch_ledger; 4: upload_claims; 5: catalog_addresses, and the
 # `server` column of every table holds the catalog's id (rows of a URL are re-filed on connecting:
-# catalog_identity.py)
-SCHEMA_VERSION = 5
+# catalog_identity.py); 6: derived_jobs.server_* (the catalog's FAIRmat verdict)
+SCHEMA_VERSION = 6
+
+# Columns added to tables that already existed: create_all() makes new tables only.
+_ADDED_COLUMNS = {
+    6: (
+        ("derived_jobs", "server_valid", "BOOLEAN"),
+        ("derived_jobs", "server_validator", "VARCHAR(64) NOT NULL DEFAULT ''"),
+        ("derived_jobs", "server_report", "TEXT NOT NULL DEFAULT ''"),
+    ),
+}
 
 
 class LocalBase(DeclarativeBase):
@@ -76,6 +85,23 @@ def _migrate(engine: Engine, path: Path) -> None:
                 f"{path} was written by a newer lamefair (schema {version}); update lamefair "
                 "rather than use an older version with it."
             )
+        if version:
+            for added_in, columns in sorted(_ADDED_COLUMNS.items()):
+                if version < added_in:
+                    for table, column, kind in columns:
+                        if _has_table(connection, table):
+                            connection.exec_driver_sql(
+                                f"ALTER TABLE {table} ADD COLUMN {column} {kind}"
+                            )
         LocalBase.metadata.create_all(connection)
         connection.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))
         connection.commit()
+
+
+def _has_table(connection, table: str) -> bool:
+    return (
+        connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).first()
+        is not None
+    )

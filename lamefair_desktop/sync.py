@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
 from lamefair_desktop.local_db import LocalBase
+from lamefair_desktop.transfer.derived import DerivedQueue
 
 # entity kind -> (API collection, field naming the parent)
 KINDS = {
@@ -117,10 +118,14 @@ class CatalogCache:
                 self.put(session, "file", file)
 
     def apply(self, changes: list[dict], last_rev: int) -> None:
+        # The catalog's FAIRmat verdicts go to the conversion queue's rows (the NXem column).
+        derived = DerivedQueue(self.sessions)
         with self.sessions() as session:
             for change in changes:
                 if change["entity"] in KINDS:
                     self.put(session, change["entity"], change["data"])
+                elif change["entity"] == "derived":
+                    derived.learn_server_verdict(change["data"], session)
             state = session.get(SyncState, self.server) or SyncState(server=self.server)
             state.last_rev = max(last_rev, state.last_rev or 0)
             session.merge(state)

@@ -3,8 +3,9 @@
 - Core engines in lamefair_desktop (everything outside ui/ and workers/) import no Qt and no pyqtgraph,
   not even indirectly.
 - workers/ never imports ui/.
-- The desktop imports from the catalog server only its shared schema module; the server never
-  imports the desktop.
+- The desktop imports from the catalog server only its shared schema module and the shared NXem
+  judge (the one child-process runner of the FAIRmat validator, used by both sides); the server
+  never imports the desktop.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
-SHARED_SCHEMA = "lamefair_catalog.shared"
+# Exactly these modules, not a prefix: "lamefair_catalog.shared_anything" is not allowed by accident.
+# Both import only the standard library at module level (h5py and pynxtools only in the judge's
+# child process), so the desktop never pulls FastAPI, SQLAlchemy models or boto3 through them.
+SHARED_WITH_DESKTOP = ("lamefair_catalog.shared", "lamefair_catalog.nxem_judge")
 
 
 def _python_files(package: str) -> list[Path]:
@@ -89,7 +93,7 @@ def test_desktop_and_server_stay_apart():
         f"{path.relative_to(ROOT)} imports {name}"
         for path in _python_files("lamefair_desktop")
         for name in _imports(path)
-        if name.startswith("lamefair_catalog") and not name.startswith(SHARED_SCHEMA)
+        if name.split(".")[0] == "lamefair_catalog" and name not in SHARED_WITH_DESKTOP
     ]
     server = [
         f"{path.relative_to(ROOT)} imports {name}"
@@ -99,3 +103,18 @@ def test_desktop_and_server_stay_apart():
     ]
     assert not desktop, desktop
     assert not server, server
+
+
+def test_modules_shared_with_the_desktop_load_no_server_machinery():
+    script = (
+        "import importlib, sys\n"
+        f"for name in {SHARED_WITH_DESKTOP!r}:\n"
+        "    importlib.import_module(name)\n"
+        "heavy = ('fastapi', 'sqlalchemy', 'boto3', 'pydantic', 'h5py', 'pynxtools')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded by the shared modules: {result.stdout}"

@@ -11,10 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from lamefair_desktop.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lamefair_desktop.cli import EXIT_FAILED, EXIT_OFFLINE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE
 
-EXIT_OFFLINE = 3
-EXIT_SIGN_IN = 4
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 
 
@@ -211,8 +209,7 @@ def _convert(client, uploads, measurement_id: str) -> int:
         deriver.close()
     status = EXIT_OK
     for job in derived.items(measurement_id=measurement_id):
-        detail = f" ({job.validator})" if job.validator else ""
-        print(f"NXem: {job.rel_path}: {job.verdict}{detail} {job.error}".rstrip())
+        print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip())
         if job.state == "failed":
             status = EXIT_FAILED
         elif job.state == "offline":
@@ -257,6 +254,7 @@ def register_queue(parser: argparse.ArgumentParser) -> None:
 
 def run_queue(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.claims import Claims
+    from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.queue import ACTIVE_STATES, UploadQueue
     from lamefair_desktop.transfer.reconcile import reconcile
     from lamefair_desktop.transfer.upload import Uploader
@@ -272,6 +270,9 @@ def run_queue(args: argparse.Namespace) -> int:
             print(f"{item.state}\t{item.size}\t{item.local_path}\t{item.file_id}{error}")
         if not items:
             print("The upload queue is empty.")
+        # The catalog's FAIRmat verdicts arrive with `lamefair sync`; until then, this computer's.
+        for job in DerivedQueue(queue.sessions).items():
+            print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip())
         return EXIT_OK
     printer = Printer()
 

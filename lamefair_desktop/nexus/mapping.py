@@ -1,5 +1,11 @@
 """Instrument mappings: JSON data (`mappings/*.json`, checked against `mapping.schema.json`) that
 say which flattened vendor key fills which NXem target, in which unit, with which transform.
+
+Two kinds, so that a file never claims a microscope it does not name:
+- a flavour mapping (`flavours` listed, no `extends`) writes only what a file of that flavour
+  states (the camera, the software, the beam); detection picks it from the file;
+- an instrument pair (`extends` a flavour mapping) adds one site's microscope identity (vendor,
+  model, stage design, the clock's time zone); only an operator's choice brings it in.
 """
 
 from __future__ import annotations
@@ -7,15 +13,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 
 from lamefair_desktop.nexus.errors import MappingError
+from lamefair_desktop.nexus.local_time import Reading, ZoneChoice, computer_zone, localise
 from lamefair_desktop.nexus.targets import TARGETS
 from lamefair_desktop.nexus.units import UnknownUnit, convert, is_known, to_si
 from lamefair_desktop.resources import mappings_dir
@@ -47,6 +54,12 @@ class Mapping:
     signal_kind: str = "image"
     constants: dict[str, Any] = field(default_factory=dict)
     entries: tuple[Entry, ...] = ()
+    extends: str | None = None  # the flavour mapping an instrument pair builds on
+    timezone: str | None = None  # IANA zone of the instrument's clock (instrument pairs)
+
+    def fits(self, flavour: str) -> bool:
+        """Whether this mapping was written for files of `flavour` (the generic one fits all)."""
+        return not self.flavours or "generic" in self.flavours or flavour in self.flavours
 
 
 @dataclass
@@ -55,6 +68,64 @@ class MappedValues:
 
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Vendor times read without a zone: target -> (zone used, reading).
+    readings: dict[str, tuple[ZoneChoice, Reading]] = field(default_factory=dict)
+
+
+class PairOrigin(StrEnum):
+    """Why a mapping was used; written into the NXem with the mapping's id."""
+
+    DETECTED = "detected"  # no pair given: the file's flavour chose its flavour mapping
+    CHOSEN = "chosen"  # the operator chose it for this conversion (`lamefair convert --pair`)
+    REMEMBERED = "remembered"  # the pair last used for the experiment, proposed again
+    WATCH_RULE = "watch rule"
+    MEASUREMENT = "measurement"  # the pair recorded with the measurement in the catalog
+
+
+_ORIGIN_WORDS = {
+    PairOrigin.DETECTED: "detected: no instrument pair was chosen, so the mapping of the file's "
+    "flavour ({flavour}) was used; it writes only what the file states",
+    PairOrigin.CHOSEN: "chosen by the operator for this conversion",
+    PairOrigin.REMEMBERED: "remembered: the pair last used for this experiment",
+    PairOrigin.WATCH_RULE: "set by the watch rule of the folder the file arrived in",
+    PairOrigin.MEASUREMENT: "the instrument pair recorded with the measurement in the catalog "
+    "(chosen at upload or by a watch rule)",
+}
+
+
+@dataclass(frozen=True)
+class MappingChoice:
+    """The mapping used for one file, why, and what is wrong with that choice."""
+
+    mapping: Mapping
+    origin: PairOrigin
+    flavour: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return _ORIGIN_WORDS[self.origin].format(flavour=self.flavour)
+
+
+def choose_mapping(
+    registry: MappingRegistry,
+    flavour: str,
+    pair: str | None,
+    origin: PairOrigin = PairOrigin.CHOSEN,
+) -> MappingChoice:
+    """The flavour mapping when no pair is given; else the pair, warned about if it does not fit
+    the file (an SEM mapping on a TEM camera's file writes the wrong microscope)."""
+    if not pair:
+        return MappingChoice(registry.for_flavour(flavour), PairOrigin.DETECTED, flavour)
+    mapping = registry.get(pair)
+    warnings = ()
+    if not mapping.fits(flavour):
+        warnings = (
+            f"the mapping {mapping.id} ({mapping.label}) is made for "
+            f"{', '.join(mapping.flavours)} files, but this file is {flavour}: its values may "
+            "be wrong or missing; choose a pair for this instrument",
+        )
+    return MappingChoice(mapping, origin, flavour, warnings)
 
 
 @cache
@@ -116,6 +187,25 @@ def load_mapping(path: Path) -> Mapping:
         signal_kind=raw.get("signal_kind", "image"),
         constants=dict(raw.get("constants", {})),
         entries=tuple(entries),
+        extends=raw.get("extends"),
+        timezone=raw.get("timezone"),
+    )
+
+
+def _extend(pair: Mapping, base: Mapping) -> Mapping:
+    """An instrument pair on top of its flavour mapping: the pair's constants and entries win."""
+    own = {entry.target for entry in pair.entries} | set(pair.constants)
+    return Mapping(
+        id=pair.id,
+        label=pair.label,
+        path=pair.path,
+        description=pair.description,
+        flavours=base.flavours,
+        signal_kind=base.signal_kind,
+        constants={k: v for k, v in base.constants.items() if k not in own} | pair.constants,
+        entries=tuple(e for e in base.entries if e.target not in own) + pair.entries,
+        extends=base.id,
+        timezone=pair.timezone,
     )
 
 
@@ -151,6 +241,17 @@ class MappingRegistry:
                 )
             seen[mapping.id] = path
             mappings.append(mapping)
+        by_id = {m.id: m for m in mappings}
+        for index, mapping in enumerate(mappings):
+            if mapping.extends is None:
+                continue
+            base = by_id.get(mapping.extends)
+            if base is None or base.extends is not None:
+                raise MappingError(
+                    f"Mapping {mapping.path.name}: extends {mapping.extends!r}, which is not a "
+                    "flavour mapping."
+                )
+            mappings[index] = _extend(mapping, base)
         return cls(mappings)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -165,8 +266,9 @@ class MappingRegistry:
             ) from None
 
     def for_flavour(self, flavour: str) -> Mapping:
+        """The flavour mapping, never an instrument pair: detection knows no site."""
         for mapping in self._by_id.values():
-            if flavour in mapping.flavours:
+            if mapping.extends is None and flavour in mapping.flavours:
                 return mapping
         return self.get("generic")
 
@@ -179,19 +281,58 @@ def default_registry() -> MappingRegistry:
 # --- applying a mapping -----------------------------------------------------------------------
 
 
-def apply(mapping: Mapping, metadata: dict[str, Any]) -> MappedValues:
+def instrument_zone(mapping: Mapping, given: ZoneChoice | None = None) -> ZoneChoice:
+    """The zone of the instrument's clock: given for this conversion, else the instrument
+    pair's, else this computer's (conversion usually runs on the microscope PC)."""
+    if given is not None:
+        return given
+    if mapping.timezone:
+        return ZoneChoice(
+            mapping.timezone, f"the time zone of the instrument pair {mapping.id} (its setting)"
+        )
+    return computer_zone()
+
+
+def apply(
+    mapping: Mapping, metadata: dict[str, Any], zone: ZoneChoice | None = None
+) -> MappedValues:
+    """Fill the targets; vendor times without a zone are read in `zone` (see `instrument_zone`),
+    looked up only when such a time is met."""
     result = MappedValues()
     for name, value in mapping.constants.items():
         result.values[name] = value
+    zones = _Zones(mapping, zone)
     for entry in mapping.entries:
         try:
-            value = _entry_value(entry, metadata)
+            value = _entry_value(entry, metadata, zones)
         except (ValueError, TypeError, UnknownUnit) as exc:
             result.problems.append(f"{entry.target}: {exc}")
             continue
+        if isinstance(value, tuple):
+            used, reading = value
+            result.readings[entry.target] = value
+            value = reading.written
         if value is not None:
             result.values[entry.target] = value
     return result
+
+
+class _Zones:
+    """The zone for a time transform: the mapping's fixed one (a vendor that writes UTC), else
+    the instrument's, resolved once."""
+
+    def __init__(self, mapping: Mapping, given: ZoneChoice | None) -> None:
+        self._mapping, self._given, self._instrument = mapping, given, None
+
+    def __call__(self, transform: dict[str, Any]) -> ZoneChoice:
+        fixed = transform.get("timezone", "local")
+        if fixed != "local":
+            return ZoneChoice(
+                fixed, f"the mapping {self._mapping.id} says the vendor writes {fixed}"
+            )
+        if self._instrument is None:
+            self._instrument = instrument_zone(self._mapping, self._given)
+        return self._instrument
 
 
 def _first_present(entry: Entry, metadata: dict[str, Any]) -> tuple[str | None, Any]:
@@ -202,15 +343,15 @@ def _first_present(entry: Entry, metadata: dict[str, Any]) -> tuple[str | None, 
     return None, None
 
 
-def _entry_value(entry: Entry, metadata: dict[str, Any]) -> Any:
+def _entry_value(entry: Entry, metadata: dict[str, Any], zones: _Zones) -> Any:
     target = TARGETS[entry.target]
     transform = entry.transform or {}
     kind = transform.get("kind")
     unit = entry.unit
     if kind == "datetime":
-        return _combine_datetime(transform, metadata)
+        return _read_local(_combine_datetime(transform, metadata), transform, zones)
     if kind == "packed_datetime":
-        return _packed_datetime(transform, metadata)
+        return _read_local(_packed_datetime(transform, metadata), transform, zones)
     key, value = _first_present(entry, metadata)
     if value is None:
         return entry.default
@@ -227,7 +368,7 @@ def _entry_value(entry: Entry, metadata: dict[str, Any]) -> Any:
     elif kind == "iso8601":
         moment = datetime.fromisoformat(_trim_fraction(str(value)))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_zone(transform.get("timezone", "local")))
+            return _read_local(moment, transform, zones)
         return moment.replace(microsecond=0).isoformat()
     elif kind == "number_in_text":
         match = _NUMBER.search(str(value))
@@ -248,16 +389,13 @@ def _entry_value(entry: Entry, metadata: dict[str, Any]) -> Any:
     return str(value)
 
 
-def _zone(name: str) -> tzinfo:
-    """`local` is the converting computer's zone: conversion runs on the microscope PC."""
-    if name == "local":
-        return datetime.now().astimezone().tzinfo or UTC
-    if name == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+def _read_local(
+    naive: datetime | None, transform: dict[str, Any], zones: _Zones
+) -> tuple[ZoneChoice, Reading] | None:
+    if naive is None:
+        return None
+    zone = zones(transform)
+    return zone, localise(naive, zone)
 
 
 def _trim_fraction(text: str) -> str:
@@ -265,26 +403,21 @@ def _trim_fraction(text: str) -> str:
     return re.sub(r"(\.\d{6})\d+", r"\1", text.strip().replace("Z", "+00:00"))
 
 
-def _combine_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+def _combine_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> datetime | None:
     date_text, time_text = metadata.get(transform["date"]), metadata.get(transform["time"])
     if date_text in (None, "") or time_text in (None, ""):
         return None
     date = _parse(str(date_text), transform.get("date_format"), _DATE_FORMATS, "date")
     time = _parse(str(time_text), transform.get("time_format"), _TIME_FORMATS, "time")
-    zone = _zone(transform.get("timezone", "local"))
-    moment = datetime.combine(date.date(), time.time()).replace(tzinfo=zone, microsecond=0)
-    return moment.isoformat()
+    return datetime.combine(date.date(), time.time())
 
 
-def _packed_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+def _packed_datetime(transform: dict[str, Any], metadata: dict[str, Any]) -> datetime | None:
     packed, seconds = metadata.get(transform["date"]), metadata.get(transform["time"])
     if not isinstance(packed, int) or not isinstance(seconds, int) or packed <= 0:
         return None
     day = datetime(packed >> 16, (packed >> 8) & 0xFF, packed & 0xFF)
-    moment = (day + timedelta(seconds=seconds)).replace(
-        tzinfo=_zone(transform.get("timezone", "local"))
-    )
-    return moment.isoformat()
+    return day + timedelta(seconds=seconds)
 
 
 def _parse(text: str, fmt: str | None, candidates: tuple[str, ...], what: str) -> datetime:

@@ -2,6 +2,8 @@
 
 Works for vendor TIFFs and NeXus files. NeXus files are read lazily with h5py slicing; the image is
 the NXdata `signal` found by following `default` attributes, else the first NXdata.
+Colour images come as (rows, columns, channels) frames from both, whatever the file's layout
+(NXem stores the channels first).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class PreviewInfo:
     pixel_y: float | None
     pixel_x: float | None
     unit: str  # "m", "1/m" or "px"
+    channels: int = 1  # 3 (RGB) or 4 (RGBA): frames are (rows, columns, channels)
 
 
 class Preview:
@@ -49,9 +52,13 @@ class Preview:
         """Flattened TIFF tags, or the NeXus tree (groups with NX_class, fields, attributes)."""
         return self._metadata()
 
-    def value_at(self, frame: int, row: int, column: int) -> tuple[float, float, float]:
-        """(y, x) in physical units (pixels when uncalibrated) and the pixel value."""
-        value = float(self.frame(frame)[row, column])
+    def value_at(
+        self, frame: int, row: int, column: int
+    ) -> tuple[float, float, float | tuple[float, ...]]:
+        """(y, x) in physical units (pixels when uncalibrated) and the pixel value (a tuple of
+        channel values for colour images)."""
+        pixel = np.asarray(self.frame(frame)[row, column])
+        value = float(pixel) if pixel.ndim == 0 else tuple(float(v) for v in pixel)
         y = row * self.info.pixel_y if self.info.pixel_y else float(row)
         x = column * self.info.pixel_x if self.info.pixel_x else float(column)
         return y, x, value
@@ -89,6 +96,7 @@ def _tiff_preview(tiff: TiffSource) -> Preview:
         pixel_y=calibration.pixel_y if calibration.calibrated else None,
         pixel_x=calibration.pixel_x if calibration.calibrated else None,
         unit=calibration.unit if calibration.calibrated else "px",
+        channels=tiff.channels,
     )
     return Preview(info, tiff.frame, tiff.close, lambda: dict(tiff.metadata))
 
@@ -130,6 +138,16 @@ def _axis_pitch(data: h5py.Group, name: str) -> tuple[float | None, str]:
     return (float(second - first) if unit != "px" else None), unit
 
 
+def _colour_channels(data: h5py.Group, axes: list[str], ndim: int) -> int:
+    """Channels of a colour signal (its axis before the rows is a colour channel), else 1."""
+    if len(axes) != ndim or ndim < 3 or axes[-3] not in data:
+        return 1
+    axis = data[axes[-3]]
+    if not _attr_text(axis, "long_name").startswith("colour channel") or len(axis) > 4:
+        return 1
+    return len(axis)
+
+
 def _nexus_preview(path: Path) -> Preview:
     try:
         handle = h5py.File(path, "r")
@@ -139,15 +157,17 @@ def _nexus_preview(path: Path) -> Preview:
         data = find_signal(handle)
         signal = _attr_text(data, "signal")
         dataset = data[signal]
-        if dataset.ndim not in (2, 3):
-            raise NexusEngineError(f"{path.name}: the signal has {dataset.ndim} dimensions.")
         axes = [a.decode() if isinstance(a, bytes) else str(a) for a in data.attrs.get("axes", [])]
+        channels = _colour_channels(data, axes, dataset.ndim)
+        if dataset.ndim - (channels > 1) not in (2, 3):
+            raise NexusEngineError(f"{path.name}: the signal has {dataset.ndim} dimensions.")
         pitch_y, unit = _axis_pitch(data, axes[-2]) if len(axes) >= 2 else (None, "px")
         pitch_x, _ = _axis_pitch(data, axes[-1]) if axes else (None, "px")
     except (KeyError, NexusEngineError):
         handle.close()
         raise
-    frames = dataset.shape[0] if dataset.ndim == 3 else 1
+    stacked = dataset.ndim - (channels > 1) == 3
+    frames = dataset.shape[0] if stacked else 1
     info = PreviewInfo(
         kind="nexus",
         title=f"{path.name} ({data.name})",
@@ -157,10 +177,12 @@ def _nexus_preview(path: Path) -> Preview:
         pixel_y=pitch_y,
         pixel_x=pitch_x,
         unit=unit if pitch_x and pitch_y else "px",
+        channels=channels,
     )
 
     def read(index: int) -> np.ndarray:
-        return dataset[index] if dataset.ndim == 3 else dataset[()]
+        frame = dataset[index] if stacked else dataset[()]
+        return np.moveaxis(frame, 0, -1) if channels > 1 else frame
 
     return Preview(info, read, handle.close, lambda: nexus_tree(handle))
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import tifffile
 
+from lamefair_desktop.nexus import image_kinds
+from lamefair_desktop.nexus.calibration_notes import finite_axes
 from lamefair_desktop.nexus.errors import TiffReadError
 from lamefair_desktop.nexus.flatten import flatten, scalar
 from lamefair_desktop.nexus.units import UnknownUnit, to_si
@@ -77,11 +79,23 @@ class TiffSource:
     path: Path
     flavour: str
     metadata: dict[str, Any]
-    shape: tuple[int, ...]  # (frames, rows, columns) or (rows, columns)
+    shape: tuple[int, ...]  # (frames, rows, columns) or (rows, columns), colour channels apart
     dtype: np.dtype
     calibration: Calibration
     _tif: tifffile.TiffFile = field(repr=False)
     _pages: list = field(repr=False, default_factory=list)
+    layout: image_kinds.Layout | None = None  # channels and data bar (None: plain grey image)
+    skipped_pages: tuple[str, ...] = ()  # pages not part of the image (thumbnails...), in words
+
+    @property
+    def channels(self) -> int:
+        return self.layout.channels if self.layout else 1
+
+    @property
+    def palette(self) -> np.ndarray | None:
+        """The ColorMap (3 x 2**bits, 16-bit R, G, B) of a palette image, else None."""
+        page = self._tif.pages.first
+        return page.colormap if page.photometric.name == "PALETTE" else None
 
     @property
     def frame_count(self) -> int:
@@ -92,7 +106,20 @@ class TiffSource:
         return self.shape[-2], self.shape[-1]
 
     def frame(self, index: int = 0) -> np.ndarray:
-        """Frame `index` as a 2-D array (palette images give their indices, as stored)."""
+        """Frame `index`: (rows, columns), or (rows, columns, channels) for colour images.
+
+        Palette images give their indices, as stored; a vendor data bar is not included."""
+        data = self._page_data(index)
+        rows = self.frame_shape[0]
+        return data[:rows] if data.shape[0] != rows else data
+
+    def databar(self, index: int = 0) -> np.ndarray | None:
+        """The rows below the image that hold the vendor's data bar, or None."""
+        if not self.layout or not self.layout.databar_rows:
+            return None
+        return self._page_data(index)[self.frame_shape[0] :]
+
+    def _page_data(self, index: int) -> np.ndarray:
         if not 0 <= index < self.frame_count:
             raise IndexError(f"{self.path.name} has {self.frame_count} frame(s), not {index + 1}")
         try:
@@ -107,8 +134,14 @@ class TiffSource:
                 "the file may be truncated or damaged."
             ) from exc
         data = np.asarray(data)
-        if data.ndim != 2:
-            data = data.reshape(self.frame_shape)
+        rows, columns = self.frame_shape
+        shape = (rows + (self.layout.databar_rows if self.layout else 0), columns)
+        if self.channels > 1:
+            if data.ndim == 3 and data.shape[0] == self.channels != data.shape[-1]:
+                data = np.moveaxis(data, 0, -1)  # planar (separate) samples
+            shape = (*shape, self.channels)
+        if data.shape != shape:
+            data = data.reshape(shape)
         return data
 
     def close(self) -> None:
@@ -153,29 +186,25 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         raise TiffReadError(f"{path.name} contains no image.")
     first = tif.pages.first
     series = tif.series[0] if tif.series else None
-    pages = [p for p in tif.pages if getattr(p, "shape", None) == first.shape] or [first]
+    pages, skipped = image_kinds.main_pages(tif)
     dtype = np.dtype(first.dtype) if first.dtype is not None else None
     if dtype is None or dtype.kind not in SUPPORTED_KINDS:
         raise TiffReadError(
             f"{path.name}: sample format {first.dtype} is not supported (only integer and "
-            "floating-point grey images)."
-        )
-    if first.samplesperpixel > 1 and first.photometric.name != "PALETTE":
-        raise TiffReadError(
-            f"{path.name} is a {first.samplesperpixel}-channel (colour) image; lamefair converts "
-            "grey-level microscope images only."
+            "floating-point samples)."
         )
     if len(first.shape) < 2 or 0 in first.shape:
         raise TiffReadError(f"{path.name}: image has no pixels (shape {first.shape}).")
-    rows, columns = first.shape[-2], first.shape[-1]
+    metadata = read_metadata(tif)
+    flavour = detect_flavour(tif, metadata)
+    layout = image_kinds.layout(flavour, metadata, first, path.name)
+    rows, columns = layout.rows, layout.columns
     frames = len(pages)
-    if tif.is_imagej and series is not None and len(series.shape) >= 3:
+    if tif.is_imagej and series is not None and len(series.shape) >= 3 and layout.channels == 1:
         frames = int(np.prod(series.shape[:-2]))
     _check_claimed_size(path, tif, frames, dtype)
     shape = (frames, rows, columns) if frames > 1 else (rows, columns)
-    metadata = read_metadata(tif)
-    flavour = detect_flavour(tif, metadata)
-    calibration = calibrate(tif, flavour, metadata, columns)
+    calibration = finite_axes(calibrate(tif, flavour, metadata, columns), rows, columns)
     return TiffSource(
         path=path,
         flavour=flavour,
@@ -185,13 +214,15 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         calibration=calibration,
         _tif=tif,
         _pages=pages,
+        layout=layout,
+        skipped_pages=skipped,
     )
 
 
 def _check_claimed_size(path: Path, tif: tifffile.TiffFile, frames: int, dtype: np.dtype) -> None:
     """TiffReadError when the header claims more image data than the file can hold or we store."""
     first = tif.pages.first
-    rows, columns = first.shape[-2], first.shape[-1]
+    rows, columns = image_kinds.page_rows_columns(first)
     bits = first.bitspersample * first.samplesperpixel
     stored = frames * rows * -(-columns * bits // 8)  # rows are padded to whole bytes
     actual = tif.filehandle.size
@@ -203,7 +234,7 @@ def _check_claimed_size(path: Path, tif: tifffile.TiffFile, frames: int, dtype: 
             f"({_bytes(stored)} of image data), but the file is only {_bytes(actual)}{packed}. "
             "The header is damaged or the file is not a genuine image."
         )
-    frame_bytes = rows * columns * dtype.itemsize
+    frame_bytes = rows * columns * first.samplesperpixel * dtype.itemsize
     if frames > 1 and frame_bytes > MAX_STACK_FRAME_BYTES:
         raise TiffReadError(
             f"{path.name}: each of its {frames} frames is {columns} x {rows} pixels "

@@ -1,19 +1,22 @@
 """Is this file NXem? Our fast structural check, and the FAIRmat validator (the authority).
 
-`pynx validate` (pynxtools) decides: its last line says valid or NOT valid, and its exit code is 0
-either way, so the text is parsed. Our own check is a quick pre-flight with readable messages.
+The FAIRmat validator is pynxtools' own function, run in a fresh spawned process per file by
+`lamefair_catalog.nxem_judge` (shared with the catalog, which judges every stored derived file
+again where the packaged desktop cannot: see that module for the hazards).
+
+Our structural check is a quick pre-flight with readable messages, and the only check where
+pynxtools is not installed: every verdict says which of the two spoke (`ValidationReport.validator`).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 
+from lamefair_catalog.nxem_judge import JudgeTimeout, judge
 from lamefair_desktop.nexus.errors import NexusEngineError
 
 REQUIRED_FIELDS = (
@@ -25,11 +28,25 @@ REQUIRED_FIELDS = (
 )
 
 
+# Stored in the local database (derived_jobs.validator): keep the values, change the labels.
+FAIRMAT = "pynxtools"
+STRUCTURAL = "lamefair"
+VALIDATOR_LABELS = {FAIRMAT: "FAIRmat validator", STRUCTURAL: "structural check only"}
+
+
+class ValidatorMissing(NexusEngineError):
+    """The FAIRmat validator (pynxtools) cannot be imported here: only the structural check ran."""
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     valid: bool
     report: str
-    validator: str  # "pynxtools" or "lamefair"
+    validator: str  # FAIRMAT or STRUCTURAL
+
+    @property
+    def checked_by(self) -> str:
+        return VALIDATOR_LABELS.get(self.validator, self.validator)
 
 
 def _entries(handle: h5py.File) -> list[h5py.Group]:
@@ -108,26 +125,49 @@ def _nxdata_problems(data: h5py.Group) -> list[str]:
     return problems
 
 
-def pynx_executable() -> str | None:
-    beside = Path(sys.executable).parent / "pynx"
-    if beside.is_file():
-        return str(beside)
-    return shutil.which("pynx")
-
-
-def pynx_validate(path: Path, timeout: float = 300) -> ValidationReport:
-    """Run the FAIRmat validator in strict mode; NexusEngineError if it is not installed."""
-    executable = pynx_executable()
-    if executable is None:
-        raise NexusEngineError(
-            "The FAIRmat validator (pynx, from pynxtools) is not installed; "
-            "install it with `pip install pynxtools`."
-        )
-    result = subprocess.run(
-        [executable, "validate", str(path)], capture_output=True, text=True, timeout=timeout
+def structural_report(path: Path) -> ValidationReport:
+    problems = structural_problems(path)
+    lines = [f"missing: {p}" for p in problems] or ["The NXem structure is complete."]
+    header = "Checked by lamefair's structural check (the FAIRmat validator did not run)."
+    return ValidationReport(
+        valid=not problems, report="\n".join([header, *lines]), validator=STRUCTURAL
     )
-    report = (result.stdout + result.stderr).strip()
-    verdicts = [line for line in report.splitlines() if "application definition" in line]
-    last = verdicts[-1] if verdicts else ""
-    valid = " is valid according to the `NXem` application definition" in last
-    return ValidationReport(valid=valid, report=report, validator="pynxtools")
+
+
+def fairmat_installed() -> bool:
+    """Whether pynxtools is importable in principle (cheap; a broken install still shows up as
+    ValidatorMissing from `fairmat_validate`)."""
+    return importlib.util.find_spec("pynxtools") is not None
+
+
+def fairmat_validate(path: Path, timeout: float = 300) -> ValidationReport:
+    """Judge `path` with the FAIRmat validator in strict mode (undocumented concepts are errors).
+
+    ValidatorMissing where pynxtools cannot be imported; NexusEngineError if the file cannot be
+    read or the validator does not answer within `timeout` seconds.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NexusEngineError(f"{path} does not exist.")
+    try:
+        outcome = judge(path, timeout)
+    except JudgeTimeout as exc:
+        raise NexusEngineError(str(exc)) from None
+    if outcome.missing:
+        raise ValidatorMissing(
+            f"The FAIRmat validator (pynxtools) is not installed here ({outcome.missing}); "
+            "only lamefair's structural check can run. Install it with "
+            "`pip install 'lamefair[fairmat]'`."
+        )
+    if outcome.error:
+        raise NexusEngineError(f"The FAIRmat validator could not read {path.name}: {outcome.error}")
+    verdict = "valid" if outcome.valid else "NOT valid"
+    header = (
+        f"Checked by the FAIRmat validator (pynxtools {outcome.version}, strict mode): "
+        f"{verdict} NXem."
+    )
+    return ValidationReport(
+        valid=outcome.valid,
+        report="\n".join([header, *outcome.problems]),
+        validator=FAIRMAT,
+    )

@@ -4,7 +4,10 @@
   complete flattened header goes into an NXnote as JSON.
 - Frames stream into a chunked dataset one at a time: memory stays near one frame.
 - The file is written under a temporary name and renamed at the end: never a half-written `.nxs`.
-- Deterministic: same input and context give the same bytes (no wall-clock time is written).
+- Deterministic: same input and context give the same bytes (no wall-clock time is written, and
+  vendor times are read in the instrument's zone by name, never with today's offset).
+- Provenance: notes say which mapping made the file and why (detected from the file or chosen),
+  and in which zone the vendor's times were read and why.
 """
 
 from __future__ import annotations
@@ -27,7 +30,18 @@ from lamefair_desktop import __version__
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.errors import ConversionError
-from lamefair_desktop.nexus.mapping import Mapping, MappingRegistry, apply, default_registry
+from lamefair_desktop.nexus.image_data import input_context, write_image, write_image_notes
+from lamefair_desktop.nexus.image_kinds import without_scan_for_cameras
+from lamefair_desktop.nexus.local_time import RULE, ZoneChoice
+from lamefair_desktop.nexus.mapping import (
+    MappedValues,
+    MappingChoice,
+    MappingRegistry,
+    PairOrigin,
+    apply,
+    choose_mapping,
+    default_registry,
+)
 from lamefair_desktop.nexus.targets import GROUP_CLASSES, GROUP_REQUIREMENTS, TARGETS, UNKNOWN
 from lamefair_desktop.nexus.tiff_reader import FLAVOUR_LABELS, TiffSource, open_tiff
 
@@ -49,6 +63,7 @@ class ConversionResult:
     frames: int
     calibrated: bool
     lacking: tuple[str, ...] = field(default_factory=tuple)  # what the entry misses, in words
+    warnings: tuple[str, ...] = field(default_factory=tuple)  # e.g. a pair made for other files
 
 
 def _iso_datetime(value: Any) -> str | None:
@@ -103,18 +118,26 @@ def convert(
     output: str | Path,
     *,
     pair: str | None = None,
+    pair_origin: PairOrigin = PairOrigin.CHOSEN,
+    zone: ZoneChoice | None = None,
     context: dict | None = None,
     registry: MappingRegistry | None = None,
     source_sha256: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ConversionResult:
-    """Convert one TIFF into one NXem file at `output` (written atomically)."""
+    """Convert one TIFF into one NXem file at `output` (written atomically).
+
+    `pair`: the instrument pair, and `pair_origin` why it is used (None: the file's flavour
+    mapping, which writes only what the file states). `zone`: the instrument clock's zone for this
+    conversion (None: the pair's setting, else this computer's zone).
+    """
     source, output = Path(source), Path(output)
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_tiff(source) as tiff:
-        mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
+        choice = choose_mapping(registry, tiff.flavour, pair, pair_origin)
+        mapping = choice.mapping
         # Hash the source on the second core while the frames are copied (hashlib releases the
         # GIL); the checksum is only needed for the notes written after the image.
         hashing = _BackgroundHash(source) if source_sha256 is None else None
@@ -123,7 +146,7 @@ def convert(
         try:
             with h5py.File(temporary, "w", libver=("earliest", "v110")) as handle:
                 lacking = _write(
-                    handle, tiff, mapping, context, hashing, source_sha256, progress, cancel
+                    handle, tiff, choice, zone, context, hashing, source_sha256, progress, cancel
                 )
             source_sha256 = source_sha256 or hashing.result()
             if cancel is not None and cancel.is_set():
@@ -150,6 +173,7 @@ def convert(
             frames=tiff.frame_count,
             calibrated=tiff.calibration.calibrated,
             lacking=tuple(lacking),
+            warnings=choice.warnings,
         )
 
 
@@ -164,12 +188,15 @@ class Anticipation:
     frame_shape: tuple[int, ...]
     calibrated: bool
     lacking: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def anticipate(
     source: str | Path,
     *,
     pair: str | None = None,
+    pair_origin: PairOrigin = PairOrigin.CHOSEN,
+    zone: ZoneChoice | None = None,
     context: dict | None = None,
     registry: MappingRegistry | None = None,
 ) -> Anticipation:
@@ -182,14 +209,16 @@ def anticipate(
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_tiff(source) as tiff:
-        mapping = registry.get(pair) if pair else registry.for_flavour(tiff.flavour)
-        mapped = apply(mapping, tiff.metadata)
+        choice = choose_mapping(registry, tiff.flavour, pair, pair_origin)
+        mapping = choice.mapping
+        mapped = apply(mapping, tiff.metadata, zone)
         lacking = [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+        values = without_scan_for_cameras(mapped.values)
         with h5py.File(io.BytesIO(), "w") as handle:
             w = _Writer(handle)
-            _write_header(w, mapped.values, context, lacking)
+            _write_header(w, values, context, lacking)
             _write_sample(w, context["sample"], lacking)
-            _write_instrument(w, mapped.values, lacking)
+            _write_instrument(w, values, lacking)
         return Anticipation(
             source=source,
             flavour=tiff.flavour,
@@ -198,6 +227,7 @@ def anticipate(
             frame_shape=tuple(tiff.frame_shape),
             calibrated=tiff.calibration.calibrated,
             lacking=tuple(lacking),
+            warnings=choice.warnings,
         )
 
 
@@ -225,7 +255,8 @@ class _BackgroundHash:
 def _write(
     handle: h5py.File,
     tiff: TiffSource,
-    mapping: Mapping,
+    choice: MappingChoice,
+    zone: ZoneChoice | None,
     context: dict[str, dict[str, Any]],
     hashing: _BackgroundHash | None,
     known_sha256: str | None,
@@ -233,17 +264,24 @@ def _write(
     cancel: threading.Event | None,
 ) -> list[str]:
     lacking: list[str] = []
-    mapped = apply(mapping, tiff.metadata)
+    mapping = choice.mapping
+    mapped = apply(mapping, tiff.metadata, zone)
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+    values = without_scan_for_cameras(mapped.values)
     w = _Writer(handle)
-    _write_header(w, mapped.values, context, lacking)
-    _write_image(w, tiff, mapping, progress, cancel)
+    _write_header(w, values, context, lacking)
+    write_image(w, IMAGE_GROUP, tiff, mapping, progress, cancel)
+    w.entry["measurement"].attrs["default"] = "event1"
+    w.entry["measurement/event1"].attrs["default"] = "image1"
     source_sha256 = known_sha256 or hashing.result()
     _write_provenance(w, tiff, source_sha256)
+    write_image_notes(w, IMAGE_GROUP, tiff)
     _write_sample(w, context["sample"], lacking)
     _write_notes(w, tiff, source_sha256, context)
+    _write_mapping_note(w, choice)
+    _write_time_note(w, mapped)
     _write_frames(w)
-    _write_instrument(w, mapped.values, lacking)
+    _write_instrument(w, values, lacking)
     return lacking
 
 
@@ -357,6 +395,73 @@ def _write_notes(w: _Writer, tiff: TiffSource, sha256: str, context: dict) -> No
         w.field("catalog_context/data", _json_bytes(context))
 
 
+def _write_mapping_note(w: _Writer, choice: MappingChoice) -> None:
+    """Which mapping wrote the instrument fields, and why: a reader can tell a microscope that the
+    file names from one that an operator's instrument pair added."""
+    mapping = choice.mapping
+    kind = "instrument pair" if mapping.extends else "flavour mapping"
+    text = (
+        f"Instrument fields written by the {kind} {mapping.id} ({mapping.label}): {choice.reason}."
+    )
+    if mapping.extends:
+        text += f" It adds a site's microscope to the flavour mapping {mapping.extends}."
+    for warning in choice.warnings:
+        text += f" WARNING: {warning}."
+    w.group("conversion_mapping", "NXnote")
+    w.field("conversion_mapping/type", "application/json")
+    w.field("conversion_mapping/file_name", mapping.path.name)
+    w.field("conversion_mapping/description", text)
+    w.field(
+        "conversion_mapping/data",
+        _json_bytes(
+            {
+                "mapping": mapping.id,
+                "label": mapping.label,
+                "kind": kind,
+                "extends": mapping.extends,
+                "origin": str(choice.origin),
+                "reason": choice.reason,
+                "file_flavour": choice.flavour,
+                "mapping_flavours": list(mapping.flavours),
+                "warnings": list(choice.warnings),
+            }
+        ),
+    )
+
+
+def _write_time_note(w: _Writer, mapped: MappedValues) -> None:
+    """In which zone the vendor's zone-less times were read, why, and what was odd about them."""
+    if not mapped.readings:
+        return  # the file's times carry their offset (or there are none): nothing was assumed
+    zones = {zone for zone, _reading in mapped.readings.values()}
+    remarks = [r.remark for _z, r in mapped.readings.values() if r.remark]
+    text = "; ".join(f"vendor times read in {z.name}: {z.reason}" for z in sorted(zones, key=str))
+    text = f"{text[0].upper()}{text[1:]}. {' '.join(f'{r}.' for r in remarks)} {RULE}".replace(
+        "  ", " "
+    )
+    w.group("local_time", "NXnote")
+    w.field("local_time/type", "application/json")
+    w.field("local_time/description", text)
+    w.field(
+        "local_time/data",
+        _json_bytes(
+            {
+                "rule": RULE,
+                "times": {
+                    target: {
+                        "stated": reading.stated,
+                        "written": reading.written,
+                        "zone": zone.name,
+                        "zone_reason": zone.reason,
+                        "remark": reading.remark or None,
+                    }
+                    for target, (zone, reading) in sorted(mapped.readings.items())
+                },
+            }
+        ),
+    )
+
+
 def _write_frames(w: _Writer) -> None:
     """The conventions this file follows (NXem recommends stating them)."""
     w.group("consistent_rotations", "NXparameters")
@@ -449,70 +554,5 @@ def _write_provenance(w: _Writer, tiff: TiffSource, sha256: str) -> None:
     w.field(f"{IMAGE_GROUP}/process/input/file_name", tiff.path.name)
     w.field(f"{IMAGE_GROUP}/process/input/checksum", sha256)
     w.field(f"{IMAGE_GROUP}/process/input/algorithm", "SHA-256")
-    w.field(f"{IMAGE_GROUP}/process/input/context", f"frames of {tiff.path.name}, unmodified")
+    w.field(f"{IMAGE_GROUP}/process/input/context", input_context(tiff))
     w.field(f"{IMAGE_GROUP}/process/detector_identifier", "detector1")
-
-
-def _write_image(
-    w: _Writer,
-    tiff: TiffSource,
-    mapping: Mapping,
-    progress: Callable[[int, int], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    frames = tiff.frame_count
-    rows, columns = tiff.frame_shape
-    calibration = tiff.calibration
-    image = w.group(IMAGE_GROUP, "NXimage")
-    w.entry["measurement"].attrs["default"] = "event1"
-    w.entry["measurement/event1"].attrs["default"] = "image1"
-
-    kind = "stack_2d" if frames > 1 else "image_2d"
-    image.attrs["default"] = kind
-    data = w.group(f"{IMAGE_GROUP}/{kind}", "NXdata")
-    w.field(f"{IMAGE_GROUP}/{kind}/title", tiff.path.name)
-    data.attrs["signal"] = "real"
-    shape = (frames, rows, columns) if frames > 1 else (rows, columns)
-    # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
-    chunks = (1, rows, columns) if frames > 1 else None
-    signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
-    signal.attrs["long_name"] = (
-        "Diffracted intensity (counts)"
-        if mapping.signal_kind == "diffraction"
-        else "Intensity (counts)"
-    )
-    for index in range(frames):
-        if cancel is not None and cancel.is_set():
-            return
-        frame = tiff.frame(index)
-        if frames > 1:
-            signal[index] = frame
-        else:
-            signal[...] = frame
-        if progress is not None:
-            progress(index + 1, frames)
-
-    reciprocal = calibration.unit == "1/m"
-    names = {"axis_i": "x", "axis_j": "y"}
-    axes = ["axis_j", "axis_i"]
-    sizes = {"axis_j": (rows, calibration.pixel_y), "axis_i": (columns, calibration.pixel_x)}
-    for axis in axes:
-        count, pitch = sizes[axis]
-        if calibration.calibrated:
-            values = np.arange(count, dtype=np.float64) * pitch
-            unit = calibration.unit
-            label = f"k_{names[axis]} ({unit})" if reciprocal else f"{names[axis]} ({unit})"
-        else:
-            values = np.arange(count, dtype=np.float64)
-            unit = "px"
-            label = f"{names[axis]} (pixel, uncalibrated)"
-        dataset = data.create_dataset(axis, data=values)
-        dataset.attrs["units"] = unit
-        dataset.attrs["long_name"] = label
-    if frames > 1:
-        indices = data.create_dataset("indices_image", data=np.arange(frames, dtype=np.int64))
-        indices.attrs["long_name"] = "frame"
-        axes = ["indices_image", *axes]
-    data.attrs["axes"] = axes
-    for position, axis in enumerate(axes):
-        data.attrs[f"{axis}_indices"] = np.uint64(position)

@@ -26,11 +26,15 @@ from lamefair_desktop.catalog_client import CatalogClient, CatalogError, Catalog
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
+from lamefair_desktop.nexus.mapping import PairOrigin
 from lamefair_desktop.nexus.validate import (
+    FAIRMAT,
+    VALIDATOR_LABELS,
     ValidationReport,
-    pynx_executable,
-    pynx_validate,
-    structural_problems,
+    ValidatorMissing,
+    fairmat_installed,
+    fairmat_validate,
+    structural_report,
 )
 from lamefair_desktop.nexus.writer import convert
 from lamefair_desktop.settings import Settings
@@ -65,6 +69,10 @@ class DerivedRow(LocalBase):
     lacking: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[str] = mapped_column(String(40), default=_now)
+    # The catalog's FAIRmat verdict on the stored file, learned from the change feed (sync.py).
+    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    server_validator: Mapped[str] = mapped_column(String(64), default="")
+    server_report: Mapped[str] = mapped_column(Text, default="")
 
 
 @dataclass(frozen=True)
@@ -83,16 +91,42 @@ class DerivedJob:
     report: str
     lacking: str
     error: str
+    server_valid: bool | None = None
+    server_validator: str = ""
+    server_report: str = ""
 
     @classmethod
     def of(cls, row: DerivedRow) -> DerivedJob:
         return plain(cls, row)
 
     @property
+    def judged_valid(self) -> bool | None:
+        """The catalog's FAIRmat verdict when it has one, else this computer's."""
+        return self.valid if self.server_valid is None else self.server_valid
+
+    @property
+    def full_report(self) -> str:
+        """What the report dialog shows: the catalog's report first when it has judged."""
+        if self.server_valid is None:
+            return self.report
+        return f"{self.server_report}\n\nOn this computer:\n{self.report}"
+
+    @property
     def verdict(self) -> str:
-        """In words, for a table cell."""
+        """In words, for a table cell: the verdict and which check gave it (a structure that is
+        complete is not yet valid NXem for FAIRmat). The catalog's FAIRmat verdict, once known,
+        outranks whatever this computer could run."""
         if self.state == "stored":
-            return "valid NXem" if self.valid else "stored, NOT valid"
+            if self.server_valid is not None:
+                return (
+                    "valid NXem (FAIRmat, checked by the catalog)"
+                    if self.server_valid
+                    else "stored, NOT valid (FAIRmat, checked by the catalog)"
+                )
+            if self.validator == FAIRMAT:
+                return "valid NXem (FAIRmat)" if self.valid else "stored, NOT valid (FAIRmat)"
+            who = VALIDATOR_LABELS.get(self.validator, self.validator)
+            return f"structure complete ({who})" if self.valid else f"stored, NOT valid ({who})"
         if self.state == "failed":
             return "conversion failed"
         if self.state == "skipped":
@@ -180,6 +214,28 @@ class DerivedQueue:
             session.commit()
             return DerivedJob.of(row)
 
+    def learn_server_verdict(
+        self, derived: dict, session: Session | None = None
+    ) -> DerivedJob | None:
+        """Take the catalog's verdict from a derived file's record (a change-feed entry); None if
+        there is no job here for its source file or the catalog has not judged it. With
+        `session`, the caller's transaction commits it (one writer at a time in SQLite)."""
+        if derived.get("server_checked_at") is None:
+            return None
+        if session is None:
+            with self._session() as own:
+                job = self.learn_server_verdict(derived, own)
+                own.commit()
+                return job
+        row = session.get(DerivedRow, str(derived.get("source_file")))
+        if row is None:
+            return None
+        row.server_valid = derived.get("server_valid")
+        row.server_validator = derived.get("server_validator") or ""
+        row.server_report = derived.get("server_report") or ""
+        row.updated_at = _now()
+        return DerivedJob.of(row)
+
     def retry(self, file_id: str) -> None:
         """A failed conversion (fixed mapping, freed disk), or one skipped because its upload
         was cancelled and is now resumed, goes round again."""
@@ -208,9 +264,7 @@ class Deriver:
         self.converted = converted
         # The FAIRmat validator is the authority where it is installed; otherwise our own
         # structural check, and the row says which one spoke.
-        self.use_pynx = (
-            pynx_executable() is not None if validate_with_pynx is None else validate_with_pynx
-        )
+        self.use_pynx = fairmat_installed() if validate_with_pynx is None else validate_with_pynx
         self.s3 = http_client(client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0))
         self._contexts: dict[str, dict] = {}
 
@@ -263,7 +317,14 @@ class Deriver:
                 context = self._context(job.measurement_id)
                 # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
                 pair = None if job.pair == GENERIC_PAIR else job.pair
-                result = convert(source, output, pair=pair, context=context, cancel=cancel)
+                result = convert(
+                    source,
+                    output,
+                    pair=pair,
+                    pair_origin=PairOrigin.MEASUREMENT,
+                    context=context,
+                    cancel=cancel,
+                )
                 if cancel.is_set():
                     return 0
                 if result.source_sha256 != sha256:
@@ -287,6 +348,9 @@ class Deriver:
                     validator=report.validator,
                     report=report.report,
                     lacking="\n".join(result.lacking),
+                    server_valid=None,  # about the bytes sent before, if any
+                    server_validator="",
+                    server_report="",
                 )
             self._store(job)
         except CatalogUnreachable as exc:
@@ -316,12 +380,14 @@ class Deriver:
     def _validate(self, output: Path) -> ValidationReport:
         if self.use_pynx:
             try:
-                return pynx_validate(output)
+                return fairmat_validate(output)
+            except ValidatorMissing as exc:
+                log.warning("%s", exc)
+                self.use_pynx = False  # not coming back in this process
             except (NexusEngineError, OSError) as exc:
-                log.warning("pynx validate failed to run on %s: %s", output, exc)
-        problems = structural_problems(output)
-        text = "\n".join(f"missing: {p}" for p in problems) or "The NXem structure is complete."
-        return ValidationReport(valid=not problems, report=text, validator="lamefair")
+                log.warning("the FAIRmat validator failed to run on %s: %s", output, exc)
+        # The report's first line says the FAIRmat validator did not run: the catalog keeps it.
+        return structural_report(output)
 
     def _store(self, job: DerivedJob) -> None:
         """Single PUT to the mirror bucket with the signed SHA-256, then the catalog checks it."""

@@ -384,6 +384,9 @@ class MainWindow(QMainWindow):
             )
         if result.changes:
             self.tree_model.reload()
+            # The feed may carry the catalog's FAIRmat verdicts for the NXem column.
+            if self.workspace is not None:
+                self.transfers.reload(self.workspace.uploads)
         elif not result.problem:
             self._hint_if_empty()
         self.catalog_synced.emit(result.changes)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamefair_desktop.nexus.display import describe_image, format_length
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -169,14 +170,7 @@ class PreviewPanel(QWidget):
         self.info = info
         calibrated = info.pixel_x is not None and info.pixel_y is not None
         pitch = (info.pixel_x, info.pixel_y) if calibrated else (1.0, 1.0)
-        scale_text = (
-            f"pixel {pg.siFormat(info.pixel_x, precision=4, suffix=_unit_suffix(info.unit))}"
-            if calibrated
-            else "uncalibrated (pixels)"
-        )
-        self.title.setText(
-            f"{info.title} — {info.frame_shape[1]}×{info.frame_shape[0]} {info.dtype}, {scale_text}"
-        )
+        self.title.setText(describe_image(info))
         self._show(loaded.frame, pitch, auto_range=True)
         self._set_scale_bar(info, calibrated)
         self.frame_slider.blockSignals(True)
@@ -268,10 +262,10 @@ class PreviewPanel(QWidget):
         if self.info.pixel_x is None:
             text = f"x = {column} px, y = {row} px, value = {value}"
         else:
-            suffix = _unit_suffix(self.info.unit)
+            unit = self.info.unit
             text = (
-                f"x = {pg.siFormat(column * pitch_x, precision=4, suffix=suffix)}, "
-                f"y = {pg.siFormat(row * pitch_y, precision=4, suffix=suffix)}, value = {value}"
+                f"x = {format_length(column * pitch_x, unit)}, "
+                f"y = {format_length(row * pitch_y, unit)}, value = {value}"
             )
         self.readout.setText(text)
         return text

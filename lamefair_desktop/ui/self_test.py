@@ -69,7 +69,11 @@ def _check_mappings() -> str:
 
 
 def _check_conversion(folder: Path) -> str:
-    from lamefair_desktop.nexus.validate import pynx_executable, pynx_validate, structural_problems
+    from lamefair_desktop.nexus.validate import (
+        fairmat_installed,
+        fairmat_validate,
+        structural_problems,
+    )
     from lamefair_desktop.nexus.writer import convert
     from lamefair_desktop.resources import resource_path
 
@@ -79,8 +83,8 @@ def _check_conversion(folder: Path) -> str:
     if problems:
         raise RuntimeError("; ".join(problems))
     detail = f"{source.name} -> NXem ({result.pair}, calibrated: {result.calibrated}), structure complete"
-    if pynx_executable() is not None:
-        report = pynx_validate(result.output)
+    if fairmat_installed():
+        report = fairmat_validate(result.output)
         if not report.valid:
             raise RuntimeError("the FAIRmat validator says NOT valid:\n" + report.report[-2000:])
         detail += "; FAIRmat validator: valid"

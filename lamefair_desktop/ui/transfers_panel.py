@@ -130,12 +130,13 @@ class TransfersPanel(QWidget):
             box.setIcon(QMessageBox.Icon.Warning)
             box.setText(f"{job.rel_path} was not converted.\n\n{job.error}")
         else:
-            who = "the FAIRmat validator (pynx)" if job.validator == "pynxtools" else "lamefair"
-            box.setIcon(QMessageBox.Icon.Information if job.valid else QMessageBox.Icon.Warning)
-            box.setText(f"{job.rel_path}: {job.verdict}, according to {who}.")
+            box.setIcon(
+                QMessageBox.Icon.Information if job.judged_valid else QMessageBox.Icon.Warning
+            )
+            box.setText(f"{job.rel_path}: {job.verdict}.")
             if job.lacking:
                 box.setInformativeText("The entry lacks:\n" + job.lacking)
-        box.setDetailedText(job.report or job.error)
+        box.setDetailedText(job.full_report or job.error)
         box.setModal(False)
         box.show()
         self.report_shown.emit(box)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -60,6 +60,7 @@ class FileLook:
     calibrated: bool = False
     lacking: tuple[str, ...] = ()
     problem: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. the chosen pair is made for another flavour
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def inspect_inputs(inputs: list[Path], pair: str, context: dict) -> Inspection:
                 seen.frames,
                 seen.calibrated,
                 seen.lacking,
+                warnings=seen.warnings,
             )
         )
     return Inspection(tuple(looks))
@@ -220,7 +222,7 @@ class UploadDialog(QDialog):
                 look.rel_path,
                 human_size(look.size),
                 look.flavour or ("unreadable TIFF" if look.problem else "—"),
-                look.pair,
+                f"{look.pair} (not for {look.flavour} files)" if look.warnings else look.pair,
                 str(look.frames or ""),
                 scale,
                 look.problem or lacking,
@@ -229,6 +231,9 @@ class UploadDialog(QDialog):
                 item = QTableWidgetItem(text)
                 if column == len(COLUMNS) - 1 and (look.lacking or look.problem):
                     item.setToolTip(look.problem or "\n".join(look.lacking))
+                if column == COLUMNS.index("Mapping") and look.warnings:
+                    item.setToolTip("\n".join(look.warnings))
+                    item.setForeground(Qt.GlobalColor.darkRed)
                 self.table.setItem(row, column, item)
         pairs = {look.pair for look in inspection.files if look.pair}
         if self.remembered_pair is None and self.pair == GENERIC_PAIR and len(pairs) == 1:
@@ -242,6 +247,12 @@ class UploadDialog(QDialog):
         if broken:
             text += (
                 f" {broken} TIFF(s) cannot be read: they are uploaded as they are, not converted."
+            )
+        misfits = sum(1 for look in inspection.files if look.warnings)
+        if misfits:
+            text += (
+                f" The chosen instrument pair is not made for {misfits} TIFF(s): their NXem may "
+                "name the wrong microscope (see the Mapping column)."
             )
         self.summary.setText(text)
         ok.setEnabled(bool(inspection.files))

@@ -17,7 +17,7 @@ import tifffile
 from lamefair_desktop.nexus.errors import ConversionError, TiffReadError
 from lamefair_desktop.nexus.preview import open_preview
 from lamefair_desktop.nexus.tiff_reader import open_tiff
-from lamefair_desktop.nexus.validate import pynx_executable, pynx_validate, structural_problems
+from lamefair_desktop.nexus.validate import fairmat_installed, fairmat_validate, structural_problems
 from lamefair_desktop.nexus.writer import anticipate, convert
 from tests.support.components import unavailable
 
@@ -26,7 +26,7 @@ IMAGE = "entry1/measurement/event1/image1"
 
 @pytest.fixture(scope="module")
 def validator() -> None:
-    if pynx_executable() is None:
+    if not fairmat_installed():
         unavailable("FAIRmat validator", "pynx (pynxtools, test extra) is not installed")
 
 
@@ -37,7 +37,7 @@ def test_every_corpus_tiff_becomes_valid_nxem_with_calibrated_axes(
     for source in corpus_tiffs:
         output = tmp_path / f"{source.stem}.nxs"
         result = convert(source, output, context=context_only)
-        report = pynx_validate(output)
+        report = fairmat_validate(output)
         assert report.valid, f"{source.name}:\n{report.report[-2000:]}"
         assert structural_problems(output) == []
         with open_tiff(source) as tiff, h5py.File(output) as handle:
@@ -97,7 +97,7 @@ def test_missing_context_still_writes_the_file_and_says_what_is_lacking(
     assert "sample.atom_types" in lacking
     assert "sample.preparation_date" in lacking
     assert "instrument.vendor" in lacking
-    report = pynx_validate(out)
+    report = fairmat_validate(out)
     assert not report.valid
     assert "atom_types" in report.report
 

@@ -130,7 +130,7 @@ def test_upload_with_convert_stores_nxem_and_prints_the_verdict(
     (folder / "broken.tif").write_bytes(b"MM\x00*" + b"\x01" * 64)
     result = _run(env, "upload", "--convert", "--experiment", h["experiment"]["id"], str(folder))
     assert "2 stored" in result.stdout
-    assert "NXem: saed/pattern.tif: valid NXem (pynxtools)" in result.stdout
+    assert "NXem: saed/pattern.tif: valid NXem (FAIRmat)" in result.stdout
     assert "NXem: saed/broken.tif: conversion failed" in result.stdout
     assert result.returncode == 1  # one conversion failed: a script must notice
     assert "Traceback" not in result.stderr + result.stdout

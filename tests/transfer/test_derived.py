@@ -42,7 +42,7 @@ def test_stored_tiffs_become_valid_nxem_in_the_mirror_bucket(
     job = derived.items()[0]
     assert job.rel_path == "grid-3/overview.tif"
     assert (job.validator, job.valid) == ("pynxtools", True)
-    assert "is valid according to the `NXem` application definition" in job.report
+    assert "FAIRmat validator (pynxtools" in job.report
     assert announced[0].measurement_id == measurement["id"]
     assert (announced[0].files, announced[0].valid, announced[0].problems) == (2, 1, 0)
 

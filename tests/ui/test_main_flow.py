@@ -186,14 +186,14 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     rows = window.transfers.model.rows
     qtbot.waitUntil(lambda: len(rows) == 2 and all(r.derived for r in rows), timeout=30_000)
     assert {r.state for r in rows} == {"stored"}
-    assert {r.derived.verdict for r in rows} == {"valid NXem"}
+    assert {r.derived.verdict for r in rows} == {"valid NXem (FAIRmat)"}
     assert {r.derived.validator for r in rows} == {"pynxtools"}
     nxem_column = window.transfers.model.columnCount() - 1
     cell = window.transfers.model.index(0, nxem_column)
     with qtbot.waitSignal(window.transfers.report_shown) as shown:
         window.transfers.table.doubleClicked.emit(cell)
     report = shown.args[0]
-    assert "is valid according to the `NXem` application definition" in report.detailedText()
+    assert "FAIRmat validator (pynxtools" in report.detailedText()
     report.close()
 
     # --- browse the raw bucket, download, compare SHA-256 ------------------------------------

@@ -89,3 +89,18 @@ def test_opening_another_file_replaces_the_scale_bar(panel, qtbot, corpus_tiff_d
     scene = panel.image_view.getView().scene()
     bars = [item for item in scene.items() if isinstance(item, pg.ScaleBar)]
     assert bars == [panel.scale_bar]
+
+
+def test_colour_nexus_is_shown_in_colour(panel, qtbot, tmp_path):
+    source = tmp_path / "optical.tif"
+    rgb = np.zeros((24, 32, 3), np.uint8)
+    rgb[..., 0] = 200  # red
+    tifffile.imwrite(source, rgb, photometric="rgb")
+    out = tmp_path / "optical.nxs"
+    convert(source, out)
+    with qtbot.waitSignal(panel.loaded, timeout=30_000):
+        panel.open_file(out)
+    assert panel.frame.shape == (24, 32, 3)
+    assert "uncalibrated" in panel.title.text()
+    text = panel.show_value_at(5.5, 3.5)
+    assert text.startswith("x = 5 px, y = 3 px, value = [200")

@@ -1,0 +1,186 @@
+"""The image itself in NXem: an NXimage with one NXdata whose shape follows the image kind.
+
+| kind                | NXdata    | signal `real`                        | axes                                  |
+| grey image          | image_2d  | (rows, columns)                      | axis_j, axis_i                        |
+| grey stack          | stack_2d  | (frames, rows, columns)              | indices_image, axis_j, axis_i         |
+| colour image        | image_3d  | (channels, rows, columns)            | axis_k (colour channel), axis_j, axis_i |
+| colour stack        | stack_3d  | (frames, channels, rows, columns)    | indices_image, axis_k, axis_j, axis_i |
+
+Colour channels come first, not last as in the TIFF: NXimage's groups name the axes in the order
+k, j, i and the validator checks each axis against that dimension; NeXus's `interpretation`
+attribute (`rgb-image`) would want channels last but is undocumented for NXem in strict mode.
+Channel-first also lets any HDF5 viewer show each channel as a plain image.
+
+Frames stream one at a time (one HDF5 chunk per frame), so memory stays near one frame.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lamefair_desktop.nexus.calibration_notes import describe
+from lamefair_desktop.nexus.mapping import Mapping
+from lamefair_desktop.nexus.png import encode_png
+from lamefair_desktop.nexus.tiff_reader import TiffSource
+
+CHANNEL_NAMES = ("red", "green", "blue", "alpha")
+
+
+def data_group_name(frames: int, channels: int) -> str:
+    if channels > 1:
+        return "stack_3d" if frames > 1 else "image_3d"
+    return "stack_2d" if frames > 1 else "image_2d"
+
+
+def write_image(
+    w: Any,  # writer._Writer (not imported: the writer imports this module)
+    image_path: str,
+    tiff: TiffSource,
+    mapping: Mapping,
+    progress: Callable[[int, int], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    frames, channels = tiff.frame_count, tiff.channels
+    rows, columns = tiff.frame_shape
+    image = w.group(image_path, "NXimage")
+    kind = data_group_name(frames, channels)
+    image.attrs["default"] = kind
+    data = w.group(f"{image_path}/{kind}", "NXdata")
+    w.field(f"{image_path}/{kind}/title", tiff.path.name)
+    data.attrs["signal"] = "real"
+    plane = (channels, rows, columns) if channels > 1 else (rows, columns)
+    shape = (frames, *plane) if frames > 1 else plane
+    # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
+    chunks = (1, *plane) if frames > 1 else None
+    signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
+    signal.attrs["long_name"] = _signal_name(mapping, channels)
+    for index in range(frames):
+        if cancel is not None and cancel.is_set():
+            return
+        frame = tiff.frame(index)
+        if channels > 1:
+            frame = np.moveaxis(frame, -1, 0)
+        if frames > 1:
+            signal[index] = frame
+        else:
+            signal[...] = frame
+        if progress is not None:
+            progress(index + 1, frames)
+
+    axes = _write_axes(data, tiff)
+    if channels > 1:
+        names = ", ".join(f"{i} {CHANNEL_NAMES[i]}" for i in range(channels))
+        axis = data.create_dataset("axis_k", data=np.arange(channels, dtype=np.uint8))
+        axis.attrs["long_name"] = f"colour channel ({names})"
+        axes = ["axis_k", *axes]
+    if frames > 1:
+        indices = data.create_dataset("indices_image", data=np.arange(frames, dtype=np.int64))
+        indices.attrs["long_name"] = "frame"
+        axes = ["indices_image", *axes]
+    data.attrs["axes"] = axes
+    for position, axis in enumerate(axes):
+        data.attrs[f"{axis}_indices"] = np.uint64(position)
+
+
+def _signal_name(mapping: Mapping, channels: int) -> str:
+    if channels > 1:
+        return f"Colour ({', '.join(CHANNEL_NAMES[:channels])}) intensity (counts)"
+    if mapping.signal_kind == "diffraction":
+        return "Diffracted intensity (counts)"
+    return "Intensity (counts)"
+
+
+def _write_axes(data: Any, tiff: TiffSource) -> list[str]:
+    rows, columns = tiff.frame_shape
+    calibration = tiff.calibration
+    reciprocal = calibration.unit == "1/m"
+    names = {"axis_i": "x", "axis_j": "y"}
+    axes = ["axis_j", "axis_i"]
+    sizes = {"axis_j": (rows, calibration.pixel_y), "axis_i": (columns, calibration.pixel_x)}
+    for axis in axes:
+        count, pitch = sizes[axis]
+        if calibration.calibrated:
+            values = np.arange(count, dtype=np.float64) * pitch
+            unit = calibration.unit
+            label = f"k_{names[axis]} ({unit})" if reciprocal else f"{names[axis]} ({unit})"
+        else:
+            values = np.arange(count, dtype=np.float64)
+            unit = "px"
+            label = f"{names[axis]} (pixel, uncalibrated)"
+        dataset = data.create_dataset(axis, data=values)
+        dataset.attrs["units"] = unit
+        dataset.attrs["long_name"] = label
+    return axes
+
+
+def input_context(tiff: TiffSource) -> str:
+    """What of the source file the image holds, in words (NXimage/process/input/context)."""
+    parts = [f"frames of {tiff.path.name}, unmodified"]
+    layout = tiff.layout
+    if layout and layout.databar_rows:
+        parts.append(
+            f"image rows 0-{layout.rows - 1} of each page as {layout.databar_source} states; "
+            f"the {layout.databar_rows} rows below are the vendor's data bar, kept apart in the "
+            "entry's 'databar' note"
+        )
+    if tiff.channels > 1:
+        parts.append("colour channels moved first (channel, row, column)")
+    parts += list(tiff.skipped_pages)
+    return "; ".join(parts)
+
+
+def describe_palette(palette: np.ndarray) -> str:
+    """Why the image holds palette indices, not the palette's colours.
+
+    Zeiss SmartSEM, for one, writes a grey ramp whose entries at a few indices are replaced by
+    the colours of its annotations: applying the palette would paint sample pixels of those grey
+    levels red or blue. The indices are the grey levels the detector gave."""
+    entries = palette.shape[1]
+    coloured = np.nonzero((palette[0] != palette[1]) | (palette[1] != palette[2]))[0]
+    text = (
+        f"The image holds the stored palette indices (0-{entries - 1}), not colours. "
+        "This is the TIFF ColorMap, 16-bit red, green and blue per index"
+    )
+    if len(coloured):
+        shown = ", ".join(str(i) for i in coloured[:8]) + (", ..." if len(coloured) > 8 else "")
+        return text + (
+            f"; {len(coloured)} of its entries are colours (indices {shown}), the rest grey: "
+            "a grey image with colours reserved for the software's annotations."
+        )
+    return text + "; every entry is grey, so the indices order grey levels."
+
+
+def write_image_notes(w: Any, image_path: str, tiff: TiffSource) -> None:
+    """Notes on the image: its scale's origin, its data bar, its palette."""
+    note = f"{image_path}/process/calibration"
+    w.group(note, "NXnote")
+    w.field(f"{note}/type", "text/plain")
+    w.field(f"{note}/description", describe(tiff.calibration, tiff.flavour, tiff.metadata))
+
+    palette = tiff.palette
+    if palette is not None:
+        note = f"{image_path}/process/palette"
+        w.group(note, "NXnote")
+        w.field(f"{note}/type", "application/json")
+        w.field(f"{note}/file_name", f"{tiff.path.stem}-palette.json")
+        w.field(f"{note}/description", describe_palette(palette))
+        red, green, blue = (channel.tolist() for channel in palette)
+        w.field(f"{note}/data", np.bytes_(json.dumps({"red": red, "green": green, "blue": blue})))
+
+    databar = tiff.databar()
+    if databar is not None:
+        w.group("databar", "NXnote")
+        w.field("databar/type", "image/png")
+        w.field("databar/file_name", f"{tiff.path.stem}-databar.png")
+        w.field(
+            "databar/description",
+            f"The vendor's data bar: the {tiff.layout.databar_rows} rows below the image in "
+            f"{tiff.path.name} (first page), as a lossless PNG. Burnt in by the microscope software, "
+            "it is not part of the sample's image.",
+        )
+        w.field("databar/data", np.bytes_(encode_png(databar)))
