@@ -127,15 +127,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from lamefair_catalog.app import create_app
     from lamefair_catalog.db import NotMigrated, ensure_migrated, make_engine
-    from lamefair_catalog.settings import Settings
 
     if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
         print("--ssl-certfile and --ssl-keyfile go together: give both.", file=sys.stderr)
         return 2
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
+    settings = _settings_from_env()
+    if settings is None:
         return 2
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
     try:
@@ -166,11 +163,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_from_env():
+    """The server's settings, or None once every malformed variable has been named."""
+    from lamefair_catalog.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return None
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from lamefair_catalog.db import current_revision, make_engine, migrate
-    from lamefair_catalog.settings import Settings
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = _settings_from_env()
+    if settings is None:
+        return 2
+    engine = make_engine(settings.database_url)
     migrate(engine)
     print(f"Catalog database at schema revision {current_revision(engine)}.")
     return 0

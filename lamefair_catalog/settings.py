@@ -1,28 +1,16 @@
-"""Server configuration from the environment (12-factor). Secrets are held, never printed."""
+"""Server configuration from the environment (12-factor). Secrets are held, never printed.
+
+`Settings` is the plain frozen configuration the server runs on (the embedded server builds one
+directly). `from_env` reads the `LAMEFAIR_*` variables through a typed model (pydantic-settings,
+imported only then: the embedded server and the desktop's frozen build never need it), so that a
+malformed variable stops `serve` and `migrate` with `SettingsError` naming the variable and what
+was expected, instead of a traceback, or worse, a bound silently turned into none. An empty
+variable counts as unset, as it always has.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, replace
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
-
-
-def _seconds(name: str, default: float) -> float:
-    """A positive number of seconds; a typo must stop the server, not turn a bound into none."""
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {raw!r}.")
-    return value
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True)
@@ -68,41 +56,17 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        defaults = cls()
-        return cls(
-            database_url=_env("LAMEFAIR_DATABASE_URL", defaults.database_url),
-            s3_endpoint=_env("LAMEFAIR_S3_ENDPOINT", defaults.s3_endpoint),
-            s3_public_endpoint=_env("LAMEFAIR_S3_PUBLIC_ENDPOINT"),
-            s3_access_key=_env("LAMEFAIR_S3_ACCESS_KEY", ""),
-            s3_secret_key=_env("LAMEFAIR_S3_SECRET_KEY", ""),
-            s3_region=_env("LAMEFAIR_S3_REGION", defaults.s3_region),
-            s3_ca_bundle=_env("LAMEFAIR_S3_CA_BUNDLE"),
-            oidc_issuer=(_env("LAMEFAIR_OIDC_ISSUER") or "").rstrip("/") or None,
-            oidc_ca_bundle=_env("LAMEFAIR_OIDC_CA_BUNDLE"),
-            oidc_audience=_env("LAMEFAIR_OIDC_AUDIENCE"),
-            oidc_client_id=_env("LAMEFAIR_OIDC_CLIENT_ID"),
-            oidc_scopes=_env("LAMEFAIR_OIDC_SCOPES", defaults.oidc_scopes),
-            admin_group=_env("LAMEFAIR_ADMIN_GROUP", defaults.admin_group),
-            operator_group=_env("LAMEFAIR_OPERATOR_GROUP", defaults.operator_group),
-            userinfo_cache_seconds=float(
-                _env("LAMEFAIR_USERINFO_CACHE_SECONDS", str(defaults.userinfo_cache_seconds))
-            ),
-            presign_ttl=int(_env("LAMEFAIR_PRESIGN_TTL", str(defaults.presign_ttl))),
-            raw_prefix=_env("LAMEFAIR_RAW_PREFIX", defaults.raw_prefix),
-            mirror_prefix=_env("LAMEFAIR_MIRROR_PREFIX", defaults.mirror_prefix),
-            multipart_threshold=int(
-                _env("LAMEFAIR_MULTIPART_THRESHOLD", str(defaults.multipart_threshold))
-            ),
-            s3_connect_timeout=_seconds("LAMEFAIR_S3_CONNECT_TIMEOUT", defaults.s3_connect_timeout),
-            s3_read_timeout=_seconds("LAMEFAIR_S3_READ_TIMEOUT", defaults.s3_read_timeout),
-            db_connect_timeout=_seconds("LAMEFAIR_DB_CONNECT_TIMEOUT", defaults.db_connect_timeout),
-            db_pool_timeout=_seconds("LAMEFAIR_DB_POOL_TIMEOUT", defaults.db_pool_timeout),
-            outage_cool_down=_seconds("LAMEFAIR_OUTAGE_COOL_DOWN", defaults.outage_cool_down),
-            verdict_max_bytes=int(
-                _env("LAMEFAIR_VERDICT_MAX_BYTES", str(defaults.verdict_max_bytes))
-            ),
-            verdict_timeout=_seconds("LAMEFAIR_VERDICT_TIMEOUT", defaults.verdict_timeout),
-        )
+        """From the `LAMEFAIR_*` variables (the field's name in capitals); `SettingsError`
+        naming the variable when one is malformed."""
+        from pydantic import ValidationError
+
+        try:
+            values = _environment_model()().model_dump(exclude_unset=True)
+        except ValidationError as exc:
+            raise SettingsError(_problems(exc)) from None
+        if "oidc_issuer" in values:
+            values["oidc_issuer"] = values["oidc_issuer"].rstrip("/") or None
+        return cls(**values)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -110,3 +74,86 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.local_token is not None
+
+
+class SettingsError(ValueError):
+    """Malformed `LAMEFAIR_*` variables; one line per variable, each naming it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+# What each kind of value is called in messages; the checks themselves are in the model below.
+_SECONDS = "expected a number of seconds"
+_POSITIVE_SECONDS = "expected a positive number of seconds"
+_EXPECTED = {
+    "userinfo_cache_seconds": _SECONDS + " (0: ask every time)",
+    "presign_ttl": "expected a number of seconds",
+    "multipart_threshold": "expected a number of bytes",
+    "s3_connect_timeout": _POSITIVE_SECONDS,
+    "s3_read_timeout": _POSITIVE_SECONDS,
+    "db_connect_timeout": _POSITIVE_SECONDS,
+    "db_pool_timeout": _POSITIVE_SECONDS,
+    "outage_cool_down": _POSITIVE_SECONDS,
+    "verdict_max_bytes": "expected a number of bytes",
+    "verdict_timeout": _POSITIVE_SECONDS,
+}
+# Not read from the environment: the embedded server sets them itself.
+_NOT_FROM_ENV = {"local_token", "local_user"}
+
+
+def _environment_model():
+    """The pydantic-settings model of the variables, made on first use (see the docstring)."""
+    from typing import Annotated
+
+    from pydantic import Field
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    positive = Annotated[float, Field(gt=0)]
+
+    class Environment(BaseSettings):
+        # Names and defaults as documented in README: LAMEFAIR_ + the field in capitals.
+        model_config = SettingsConfigDict(
+            env_prefix="LAMEFAIR_", env_ignore_empty=True, extra="ignore", frozen=True
+        )
+        database_url: str = Settings.database_url
+        s3_endpoint: str = Settings.s3_endpoint
+        s3_public_endpoint: str | None = None
+        s3_access_key: str = ""
+        s3_secret_key: str = ""
+        s3_region: str = Settings.s3_region
+        s3_ca_bundle: str | None = None
+        oidc_issuer: str | None = None
+        oidc_ca_bundle: str | None = None
+        oidc_audience: str | None = None
+        oidc_client_id: str | None = None
+        oidc_scopes: str = Settings.oidc_scopes
+        admin_group: str = Settings.admin_group
+        operator_group: str = Settings.operator_group
+        userinfo_cache_seconds: Annotated[float, Field(ge=0)] = Settings.userinfo_cache_seconds
+        presign_ttl: Annotated[int, Field(gt=0)] = Settings.presign_ttl
+        raw_prefix: str = Settings.raw_prefix
+        mirror_prefix: str = Settings.mirror_prefix
+        multipart_threshold: Annotated[int, Field(gt=0)] = Settings.multipart_threshold
+        # A typo must stop the server, not turn a bound into none.
+        s3_connect_timeout: positive = Settings.s3_connect_timeout
+        s3_read_timeout: positive = Settings.s3_read_timeout
+        db_connect_timeout: positive = Settings.db_connect_timeout
+        db_pool_timeout: positive = Settings.db_pool_timeout
+        outage_cool_down: positive = Settings.outage_cool_down
+        verdict_max_bytes: Annotated[int, Field(gt=0)] = Settings.verdict_max_bytes
+        verdict_timeout: positive = Settings.verdict_timeout
+
+    missing = {f.name for f in fields(Settings)} - set(Environment.model_fields) - _NOT_FROM_ENV
+    assert not missing, f"Settings fields with no variable: {missing}"
+    return Environment
+
+
+def _problems(error) -> list[str]:
+    lines = []
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else ""
+        expected = _EXPECTED.get(name) or item["msg"].replace("Input should be", "expected")
+        lines.append(f"LAMEFAIR_{name.upper()}: {expected} (got {item.get('input')!r})")
+    return lines

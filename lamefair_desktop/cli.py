@@ -131,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - a bug must still not end in a bare traceback
+        # Imported here, not above: settings pulls in pydantic, and `--version` stays instant.
+        from lamefair_desktop.settings import SettingsError
+
+        if isinstance(exc, SettingsError):  # a broken settings file: stop, never guess
+            print(f"error: {exc}; fix or delete the file", file=sys.stderr)
+            return EXIT_USAGE
         return _report_crash(exc)
 
 

@@ -82,18 +82,26 @@ def run(args: argparse.Namespace) -> int:
 
     from lamefair_desktop import __version__
     from lamefair_desktop.resources import resource_path
+    from lamefair_desktop.settings import Settings, SettingsError
     from lamefair_desktop.ui.crash_dialog import CrashReporter, setup_logging
     from lamefair_desktop.ui.main_window import MainWindow
+    from lamefair_desktop.ui.settings_dialog import settings_problem_box
+    from lamefair_desktop.workspace import Workspace
 
-    favour_the_ui_thread()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:  # checked before the window: a broken file must not mean the local catalog
+        settings = Settings.load()
+    except SettingsError as exc:
+        settings_problem_box(exc).exec()
+        return EXIT_USAGE
+    favour_the_ui_thread()
     reporter = CrashReporter(setup_logging())
     reporter.install()
     app.setApplicationName("lamefair")
     app.setOrganizationName("lamefair")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "lamefair.svg"))))
-    window = MainWindow()
+    window = MainWindow(open_workspace=lambda: Workspace.open(settings))
     window.show()
     _quit_on_termination(app)
     status = app.exec()

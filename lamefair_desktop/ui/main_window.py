@@ -37,7 +37,7 @@ from lamefair_desktop.catalog_client import CatalogError, SignInRequired
 from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
 from lamefair_desktop.engine_process import EngineTarget
 from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.settings import Settings, SettingsError
 from lamefair_desktop.sync import CatalogCache, Node
 from lamefair_desktop.transfer.derived import MeasurementConverted, wants_conversion
 from lamefair_desktop.transfer.upload import MeasurementProgress
@@ -484,7 +484,7 @@ class MainWindow(QMainWindow):
                         },
                     )
                 )
-            except OSError as exc:  # a convenience: never a reason not to upload
+            except (OSError, SettingsError) as exc:  # a convenience: never a reason not to upload
                 log.warning("could not remember the instrument pair: %s", exc)
             measurement = workspace.uploader.register(
                 request.experiment_id,
@@ -621,8 +621,13 @@ class MainWindow(QMainWindow):
 
         self._run(work, done)
 
-    def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(Settings.load(), self)
+    def open_settings(self) -> SettingsDialog | None:
+        try:
+            settings = Settings.load()
+        except SettingsError as exc:  # broken since start-up: say so, never edit the defaults
+            QMessageBox.warning(self, "lamefair settings", f"{exc}\n\nFix or delete the file.")
+            return None
+        dialog = SettingsDialog(settings, self)
         dialog.accepted.connect(lambda: dialog.settings().save())
         dialog.setModal(True)
         dialog.show()

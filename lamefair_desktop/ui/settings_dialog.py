@@ -1,23 +1,29 @@
 """Settings: the catalog server (empty: the local catalog), CA bundle, transfer concurrency,
-cache folder and size. Saved as JSON in the config folder (settings.py); secrets never go there."""
+cache folder and size. Saved as JSON in the config folder (settings.py); secrets never go there.
+
+Also the message shown at start-up when the settings file cannot be used: the window stops there
+rather than guess (a guess would be the local catalog, and uploads going to the wrong place)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.settings import Settings, SettingsError
 
 
 class SettingsDialog(QDialog):
@@ -87,3 +93,22 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         if self.settings() is not None:
             super().accept()
+
+
+def settings_problem_box(error: SettingsError, parent: QWidget | None = None) -> QMessageBox:
+    """Names the file and what is wrong in it; offers to open its folder, or to quit."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle("lamefair settings")
+    box.setText(f"lamefair cannot start: its settings file cannot be used.\n\n{error}")
+    box.setInformativeText(
+        "Fix or delete the file, then start lamefair again. The file was left as it is, and "
+        "lamefair did not fall back to the local catalog."
+    )
+    folder = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    # ActionRole buttons close the box too: open the folder, then quit like the other button.
+    folder.clicked.connect(
+        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(error.path.parent)))
+    )
+    return box

@@ -1,0 +1,41 @@
+"""The window with a settings file that cannot be used: a message naming the file and the problem,
+and no local catalog started in its place (that fallback sent uploads to the wrong catalog)."""
+
+from __future__ import annotations
+
+import argparse
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from lamefair_desktop.cli import EXIT_USAGE
+from lamefair_desktop.settings import Settings
+from lamefair_desktop.ui import app
+
+
+def test_a_broken_settings_file_stops_the_window_with_a_message(qtbot, lamefair_home):
+    broken = b'{"server_url": "https://catalog.lab.example",, "part_concurrency": 4}'
+    Settings.path().write_bytes(broken)
+    shown: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer)  # not up yet
+            return
+        shown.append(box.text())
+        quit_button = next(b for b in box.buttons() if b.text() == "Quit")
+        quit_button.click()
+
+    QTimer.singleShot(0, answer)
+    status = app.run(argparse.Namespace())
+    assert status == EXIT_USAGE
+    assert len(shown) == 1
+    assert str(Settings.path()) in shown[0]
+    assert "line 1, column 46: expected JSON" in shown[0]
+    assert Settings.path().read_bytes() == broken
+    # No local catalog: its data folder is made when it starts.
+    assert not (lamefair_home / "data" / "catalog").exists()
+    assert not any(
+        isinstance(w, QMessageBox) for w in QApplication.topLevelWidgets() if w.isVisible()
+    )
