@@ -38,6 +38,8 @@ def test_every_variable_reaches_its_field(clean_env):
         "db_connect_timeout": ("3", 3.0),
         "db_pool_timeout": ("4", 4.0),
         "outage_cool_down": ("0.5", 0.5),
+        "verdict_max_bytes": ("1000", 1000),
+        "verdict_timeout": ("60", 60.0),
     }
     expected = {}
     for f in fields(Settings):
