@@ -139,9 +139,10 @@ def write_security_config(folder: Path) -> Path:
         "[access]\nui = false\n",
         # Without read JWTs on the filer this would list directories to anyone; off regardless.
         "[filer.expose_directory_metadata]\nenabled = false\n",
-        f'[grpc]\nca = "{ca}"\n',
+        # TOML literal strings ('...'): a Windows path's backslashes are not escapes there.
+        f"[grpc]\nca = '{ca}'\n",
     ]
-    sections += [f'[grpc.{role}]\ncert = "{cert}"\nkey = "{key}"\n' for role in _GRPC_ROLES]
+    sections += [f"[grpc.{role}]\ncert = '{cert}'\nkey = '{key}'\n" for role in _GRPC_ROLES]
     path = folder / "security.toml"
     write_private(path, "\n".join(sections).encode("utf-8"))
     return path

@@ -59,14 +59,18 @@ def certificate_problem(exc: BaseException) -> str | None:
     return None
 
 
-class _CertificateAwareTransport(httpx.HTTPTransport):
-    def __init__(self, ca_bundle: str | None, verify: ssl.SSLContext | bool) -> None:
-        super().__init__(verify=verify)
+class _CertificateAwareClient(httpx.Client):
+    """An httpx.Client that names an untrusted certificate. Done in `send` rather than in a
+    transport of our own: a client given `transport=` ignores HTTPS_PROXY and friends, and labs
+    behind a proxy would reach nothing."""
+
+    def __init__(self, ca_bundle: str | None, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.ca_bundle = ca_bundle
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
         try:
-            return super().handle_request(request)
+            return super().send(request, **kwargs)
         except httpx.ConnectError as exc:
             problem = certificate_problem(exc)
             if problem is None:
@@ -85,9 +89,6 @@ class _CertificateAwareTransport(httpx.HTTPTransport):
 
 
 def http_client(ca_bundle: str | None, **kwargs) -> httpx.Client:
-    """An httpx.Client trusting the public CAs and `ca_bundle`; `kwargs` go to httpx.Client."""
-    verify = ssl_context(ca_bundle)
-    # `verify` is given to the client too: it is what a proxy from HTTPS_PROXY would use.
-    return httpx.Client(
-        transport=_CertificateAwareTransport(ca_bundle, verify), verify=verify, **kwargs
-    )
+    """An httpx.Client trusting the public CAs and `ca_bundle`, honouring the environment's
+    proxies; `kwargs` go to httpx.Client."""
+    return _CertificateAwareClient(ca_bundle, verify=ssl_context(ca_bundle), **kwargs)
