@@ -53,7 +53,7 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict]]:
     return f"The request is not valid: {summary.rstrip('.')}.", errors
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
     engine = make_engine(
         settings.database_url,
         connect_timeout=settings.db_connect_timeout,
@@ -81,7 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.catalog = catalog
     verdicts = ServerVerdicts(catalog)
-    verdicts.start()
+    if start_verdicts:  # the embedded server starts it once its own storage answers
+        verdicts.start()
     app.state.verdicts = verdicts
     app.state.transfers = Transfers(catalog, known_instrument_pairs(), verdicts.submit)
     app.state.authenticator = authenticator

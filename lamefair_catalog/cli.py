@@ -94,12 +94,15 @@ def _serve_embedded(args: argparse.Namespace) -> int:
         engine = make_engine(settings.database_url)
         migrate(engine)
         engine.dispose()
-        app = create_app(settings)
+        app = create_app(settings, start_verdicts=False)
         try:
             stack.wait_ready()
         except SeaweedError as exc:
             print(f"Could not start local storage: {exc}", file=sys.stderr)
             return 1
+        # Only now: its backlog downloads would meet a storage still booting (and open the
+        # storage breaker for the first requests of the desktop).
+        app.state.verdicts.start()
         port = args.port or free_port()
         url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=args.log_level)

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def judge(path: Path | str, timeout: float = 300) -> Judgement:
     pool = ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1)
     try:
         return pool.submit(_judge_in_child, str(path)).result(timeout=timeout)
+    except BrokenProcessPool as exc:  # the child died (out of memory, killed): this file's error
+        raise JudgeTimeout(
+            f"The FAIRmat validator stopped while judging {Path(path).name} ({exc})."
+        ) from None
     except FutureTimeout:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.kill()
@@ -110,8 +115,8 @@ def _judge_in_child(path: str) -> Judgement:
                 for group, definition in entries
             ]
             valid = all(verdicts)
-    except (OSError, KeyError, ValueError) as exc:
-        return Judgement(error=str(exc))
+    except Exception as exc:  # a validator bug on one file must come back as that file's error
+        return Judgement(error=f"{type(exc).__name__}: {exc}")
     finally:
         root.removeHandler(capture)
     return Judgement(valid=valid, problems=tuple(capture.lines), version=version("pynxtools"))

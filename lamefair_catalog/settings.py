@@ -10,6 +10,7 @@ variable counts as unset, as it always has.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields, replace
 
 
@@ -66,6 +67,13 @@ class Settings:
             raise SettingsError(_problems(exc)) from None
         if "oidc_issuer" in values:
             values["oidc_issuer"] = values["oidc_issuer"].rstrip("/") or None
+        missing = [
+            f"LAMEFAIR_{name.upper()}: expected a readable PEM file (got {values[name]!r})"
+            for name in ("s3_ca_bundle", "oidc_ca_bundle")
+            if values.get(name) and not os.path.isfile(values[name])
+        ]
+        if missing:
+            raise SettingsError(missing)
         return cls(**values)
 
     def with_overrides(self, **changes: object) -> Settings:

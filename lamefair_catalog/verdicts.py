@@ -40,6 +40,8 @@ from lamefair_catalog.storage import ObjectTooLarge, StorageError
 from lamefair_catalog.transfers import derived_out
 
 log = logging.getLogger("lamefair_catalog.verdicts")
+RETRIES = 10  # a storage outage of up to RETRIES x RETRY_AFTER seconds leaves no file unjudged
+RETRY_AFTER = 30.0
 
 TRUNCATED = "\n… (report cut at {} characters)"
 
@@ -65,6 +67,7 @@ class ServerVerdicts:
         self._queue: queue.Queue[uuid.UUID] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._retries: dict[uuid.UUID, int] = {}  # fetch attempts that met a storage error
 
     def start(self) -> None:
         """Start the worker, which first picks up stored rows never judged."""
@@ -122,9 +125,18 @@ class ServerVerdicts:
             except ObjectTooLarge as exc:
                 self._record(derived_id, sha256, None, "", f"Not judged by the catalog: {exc}")
                 return
-            except StorageError as exc:  # judged after the next restart
-                log.warning("could not fetch %s to judge it: %s", key, exc)
+            except StorageError as exc:  # storage is sick: try again later, a few times
+                tries = self._retries.get(derived_id, 0) + 1
+                self._retries[derived_id] = tries
+                if tries <= RETRIES:
+                    log.warning("could not fetch %s to judge it (%s); again later", key, exc)
+                    timer = threading.Timer(RETRY_AFTER, self._queue.put, (derived_id,))
+                    timer.daemon = True
+                    timer.start()
+                else:
+                    log.warning("could not fetch %s to judge it: %s; left for a restart", key, exc)
                 return
+            self._retries.pop(derived_id, None)
             if fetched != sha256:
                 log.warning("%s in %s is not the recorded object; not judged", key, bucket)
                 return

@@ -71,7 +71,8 @@ def probe(client: CatalogClient) -> str | None:
     """The id the catalog reports, or None (unreachable, or a catalog too old to have one)."""
     try:
         response = client.http.get("/api/health", timeout=PROBE_TIMEOUT)
-        if response.status_code == 200:
+        # 503 too: a catalog whose storage is down still knows who it is.
+        if response.status_code in (200, 503):
             return response.json().get("catalog_id") or None
     except (httpx.HTTPError, ValueError, AttributeError):
         pass

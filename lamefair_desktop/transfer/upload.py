@@ -664,7 +664,12 @@ class Uploader:
                 return self._stored(item, meter)
             return self._fail(item, meter, str(exc))
         except FileNotFoundError:
-            return self._give_up(item, meter, f"{item.local_path} was deleted while uploading.")
+            message = f"{item.local_path} was deleted while uploading."
+            if Path(item.local_path).parent.is_dir():  # really deleted: end it in the catalog too
+                return self._give_up(item, meter, message)
+            # The whole folder is gone: an unplugged disk or unmounted share, most likely. Fail
+            # here only, keeping the parts already in S3 for a retry once it is back.
+            return self._fail(item, meter, f"{message[:-1]}, or its folder is not reachable.")
         except OSError as exc:
             return self._fail(item, meter, f"{item.local_path}: {exc.strerror or exc}")
         return self._stored(item, meter)

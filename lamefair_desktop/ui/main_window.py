@@ -628,10 +628,17 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "lamefair settings", f"{exc}\n\nFix or delete the file.")
             return None
         dialog = SettingsDialog(settings, self)
-        dialog.accepted.connect(lambda: dialog.settings().save())
+        dialog.accepted.connect(lambda: self._save_settings(dialog.settings()))
         dialog.setModal(True)
         dialog.show()
         return dialog
+
+    def _save_settings(self, settings: Settings) -> None:
+        """A file broken meanwhile, or a full or read-only disk: say so, change nothing."""
+        try:
+            settings.save()
+        except (SettingsError, OSError) as exc:
+            QMessageBox.warning(self, "lamefair settings", f"Settings not saved: {exc}")
 
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self)

@@ -28,7 +28,7 @@ def test_nothing_set_gives_the_documented_defaults(clean_env):
     assert Settings.from_env() == Settings()
 
 
-def test_every_variable_reaches_its_field(clean_env):
+def test_every_variable_reaches_its_field(clean_env, tmp_path):
     numbers = {
         "userinfo_cache_seconds": ("0", 0.0),
         "presign_ttl": ("120", 120),
@@ -46,6 +46,9 @@ def test_every_variable_reaches_its_field(clean_env):
         if f.name in ("local_token", "local_user"):
             continue
         raw, value = numbers.get(f.name, (f"value-of-{f.name}", f"value-of-{f.name}"))
+        if f.name.endswith("_ca_bundle"):  # must name a file that is there
+            (tmp_path / f.name).write_text("PEM")
+            raw = value = str(tmp_path / f.name)
         clean_env.setenv(f"LAMEFAIR_{f.name.upper()}", raw)
         expected[f.name] = value
     clean_env.setenv("LAMEFAIR_OIDC_ISSUER", "https://id.example/realms/lab/")
@@ -80,3 +83,12 @@ def test_serve_and_migrate_stop_on_a_malformed_variable(command, tmp_path):
     assert errors == ["error: LAMEFAIR_PRESIGN_TTL: expected a number of seconds (got '1h')"]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "catalog.sqlite").exists()  # nothing was done
+
+
+def test_a_ca_bundle_that_is_not_there_is_named(clean_env, tmp_path):
+    clean_env.setenv("LAMEFAIR_OIDC_CA_BUNDLE", str(tmp_path / "lab-ca.pem"))
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env()
+    assert raised.value.lines == [
+        f"LAMEFAIR_OIDC_CA_BUNDLE: expected a readable PEM file (got '{tmp_path / 'lab-ca.pem'}')"
+    ]
