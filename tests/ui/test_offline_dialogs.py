@@ -43,7 +43,9 @@ def _rows(model, parent: QModelIndex | None = None) -> list[str]:
 
 def test_offline_creates_wait_in_the_outbox_and_go_with_the_next_sync(qtbot, proxied_local):
     server, proxy = proxied_local
-    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    http = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=60
+    )  # creating a proposal makes its buckets while the window starts: seconds on 2 cores
     project = http.post("/api/projects", json={"name": "Offline lab"}).json()
     http.post("/api/proposals", json={"project": project["id"], "number": "7"}).raise_for_status()
 

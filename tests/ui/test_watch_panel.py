@@ -28,7 +28,9 @@ def window(qtbot):
 
 def _experiments(window) -> dict[str, str]:
     server = window.workspace.connection.local
-    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    http = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=60
+    )  # creating a proposal makes its buckets while the window starts: seconds on 2 cores
     project = http.post("/api/projects", json={"name": "Watch lab"}).json()
     proposal = http.post("/api/proposals", json={"project": project["id"], "number": "9"}).json()
     sample = http.post(
@@ -137,5 +139,6 @@ def test_watch_folders_from_the_panel(qtbot, window, tmp_path, corpus_tiff_dir):
         f"{server.url}/api/measurements",
         params={"experiment": ids["afternoon"]},
         headers={"Authorization": f"Bearer {server.token}"},
+        timeout=60,
     ).json()
     assert [f["path"] for m in measurements for f in m["files"]] == ["eds.msa"]
