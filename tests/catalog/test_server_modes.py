@@ -18,7 +18,7 @@ from sqlalchemy import create_engine
 from lamefair_catalog.db import make_engine, migrate
 from lamefair_catalog.models import Base
 from lamefair_catalog.ports import free_port
-from tests.support.catalog import Api, catalog_env, sha256_hex, start_catalog
+from tests.support.catalog import Api, catalog_env, embedded_catalog, sha256_hex, start_catalog
 from tests.support.components import stop_pid, wait_http
 from tests.support.jwks_server import JwksIssuer
 
@@ -212,20 +212,8 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(seaweed, tmp_
 
 
 def test_embedded_mode_runs_with_nothing_configured(tmp_path):
-    data_dir = tmp_path / "embedded"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
-    port = free_port()
-    exe = str(Path(sys.executable).parent / "lamefair-catalog")
-    log = open(tmp_path / "embedded.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/api/health", process, 90, "embedded catalog")
+    with embedded_catalog(tmp_path) as catalog:
+        url, data_dir, process = catalog.url, catalog.data_dir, catalog.process
         token_file = data_dir / "token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         info = json.loads((data_dir / "server.json").read_text())
@@ -240,17 +228,14 @@ def test_embedded_mode_runs_with_nothing_configured(tmp_path):
         assert h["proposal"]["raw_bucket"].startswith("lame-raw-")
         assert Api(url, "wrong").get("/api/me").status_code == 401
         second = subprocess.run(
-            [exe, "serve", "--embedded", "--data-dir", str(data_dir)],
-            env=env,
+            [catalog.exe, "serve", "--embedded", "--data-dir", str(data_dir)],
+            env=catalog.env,
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert second.returncode == 3
         assert "already running" in second.stderr
-    finally:
-        stop_pid(process, timeout=30)
-        log.close()
     assert not (data_dir / "server.json").exists()
     weed_pids = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
     assert weed_pids.stdout.strip() == "", "SeaweedFS must stop with the embedded server"

@@ -12,17 +12,13 @@ import os
 import re
 import stat
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 
-from lamefair_catalog.ports import free_port
-from tests.support.catalog import Api, sha256_hex
-from tests.support.components import stop_pid, wait_http
+from tests.support.catalog import Api, embedded_catalog, sha256_hex
 
 
 def _listening_sockets(pid: int) -> tuple[set[int], set[str]]:
@@ -95,23 +91,8 @@ def _answers(
 
 @pytest.fixture
 def embedded(tmp_path):
-    data_dir = tmp_path / "embedded"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
-    port = free_port()
-    exe = str(Path(sys.executable).parent / "lamefair-catalog")
-    with open(tmp_path / "embedded.log", "wb") as log:
-        process = subprocess.Popen(
-            [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/api/health", process, 90, "embedded catalog")
-        yield url, data_dir
-    finally:
-        stop_pid(process, timeout=30)
+    with embedded_catalog(tmp_path) as catalog:
+        yield catalog.url, catalog.data_dir
 
 
 def test_embedded_storage_answers_only_through_signed_s3(embedded):

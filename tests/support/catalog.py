@@ -10,6 +10,8 @@ import ssl
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -113,6 +115,36 @@ def start_catalog(
 
 
 # --- signing in at oidc-provider-mock ---------------------------------------------------------
+
+
+@dataclass
+class EmbeddedCatalog:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+    exe: str  # `lamefair-catalog` of this venv
+    env: dict  # the environment it runs with: nothing configured
+
+
+@contextmanager
+def embedded_catalog(folder: Path) -> Iterator[EmbeddedCatalog]:
+    """`lamefair-catalog serve --embedded` with nothing configured (no LAMEFAIR_* variable), its
+    data in `folder/embedded`; stopped by PID at the end."""
+    data_dir = folder / "embedded"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    port = free_port()
+    exe = str(Path(sys.executable).parent / "lamefair-catalog")
+    process = spawn_logged(
+        [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)],
+        folder / "embedded.log",
+        env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/api/health", process, 90, "embedded catalog")
+        yield EmbeddedCatalog(url, data_dir, process, exe, env)
+    finally:
+        stop_pid(process, timeout=30)
 
 
 def oidc_login(issuer: str, subject: str, groups: list[str], client_id: str = "lamefair-desktop"):
