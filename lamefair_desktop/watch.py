@@ -77,6 +77,8 @@ class WatchRuleRow(LocalBase):
     done_marker: Mapped[str] = mapped_column(String(100), default="")  # e.g. "{name}.done"
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[str] = mapped_column(String(40), default=_now)
+    # IANA zone of the instrument's clock; None: the pair's, else this computer's default.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LedgerRow(LocalBase):
@@ -113,6 +115,7 @@ class WatchRule:
     free_space: bool = False
     done_marker: str = ""
     enabled: bool = True
+    timezone: str | None = None  # IANA zone of the instrument's clock (None: see WatchRuleRow)
 
     @property
     def follows_selection(self) -> bool:
@@ -175,6 +178,7 @@ class WatchStore:
             row.quiet_seconds, row.polling = rule.quiet_seconds, rule.polling
             row.convert, row.free_space = rule.convert, rule.free_space
             row.done_marker, row.enabled = rule.done_marker, rule.enabled
+            row.timezone = rule.timezone
             session.merge(row)
             session.commit()
         return rule

@@ -73,6 +73,11 @@ class DerivedRow(LocalBase):
     server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     server_validator: Mapped[str] = mapped_column(String(64), default="")
     server_report: Mapped[str] = mapped_column(Text, default="")
+    # The instrument clock's zone for this conversion and why (None: the pair's, else this
+    # computer's default), and the SHA-256 of the derived file made here last.
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    timezone_reason: Mapped[str] = mapped_column(Text, default="")
+    output_sha256: Mapped[str] = mapped_column(String(64), default="")
 
 
 @dataclass(frozen=True)
