@@ -35,10 +35,11 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from lamefair_desktop import paths
+from lamefair_desktop.nexus.local_time import zone_info
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _changing = threading.RLock()  # update() holds it across its save()
 
@@ -67,8 +68,15 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if k in optional_text and v == "" else v) for k, v in data.items()}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds this computer's default instrument pair and time zone, and the zone last
+    used per experiment (all unset in older files). The number still moves, so that a version-2
+    app keeps these keys of a version-3 file instead of refusing them as typos."""
+    return data
+
+
 # MIGRATIONS[n - 1] turns a version-n dictionary into a version-(n + 1) one.
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2]
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2, _v2_to_v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
 Count = Annotated[int, Field(strict=True, ge=1, le=32)]  # the settings dialog's range
@@ -87,6 +95,13 @@ class Settings:
     cache_size_mb: Annotated[int, Field(strict=True, ge=1)] = 2048
     # The instrument pair last used per experiment id: the upload dialog proposes it again.
     pairs_by_experiment: dict[str, str] = field(default_factory=dict)
+    # The instrument clock's time zone (IANA) last used per experiment id, likewise.
+    timezones_by_experiment: dict[str, str] = field(default_factory=dict)
+    # This computer's defaults: the pair proposed where none was remembered, and the zone of its
+    # instruments' clocks where neither the upload, the watch rule nor the pair names one
+    # (None: the system's zone).
+    default_pair: str | None = None
+    default_timezone: str | None = None
     # Keys of a newer version's file, written back as they were (never from this version's).
     extra: dict[str, Any] = field(default_factory=dict)
     # The file's version when it is newer than ours: saved as it was (its keys are kept).
@@ -101,11 +116,25 @@ class Settings:
             )
         return value
 
-    @field_validator("ca_bundle", "oidc_client_secret", "cache_dir")
+    @field_validator("ca_bundle", "oidc_client_secret", "cache_dir", "default_pair")
     @classmethod
     def _not_empty(cls, value: str | None) -> str | None:
         if value == "":
             raise ValueError("expected null (not set) or a non-empty string")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone_info(value)  # ValueError: names the value and the expected form
+        return value
+
+    @field_validator("timezones_by_experiment")
+    @classmethod
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for zone in value.values():
+            zone_info(zone)
         return value
 
     @classmethod

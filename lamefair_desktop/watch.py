@@ -44,6 +44,7 @@ from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable
 from lamefair_desktop.free_space import check_before_delete
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.nexus.local_time import ZoneChoice, zone_info
 from lamefair_desktop.transfer.derived import DerivedQueue, wants_conversion
 from lamefair_desktop.transfer.upload import LocalFile, Uploader
 
@@ -118,6 +119,13 @@ class WatchRule:
     timezone: str | None = None  # IANA zone of the instrument's clock (None: see WatchRuleRow)
 
     @property
+    def zone(self) -> ZoneChoice | None:
+        """The instrument clock's zone as the rule sets it, with the reason the NXem records."""
+        if self.timezone is None:
+            return None
+        return ZoneChoice(self.timezone, f"set on the watch rule for {self.folder}")
+
+    @property
     def follows_selection(self) -> bool:
         return not self.experiment_id
 
@@ -170,6 +178,9 @@ class WatchStore:
         self.sessions = sessions
 
     def save_rule(self, rule: WatchRule) -> WatchRule:
+        """Saved as given; a time zone that is no IANA name raises ValueError (naming it)."""
+        if rule.timezone is not None:
+            zone_info(rule.timezone)
         with self.sessions() as session:
             row = session.get(WatchRuleRow, rule.id) or WatchRuleRow(id=rule.id)
             row.server, row.folder = rule.server, rule.folder
@@ -531,7 +542,9 @@ class FolderWatcher:
             return
         self._reported.pop("catalog", None)
         if self.rule.convert and any(wants_conversion(f.rel_path) for f in files):
-            self.derived.add(self.uploader.client.catalog_key, measurement, self.rule.pair)
+            self.derived.add(
+                self.uploader.client.catalog_key, measurement, self.rule.pair, self.rule.zone
+            )
         self.store.set_state(self.rule.id, measurement_id, "queued")
         self.taken += len(files)
         names = ", ".join(f.rel_path for f in files[:3]) + (" …" if len(files) > 3 else "")

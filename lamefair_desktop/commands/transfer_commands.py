@@ -142,6 +142,12 @@ def register_upload(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--operator", default="", help="operator name (default: you)")
     parser.add_argument("--description", default="")
     parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="with --convert: IANA time zone of the instrument's clock, e.g. Europe/Rome; "
+        "default: the pair's, else this computer's (settings, then system)",
+    )
+    parser.add_argument(
         "--convert",
         action="store_true",
         help="after upload, convert each TIFF to NXem and store it in the mirror bucket",
@@ -150,11 +156,17 @@ def register_upload(parser: argparse.ArgumentParser) -> None:
 
 
 def run_upload(args: argparse.Namespace) -> int:
+    from lamefair_desktop.nexus.local_time import ZoneChoice
     from lamefair_desktop.settings import Settings
     from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
+    try:
+        zone = ZoneChoice(args.timezone, "given with --timezone") if args.timezone else None
+    except ValueError as exc:
+        print(f"error: --timezone: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     settings = Settings.load()
     printer = Printer()
 
@@ -179,7 +191,7 @@ def run_upload(args: argparse.Namespace) -> int:
             print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
             if args.convert:
                 DerivedQueue(uploader.queue.sessions).add(
-                    connection.client.catalog_key, measurement, args.pair
+                    connection.client.catalog_key, measurement, args.pair, zone
                 )
             # A script should not hang on a dead network: after five minutes of waiting the
             # files stay queued and `lamefair queue --resume` finishes them. Files of ours that

@@ -25,6 +25,12 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", help="experiment id the files go to")
     parser.add_argument("--pair", default="generic", help="instrument pair (default: detect)")
     parser.add_argument("--operator", default="", help="operator name recorded with the files")
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA time zone of the instrument's clock, e.g. Europe/Rome; default: the pair's, "
+        "else this computer's (settings, then system)",
+    )
     parser.add_argument("--include", action="append", default=[], metavar="PATTERN")
     parser.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     parser.add_argument(
@@ -46,11 +52,18 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     from lamefair_desktop.commands.transfer_commands import Printer, _local_db, _run
     from lamefair_desktop.engines import Engines
+    from lamefair_desktop.nexus.local_time import zone_info
     from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchStore
 
     if args.folder is not None and not args.folder.is_dir() and not args.remove:
         print(f"error: {args.folder} is not a folder.", file=sys.stderr)
         return EXIT_USAGE
+    if args.timezone is not None:
+        try:
+            zone_info(args.timezone)
+        except ValueError as exc:
+            print(f"error: --timezone: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     printer = Printer()
 
     def action(connection) -> int:
@@ -61,7 +74,8 @@ def run_watch(args: argparse.Namespace) -> int:
             for rule in store.rules(server):
                 target = rule.experiment_id or "(the experiment selected in the app)"
                 state = "" if rule.enabled else " (disabled)"
-                print(f"{rule.folder}\t{target}\t{rule.pair}{state}")
+                zone = rule.timezone or "(default time zone)"
+                print(f"{rule.folder}\t{target}\t{rule.pair}\t{zone}{state}")
             return EXIT_OK
         if args.folder is not None:
             folder = str(args.folder.resolve())
@@ -90,6 +104,7 @@ def run_watch(args: argparse.Namespace) -> int:
                 convert=not args.no_convert,
                 free_space=args.free_space,
                 done_marker=args.done_marker,
+                timezone=args.timezone,
             )
             store.save_rule(rule)
         if not store.rules(server):

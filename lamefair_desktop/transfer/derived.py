@@ -26,7 +26,8 @@ from lamefair_desktop.catalog_client import CatalogClient, CatalogError, Catalog
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
-from lamefair_desktop.nexus.mapping import PairOrigin
+from lamefair_desktop.nexus.local_time import ZoneChoice
+from lamefair_desktop.nexus.mapping import PairOrigin, default_registry
 from lamefair_desktop.nexus.validate import (
     FAIRMAT,
     VALIDATOR_LABELS,
@@ -99,6 +100,9 @@ class DerivedJob:
     server_valid: bool | None = None
     server_validator: str = ""
     server_report: str = ""
+    timezone: str | None = None
+    timezone_reason: str = ""
+    output_sha256: str = ""
 
     @classmethod
     def of(cls, row: DerivedRow) -> DerivedJob:
@@ -153,6 +157,20 @@ def wants_conversion(rel_path: str) -> bool:
     return rel_path.lower().endswith(CONVERTIBLE)
 
 
+def default_zone(pair: str | None) -> ZoneChoice | None:
+    """The zone when the files' own did not say: this computer's default from the settings,
+    unless the instrument pair names its own (None: the pair's, else the system's zone)."""
+    setting = Settings.load().default_timezone
+    if setting is None:
+        return None
+    try:
+        if pair is not None and default_registry().get(pair).timezone:
+            return None
+    except NexusEngineError:
+        pass  # an unknown pair: convert() says so
+    return ZoneChoice(setting, "this computer's default time zone (lamefair settings)")
+
+
 def derived_dir() -> Path:
     return Settings.load().cache_path() / "derived"
 
@@ -166,8 +184,11 @@ class DerivedQueue:
         with self.sessions() as session:
             yield session
 
-    def add(self, server: str, measurement: dict, pair: str) -> list[DerivedJob]:
-        """Ask for a derived NXem of every TIFF of a just-registered measurement."""
+    def add(
+        self, server: str, measurement: dict, pair: str, zone: ZoneChoice | None = None
+    ) -> list[DerivedJob]:
+        """Ask for a derived NXem of every TIFF of a just-registered measurement; `zone`: the
+        instrument clock's, as chosen for these files (None: see `default_zone`)."""
         with self._session() as session:
             seq = session.scalar(select(func.coalesce(func.max(DerivedRow.seq), 0))) or 0
             for registered in measurement["files"]:
@@ -183,6 +204,8 @@ class DerivedQueue:
                         rel_path=registered["path"],
                         pair=pair,
                         state="waiting",
+                        timezone=zone.name if zone else None,
+                        timezone_reason=zone.reason if zone else "",
                     )
                 )
             session.commit()
@@ -223,7 +246,8 @@ class DerivedQueue:
         self, derived: dict, session: Session | None = None
     ) -> DerivedJob | None:
         """Take the catalog's verdict from a derived file's record (a change-feed entry); None if
-        there is no job here for its source file or the catalog has not judged it. With
+        there is no job here for its source file, the catalog has not judged it, or it judged
+        other bytes than the derived file now recorded here. With
         `session`, the caller's transaction commits it (one writer at a time in SQLite)."""
         if derived.get("server_checked_at") is None:
             return None
@@ -234,6 +258,11 @@ class DerivedQueue:
                 return job
         row = session.get(DerivedRow, str(derived.get("source_file")))
         if row is None:
+            return None
+        if row.output_sha256 and derived.get("sha256") != row.output_sha256:
+            # About other bytes: the file was converted again here since (the change feed
+            # can bring the verdict on the old ones after that); "" is a job from before
+            # the hash was kept, which takes the verdict as it always did.
             return None
         row.server_valid = derived.get("server_valid")
         row.server_validator = derived.get("server_validator") or ""
@@ -322,11 +351,13 @@ class Deriver:
                 context = self._context(job.measurement_id)
                 # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
                 pair = None if job.pair == GENERIC_PAIR else job.pair
+                zone = ZoneChoice(job.timezone, job.timezone_reason) if job.timezone else None
                 result = convert(
                     source,
                     output,
                     pair=pair,
                     pair_origin=PairOrigin.MEASUREMENT,
+                    zone=zone or default_zone(pair),
                     context=context,
                     cancel=cancel,
                 )
@@ -349,6 +380,7 @@ class Deriver:
                     job.file_id,
                     state="uploading",
                     output=str(output),
+                    output_sha256=sha256_of(output),
                     valid=report.valid,
                     validator=report.validator,
                     report=report.report,
