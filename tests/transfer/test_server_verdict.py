@@ -109,3 +109,39 @@ def test_a_required_field_missing_is_refused_by_the_catalog_though_the_structure
     job = derived.get(job.file_id)
     assert job.verdict == "stored, NOT valid (FAIRmat, checked by the catalog)"
     assert job.judged_valid is False
+
+
+def test_a_verdict_on_bytes_converted_before_a_local_reconversion_is_not_shown(
+    client, queue, api, tmp_path, corpus_tiff_dir, monkeypatch
+):
+    real_convert = derived_module.convert
+
+    def convert_then_spoil(source, output, **kwargs):
+        result = real_convert(source, output, **kwargs)
+        with h5py.File(output, "r+") as handle:
+            del handle["entry1/measurement/instrument/fabrication"]
+        return result
+
+    monkeypatch.setattr(derived_module, "convert", convert_then_spoil)
+    derived, job, measurement = _convert_one(
+        client, queue, api, tmp_path, corpus_tiff_dir / "FEI-Helios-Ebeam-16bits.tif"
+    )
+    old = _server_record(api, measurement["id"])
+    assert old["server_valid"] is False  # the catalog judged the first, spoiled, bytes
+
+    # Converted again here before the change feed brought that verdict (the conversion is fixed).
+    monkeypatch.setattr(derived_module, "convert", real_convert)
+    derived.update(job.file_id, state="waiting")
+    deriver = Deriver(client, queue, derived, validate_with_pynx=False)
+    assert deriver.run() == {"stored": 1}
+    deriver.close()
+    assert derived.get(job.file_id).output_sha256 != old["sha256"]
+
+    # The feed now holds the old verdict (and maybe, by now, the one on the new bytes).
+    Sync(client, queue.sessions).pull()
+    job = derived.get(job.file_id)
+    assert job.server_valid is not False
+    assert job.verdict != "stored, NOT valid (FAIRmat, checked by the catalog)"
+    # The same record, delivered late on its own, is still not taken for the new file.
+    assert derived.learn_server_verdict(old) is None
+    assert derived.get(job.file_id).server_valid is not False
