@@ -73,7 +73,7 @@ def test_a_version_1_file_loads_and_is_migrated():
     assert settings.pairs_by_experiment == {"42": "SEM_FEI"}
     settings.save()
     saved = json.loads(Settings.path().read_text())
-    assert saved["schema_version"] == SCHEMA_VERSION == 2
+    assert saved["schema_version"] == SCHEMA_VERSION == 3
     assert saved["cache_dir"] is None
     assert Settings.load() == settings
 
@@ -145,3 +145,20 @@ def test_cli_refuses_a_value_of_the_wrong_type_naming_the_field(lamefair_home):
         "fix or delete the file\n"
     )
     assert not (lamefair_home / "data" / "catalog").exists()
+
+
+def test_a_version_2_file_loads_without_a_default_pair_or_zone_and_a_bad_zone_is_named():
+    v2 = {"server_url": None, "pairs_by_experiment": {"42": "SEM_FEI"}, "schema_version": 2}
+    Settings.path().write_text(json.dumps(v2))
+    settings = Settings.load()
+    assert (settings.default_pair, settings.default_timezone) == (None, None)
+    assert settings.timezones_by_experiment == {}
+    assert settings.schema_version == 3
+
+    Settings.path().write_text(json.dumps({"default_timezone": "Europe/Rom", "schema_version": 3}))
+    with pytest.raises(SettingsError) as refused:
+        Settings.load()
+    assert str(refused.value) == (
+        f"{Settings.path()}: default_timezone: unknown time zone 'Europe/Rom' (expected an IANA "
+        "name such as Europe/Berlin) (got 'Europe/Rom')"
+    )

@@ -26,7 +26,7 @@ from lamefair_desktop.catalog_client import CatalogClient, CatalogError, Catalog
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
-from lamefair_desktop.nexus.local_time import ZoneChoice
+from lamefair_desktop.nexus.local_time import ZoneChoice, computer_zone
 from lamefair_desktop.nexus.mapping import PairOrigin, default_registry
 from lamefair_desktop.nexus.validate import (
     FAIRMAT,
@@ -169,6 +169,20 @@ def default_zone(pair: str | None) -> ZoneChoice | None:
     except NexusEngineError:
         pass  # an unknown pair: convert() says so
     return ZoneChoice(setting, "this computer's default time zone (lamefair settings)")
+
+
+def proposed_zone(experiment_id: str, pair: str | None) -> str:
+    """The zone the upload dialog proposes: the one last used for this experiment, else the
+    instrument pair's own, else this computer's (its setting, then the system's)."""
+    settings = Settings.load()
+    remembered = settings.timezones_by_experiment.get(experiment_id)
+    if remembered:
+        return remembered
+    try:
+        own = default_registry().get(pair).timezone if pair and pair != GENERIC_PAIR else None
+    except NexusEngineError:
+        own = None
+    return own or settings.default_timezone or computer_zone().name
 
 
 def derived_dir() -> Path:

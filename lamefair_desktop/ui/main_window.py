@@ -36,10 +36,15 @@ from lamefair_desktop import __version__
 from lamefair_desktop.catalog_client import CatalogError, SignInRequired
 from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
 from lamefair_desktop.engine_process import EngineTarget
+from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.settings import Settings, SettingsError
 from lamefair_desktop.sync import CatalogCache, Node
-from lamefair_desktop.transfer.derived import MeasurementConverted, wants_conversion
+from lamefair_desktop.transfer.derived import (
+    MeasurementConverted,
+    proposed_zone,
+    wants_conversion,
+)
 from lamefair_desktop.transfer.upload import MeasurementProgress
 from lamefair_desktop.ui.about_dialog import AboutDialog
 from lamefair_desktop.ui.bucket_browser import BucketBrowser
@@ -76,6 +81,7 @@ class UploadContext:
     context: dict
     pairs: tuple[tuple[str, str], ...] = ()
     remembered_pair: str | None = None
+    timezone: str = ""  # proposed: remembered, the pair's, or this computer's
 
 
 OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
@@ -460,6 +466,7 @@ class MainWindow(QMainWindow):
             context=context.context,
             operator=self.identity.name if self.identity.signed_in else "",
             remembered_pair=context.remembered_pair,
+            timezone=context.timezone,
             parent=self,
         )
         dialog.accepted.connect(lambda: self.start_upload(dialog.request()))
@@ -482,6 +489,11 @@ class MainWindow(QMainWindow):
                             **s.pairs_by_experiment,
                             request.experiment_id: request.pair,
                         },
+                        timezones_by_experiment=(
+                            {**s.timezones_by_experiment, request.experiment_id: request.timezone}
+                            if request.timezone
+                            else s.timezones_by_experiment
+                        ),
                     )
                 )
             except (OSError, SettingsError) as exc:  # a convenience: never a reason not to upload
@@ -496,7 +508,12 @@ class MainWindow(QMainWindow):
             problem = ""
             if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
                 try:
-                    workspace.derived.add(workspace.catalog_key, measurement, request.pair)
+                    zone = (
+                        ZoneChoice(request.timezone, "chosen when uploading (the upload dialog)")
+                        if request.timezone
+                        else None
+                    )
+                    workspace.derived.add(workspace.catalog_key, measurement, request.pair, zone)
                 except Exception as exc:  # noqa: BLE001 - the files are queued: say what is not
                     log.exception("conversion of measurement %s not queued", measurement["id"])
                     problem = str(exc) or exc.__class__.__name__
@@ -546,6 +563,13 @@ class MainWindow(QMainWindow):
         active = self.transfers.model.active()
         self.queue_label.setText(f"Queue: {active} active, {done * 100 // size if size else 100} %")
 
+    @staticmethod
+    def _default_pair() -> str | None:
+        try:
+            return Settings.load().default_pair
+        except SettingsError:
+            return None  # the window started, so it was fine; a broken file says so on save
+
     def add_watch_folder(self) -> WatchRuleDialog | None:
         if self.workspace is None:
             return None
@@ -556,6 +580,7 @@ class MainWindow(QMainWindow):
             pairs=default_registry().pairs(),
             experiment_id=experiment.id if experiment else None,
             experiment_name=experiment.name if experiment else "",
+            default_pair=self._default_pair(),
             parent=self,
         )
         if experiment is not None:
@@ -677,10 +702,13 @@ def _upload_context(cache: CatalogCache, experiment_id: str) -> UploadContext:
             break
         context[kind] = dict(node.data)
         node = cache.get(node.parent_id) if node.parent_id else None
+    settings = Settings.load()
+    pair = settings.pairs_by_experiment.get(experiment_id) or settings.default_pair
     return UploadContext(
         experiment_id,
         name,
         context,
         tuple(default_registry().pairs()),
-        Settings.load().pairs_by_experiment.get(experiment_id),
+        pair,
+        proposed_zone(experiment_id, pair),
     )

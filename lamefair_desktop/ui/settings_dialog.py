@@ -1,5 +1,5 @@
 """Settings: the catalog server (empty: the local catalog), CA bundle, transfer concurrency,
-cache folder and size. Saved as JSON in the config folder (settings.py); secrets never go there.
+cache folder and size, this computer's default instrument pair and time zone. Saved as JSON in the config folder (settings.py); secrets never go there.
 
 Also the message shown at start-up when the settings file cannot be used: the window stops there
 rather than guess (a guess would be the local catalog, and uploads going to the wrong place)."""
@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -23,11 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.nexus.local_time import computer_zone
+from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.settings import Settings, SettingsError
+from lamefair_desktop.ui.zone_field import ZoneField
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        pairs: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.original = settings
         self.setWindowTitle("lamefair settings")
@@ -47,6 +58,19 @@ class SettingsDialog(QDialog):
         self.cache_size.setRange(100, 1_000_000)
         self.cache_size.setSuffix(" MB")
         self.cache_size.setValue(settings.cache_size_mb)
+        self.default_pair = QComboBox()
+        self.default_pair.addItem("None (detect from each file)", None)
+        for pair_id, label in default_registry().pairs() if pairs is None else pairs:
+            if pair_id != GENERIC_PAIR:
+                self.default_pair.addItem(label, pair_id)
+        if settings.default_pair and self.default_pair.findData(settings.default_pair) < 0:
+            self.default_pair.addItem(
+                f"{settings.default_pair} (unknown here)", settings.default_pair
+            )
+        self.default_pair.setCurrentIndex(max(0, self.default_pair.findData(settings.default_pair)))
+        self.default_timezone = ZoneField(
+            settings.default_timezone, placeholder=f"empty: the system's ({computer_zone().name})"
+        )
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e;")
         self.error.setWordWrap(True)
@@ -57,6 +81,8 @@ class SettingsDialog(QDialog):
         form.addRow("Files in flight", self.files)
         form.addRow("Cache folder", self.cache)
         form.addRow("Cache size", self.cache_size)
+        form.addRow("Default instrument pair", self.default_pair)
+        form.addRow("Instruments' time zone", self.default_timezone)
         note = QLabel("A change of server takes effect the next time lamefair starts.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -80,8 +106,15 @@ class SettingsDialog(QDialog):
         if ca_bundle and not Path(ca_bundle).expanduser().is_file():
             self.error.setText(f"The CA bundle {ca_bundle} does not exist.")
             return None
+        try:
+            default_timezone = self.default_timezone.zone()
+        except ValueError as exc:
+            self.error.setText(f"Instruments' time zone: {exc}.")
+            return None
         return replace(
             self.original,
+            default_pair=self.default_pair.currentData(),
+            default_timezone=default_timezone,
             server_url=server,
             ca_bundle=ca_bundle,
             part_concurrency=self.parts.value(),

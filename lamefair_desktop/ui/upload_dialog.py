@@ -1,5 +1,5 @@
-"""The dialog after files are dropped on an experiment: instrument pair, operator, description,
-convert or not, and per file what was detected and what its NXem will lack.
+"""The dialog after files are dropped on an experiment: instrument pair and its clock's time zone,
+operator, description, convert or not, and per file what was detected and what its NXem will lack.
 
 The files are read on a worker (tags only, never the frames); the dialog itself does no I/O.
 """
@@ -32,6 +32,7 @@ from lamefair_desktop.nexus.writer import anticipate
 from lamefair_desktop.transfer.derived import wants_conversion
 from lamefair_desktop.transfer.upload import LocalFile, UploadError, collect_files
 from lamefair_desktop.ui.models.transfers_model import human_size
+from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
@@ -46,6 +47,7 @@ class UploadRequest:
     operator: str
     description: str
     convert: bool
+    timezone: str = ""  # IANA zone of the instrument's clock, for the conversion
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class UploadDialog(QDialog):
         context: dict,
         operator: str = "",
         remembered_pair: str | None = None,
+        timezone: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -145,10 +148,23 @@ class UploadDialog(QDialog):
         self.operator.editingFinished.connect(self.refresh)
         self.description = QLineEdit()
         self.description.setPlaceholderText("what this measurement is (grid, area, conditions)")
+        # Vendor headers hold local time without a zone: the conversion reads them in this one.
+        self.timezone = ZoneField(timezone, placeholder="e.g. Europe/Berlin")
+        self.timezone.setToolTip(
+            "The time zone of the microscope's clock (IANA name): acquisition times in the "
+            "files are read in it, with the offset in force when each image was taken."
+        )
         self.convert = QCheckBox("Convert TIFFs to NeXus/NXem after upload (mirror bucket)")
         self.convert.setChecked(True)
+        self.convert.toggled.connect(self.timezone.setEnabled)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
         form = QFormLayout()
         form.addRow("Instrument pair", self.pair_box)
+        form.addRow("Instrument time zone", self.timezone)
+        form.addRow("", self.problem)
         form.addRow("Operator", self.operator)
         form.addRow("Description", self.description)
         form.addRow("", self.convert)
@@ -258,6 +274,24 @@ class UploadDialog(QDialog):
         ok.setEnabled(bool(inspection.files))
         self.inspected.emit(inspection)
 
+    def zone_problem(self) -> str:
+        """Why the time zone field cannot be used ("" when it can), in the field's words."""
+        if not self.convert.isChecked():
+            return ""
+        try:
+            if self.timezone.zone() is None:
+                return "Instrument time zone: expected an IANA name such as Europe/Berlin."
+        except ValueError as exc:
+            return f"Instrument time zone: {exc}."
+        return ""
+
+    def accept(self) -> None:
+        problem = self.zone_problem()
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
+        if not problem:
+            super().accept()
+
     def request(self) -> UploadRequest:
         return UploadRequest(
             experiment_id=self.experiment_id,
@@ -266,6 +300,7 @@ class UploadDialog(QDialog):
             operator=self.operator.text().strip(),
             description=self.description.text().strip(),
             convert=self.convert.isChecked(),
+            timezone=self.timezone.currentText().strip(),
         )
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt's name

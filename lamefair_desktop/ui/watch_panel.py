@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
 from lamefair_desktop.workers.job import JobGroup
 
@@ -48,6 +49,7 @@ class WatchRuleDialog(QDialog):
         pairs: list[tuple[str, str]],
         experiment_id: str | None,
         experiment_name: str,
+        default_pair: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -69,6 +71,13 @@ class WatchRuleDialog(QDialog):
         for pair_id, label in pairs:
             shown = "Detect from each file" if pair_id == GENERIC_PAIR else label
             self.pair.addItem(shown, pair_id)
+        if default_pair is not None and self.pair.findData(default_pair) >= 0:
+            self.pair.setCurrentIndex(self.pair.findData(default_pair))
+        self.timezone = ZoneField(placeholder="default: the pair's, else this computer's")
+        self.timezone.setToolTip(
+            "The time zone of the microscope's clock (IANA name, e.g. Europe/Rome): the "
+            "acquisition times in its files are read in it."
+        )
         self.include = QLineEdit()
         self.include.setPlaceholderText("e.g. *.tif, *.dm4 (empty: every file)")
         self.quiet = QDoubleSpinBox()
@@ -88,6 +97,7 @@ class WatchRuleDialog(QDialog):
         form.addRow("Files go to", self.fixed)
         form.addRow("", self.follow)
         form.addRow("Instrument pair", self.pair)
+        form.addRow("Instrument time zone", self.timezone)
         form.addRow("Take only", self.include)
         form.addRow("Finished when", self.quiet)
         form.addRow("", self.polling)
@@ -115,6 +125,11 @@ class WatchRuleDialog(QDialog):
         if not folder:
             self.error.setText("Choose the folder to watch.")
             return None
+        try:
+            timezone = self.timezone.zone()
+        except ValueError as exc:
+            self.error.setText(f"Instrument time zone: {exc}.")
+            return None
         patterns = tuple(p.strip() for p in self.include.text().split(",") if p.strip())
         return WatchRule(
             id=str(uuid.uuid4()),
@@ -128,6 +143,7 @@ class WatchRuleDialog(QDialog):
             polling=self.polling.isChecked(),
             convert=self.convert.isChecked(),
             free_space=self.free_space.isChecked(),
+            timezone=timezone,
         )
 
     def accept(self) -> None:
@@ -135,7 +151,7 @@ class WatchRuleDialog(QDialog):
             super().accept()
 
 
-COLUMNS = ("Folder", "Files go to", "Pair", "Mode", "State")
+COLUMNS = ("Folder", "Files go to", "Pair", "Time zone", "Mode", "State")
 
 
 class WatchPanel(QWidget):
@@ -208,7 +224,9 @@ class WatchPanel(QWidget):
             mode = "polling" if rule.polling else "file events"
             if rule.free_space:
                 mode += ", frees space"
-            cells = (rule.folder, target, rule.pair, mode, "watching" if rule.enabled else "paused")
+            zone = rule.timezone or "default"
+            state = "watching" if rule.enabled else "paused"
+            cells = (rule.folder, target, rule.pair, zone, mode, state)
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.rules_loaded.emit(len(rules))
