@@ -165,6 +165,7 @@ def _render(out: Path, corpus: Path) -> int:
             pairs=default_registry().pairs(),
             context=context,
             operator="Ada",
+            timezone="Europe/Berlin",
         )
         upload.show()
         _wait(app, 30, lambda: upload.inspection is not None and upload.table.rowCount() > 0)
