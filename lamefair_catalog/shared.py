@@ -17,8 +17,9 @@ MAX_PATH_LENGTH = 1024  # S3 keys are at most 1024 bytes; our prefix takes part 
 MAX_SEGMENT_LENGTH = 255  # what common file systems accept for one name
 RESERVED_TOP_LEVEL_NAMES = frozenset({"readme.txt"})  # lamefair writes its context file there
 
-# Text lengths, in characters. The catalog's columns (models.py) and its API (fields.py) both use
-# these, so the API never accepts what a PostgreSQL varchar column would refuse with an error.
+# Text lengths, in characters. The catalog's columns (database/models.py) and its API
+# (schemas/fields.py) both use these, so the API never accepts what a PostgreSQL varchar column
+# would refuse with an error.
 NAME_LENGTH = 200  # names of things and people, sample identifiers, usernames, group names
 NUMBER_LENGTH = 100  # proposal numbers
 TITLE_LENGTH = 500  # proposal titles
@@ -36,6 +37,7 @@ _REFUSED_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 _REFUSED_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 
 # The 118 element symbols: atom_types must be among them (NXem stores them as a list).
+# By period, in order of atomic number (periods 6 and 7 on two lines each).
 ELEMENT_SYMBOLS = frozenset(
     [
         "H",
