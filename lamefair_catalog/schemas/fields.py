@@ -62,6 +62,8 @@ InstrumentPair = Annotated[
 ]
 LongText = Annotated[str, StringConstraints(max_length=LONG_TEXT_LENGTH), MultiLine]
 Report = Annotated[str, StringConstraints(max_length=REPORT_LENGTH), MultiLine]
+# Why a client gave up an upload: kept as the file's error.
+Reason = Annotated[str, StringConstraints(max_length=2000), MultiLine]
 ETag = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
 ObjectKey = Annotated[str, StringConstraints(min_length=1, max_length=1024), Line]
 # File paths get their characters checked by shared.sanitize_relative_path, with a path's message.

@@ -123,7 +123,7 @@ class CompleteRequest(Body):
 
 
 class GiveUpRequest(Body):
-    reason: str = Field(default="", max_length=2000)
+    reason: f.Reason = ""
 
 
 class BatchPlanRequest(Body):
