@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,8 @@ from lamefair_catalog.database.models import (
     Sample,
 )
 from lamefair_catalog.domain.errors import Forbidden, NotFound
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,16 @@ def visible_proposal_ids(session: Session, principal: Principal) -> set[uuid.UUI
     return set(rows)
 
 
+def existing(session: Session, model: type[Row], row_id: uuid.UUID, kind: str) -> Row:
+    """The row with this id, or NotFound ("Sample <id> does not exist.")."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{kind} {row_id} does not exist.")
+    return row
+
+
 def readable_proposal(session: Session, principal: Principal, proposal_id: uuid.UUID) -> Proposal:
-    proposal = session.get(Proposal, proposal_id)
-    if proposal is None:
-        raise NotFound(f"Proposal {proposal_id} does not exist.")
+    proposal = existing(session, Proposal, proposal_id, "Proposal")
     visible = visible_proposal_ids(session, principal)
     if visible is not None and proposal.id not in visible:
         raise Forbidden(
@@ -101,18 +110,14 @@ def readable_proposal(session: Session, principal: Principal, proposal_id: uuid.
 def sample_chain(
     session: Session, principal: Principal, sample_id: uuid.UUID
 ) -> tuple[Sample, Proposal]:
-    sample = session.get(Sample, sample_id)
-    if sample is None:
-        raise NotFound(f"Sample {sample_id} does not exist.")
+    sample = existing(session, Sample, sample_id, "Sample")
     return sample, readable_proposal(session, principal, sample.proposal_id)
 
 
 def experiment_chain(
     session: Session, principal: Principal, experiment_id: uuid.UUID
 ) -> tuple[Experiment, Sample, Proposal]:
-    experiment = session.get(Experiment, experiment_id)
-    if experiment is None:
-        raise NotFound(f"Experiment {experiment_id} does not exist.")
+    experiment = existing(session, Experiment, experiment_id, "Experiment")
     sample, proposal = sample_chain(session, principal, experiment.sample_id)
     return experiment, sample, proposal
 
@@ -120,17 +125,13 @@ def experiment_chain(
 def measurement_chain(
     session: Session, principal: Principal, measurement_id: uuid.UUID
 ) -> tuple[Measurement, Proposal]:
-    measurement = session.get(Measurement, measurement_id)
-    if measurement is None:
-        raise NotFound(f"Measurement {measurement_id} does not exist.")
+    measurement = existing(session, Measurement, measurement_id, "Measurement")
     _, _, proposal = experiment_chain(session, principal, measurement.experiment_id)
     return measurement, proposal
 
 
 def file_chain(session: Session, principal: Principal, file_id: uuid.UUID) -> tuple[File, Proposal]:
-    row = session.get(File, file_id)
-    if row is None:
-        raise NotFound(f"File {file_id} does not exist.")
+    row = existing(session, File, file_id, "File")
     _, _, proposal = experiment_chain(session, principal, row.measurement.experiment_id)
     return row, proposal
 

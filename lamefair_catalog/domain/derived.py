@@ -11,10 +11,10 @@ import uuid
 from sqlalchemy import select
 
 from lamefair_catalog.database.models import DerivedFile
-from lamefair_catalog.domain.access import Principal, file_chain, require_writer
+from lamefair_catalog.domain.access import Principal, existing, file_chain, require_writer
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.change_feed import record_change
-from lamefair_catalog.domain.errors import Conflict, NotFound
+from lamefair_catalog.domain.errors import Conflict
 from lamefair_catalog.domain.outputs import derived_out
 from lamefair_catalog.schemas import transfers as t
 from lamefair_catalog.shared import derived_key
@@ -53,9 +53,7 @@ def start_derived(
 def complete_derived(catalog: Catalog, principal: Principal, derived_id: uuid.UUID) -> t.DerivedOut:
     require_writer(principal)
     with catalog.session() as session:
-        derived = session.get(DerivedFile, derived_id)
-        if derived is None:
-            raise NotFound(f"Derived file {derived_id} does not exist.")
+        derived = existing(session, DerivedFile, derived_id, "Derived file")
         _, proposal = file_chain(session, principal, derived.source_file_id)
         info = catalog.storage.head(derived.bucket, derived.key)
         if info is None or info.size != derived.size:

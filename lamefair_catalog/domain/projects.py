@@ -8,7 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lamefair_catalog.database.models import Project, Proposal
-from lamefair_catalog.domain.access import Principal, require_admin, visible_proposal_ids
+from lamefair_catalog.domain.access import (
+    Principal,
+    existing,
+    require_admin,
+    visible_proposal_ids,
+)
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.change_feed import record_change
 from lamefair_catalog.domain.creation import Created, create_entity
@@ -75,9 +80,7 @@ def patch_project(
 ) -> h.ProjectOut:
     require_admin(principal)
     with catalog.session() as session:
-        row = session.get(Project, project_id)
-        if row is None:
-            raise NotFound(f"Project {project_id} does not exist.")
+        row = existing(session, Project, project_id, "Project")
         for field, value in body.model_dump(exclude_unset=True).items():
             if value is not None:
                 setattr(row, field, value)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from lamefair_catalog.database.models import Experiment, Project, Proposal, ProposalMember, Sample
 from lamefair_catalog.domain.access import (
     Principal,
+    existing,
     readable_proposal,
     require_admin,
     visible_proposal_ids,
@@ -30,6 +31,30 @@ def _members(names: list[str]) -> list[ProposalMember]:
     ]
 
 
+def _new_proposal(
+    new_id: uuid.UUID,
+    body: h.ProposalIn,
+    principal: Principal,
+    project: Project,
+    number_slug: str,
+    buckets: tuple[str, str],
+) -> Proposal:
+    return Proposal(
+        id=new_id,
+        project_id=project.id,
+        number=body.number,
+        number_slug=number_slug,
+        pi_name=body.pi_name,
+        date=body.date,
+        title=body.title,
+        description=body.description,
+        raw_bucket=buckets[0],
+        mirror_bucket=buckets[1],
+        created_by=principal.username,
+        members=_members(body.members),
+    )
+
+
 def create_proposal(catalog: Catalog, principal: Principal, body: h.ProposalIn) -> Created:
     require_admin(principal)
     with catalog.session() as session:
@@ -40,22 +65,6 @@ def create_proposal(catalog: Catalog, principal: Principal, body: h.ProposalIn) 
         raw = bucket_name(catalog.settings.raw_prefix, project.slug, body.number)
         mirror = bucket_name(catalog.settings.mirror_prefix, project.slug, body.number)
 
-        def build(new_id: uuid.UUID) -> Proposal:
-            return Proposal(
-                id=new_id,
-                project_id=project.id,
-                number=body.number,
-                number_slug=number_slug,
-                pi_name=body.pi_name,
-                date=body.date,
-                title=body.title,
-                description=body.description,
-                raw_bucket=raw,
-                mirror_bucket=mirror,
-                created_by=principal.username,
-                members=_members(body.members),
-            )
-
         # Buckets first (idempotent): a proposal row never points at a missing bucket.
         catalog.storage.ensure_bucket(raw)
         catalog.storage.ensure_bucket(mirror)
@@ -63,15 +72,12 @@ def create_proposal(catalog: Catalog, principal: Principal, body: h.ProposalIn) 
             session,
             model=Proposal,
             requested_id=body.id,
-            build=build,
+            build=lambda new_id: _new_proposal(
+                new_id, body, principal, project, number_slug, (raw, mirror)
+            ),
             to_out=proposal_out,
             compare={
-                "project": body.project,
-                "number": body.number,
-                "pi_name": body.pi_name,
-                "date": body.date,
-                "title": body.title,
-                "description": body.description,
+                **body.model_dump(exclude={"id", "members"}),
                 "members": list(dict.fromkeys(body.members)),
             },
             entity="proposal",
@@ -111,19 +117,12 @@ def get_proposal(catalog: Catalog, principal: Principal, proposal_id: uuid.UUID)
         return proposal_out(readable_proposal(session, principal, proposal_id))
 
 
-def _proposal_row(session, proposal_id: uuid.UUID) -> Proposal:
-    row = session.get(Proposal, proposal_id)
-    if row is None:
-        raise NotFound(f"Proposal {proposal_id} does not exist.")
-    return row
-
-
 def patch_proposal(
     catalog: Catalog, principal: Principal, proposal_id: uuid.UUID, body: h.ProposalPatch
 ) -> h.ProposalOut:
     require_admin(principal)
     with catalog.session() as session:
-        row = _proposal_row(session, proposal_id)
+        row = existing(session, Proposal, proposal_id, "Proposal")
         changes = body.model_dump(exclude_unset=True)
         members = changes.pop("members", None)
         for field, value in changes.items():
@@ -143,7 +142,7 @@ def ensure_buckets(catalog: Catalog, principal: Principal, proposal_id: uuid.UUI
     """Admin repair: create missing buckets and rewrite every README of the proposal."""
     require_admin(principal)
     with catalog.session() as session:
-        out = proposal_out(_proposal_row(session, proposal_id))
+        out = proposal_out(existing(session, Proposal, proposal_id, "Proposal"))
         samples = list(session.scalars(select(Sample).where(Sample.proposal_id == proposal_id)))
         experiments = list(
             session.scalars(

@@ -46,24 +46,31 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+def _certificate(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey
+) -> x509.CertificateBuilder:
+    """A certificate for `key`, valid from a few minutes ago for `_CERT_DAYS`."""
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))  # a clock may step back a little
+        .not_valid_after(now + datetime.timedelta(days=_CERT_DAYS))
+    )
+
+
 def _make_tls(folder: Path) -> tuple[Path, Path, Path]:
     """A private CA and one certificate (server and client use) it signs: (ca, cert, key) paths.
 
     SeaweedFS checks the chain, not host names, so one certificate serves every component.
     """
-    now = datetime.datetime.now(datetime.UTC)
-    not_before = now - datetime.timedelta(minutes=5)  # tolerate a clock that steps back a little
-    not_after = now + datetime.timedelta(days=_CERT_DAYS)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("lamefair embedded storage CA")
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        _certificate(ca_name, ca_name, ca_key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -83,13 +90,7 @@ def _make_tls(folder: Path) -> tuple[Path, Path, Path]:
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("lamefair-seaweedfs"))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        _certificate(_name("lamefair-seaweedfs"), ca_name, key)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]

@@ -9,7 +9,7 @@ the answer is reused for `userinfo_cache_seconds` (60 s unless configured). The 
 an opaque token's expiry, so that lifetime is also the longest an expired or revoked opaque token,
 or a group the user was removed from, can still count.
 The groups claim maps to roles (admin group, operator group, everyone else reads what lists them),
-by whole names: see `group_matches`.
+by whole names: see `domain/access.group_matches`.
 """
 
 from __future__ import annotations
