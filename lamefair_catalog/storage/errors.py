@@ -7,7 +7,12 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 
 class StorageError(RuntimeError):
-    """S3 failed or refused; the message is safe to show (no keys, no signatures)."""
+    """S3 failed or refused; the message is safe to show (no keys, no signatures). `code` is S3's
+    error code when S3 answered with one ("NoSuchKey"), for callers that expect some."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ObjectTooLarge(StorageError):
@@ -29,7 +34,7 @@ def not_answering(exc: BaseException) -> bool:
 def storage_error(action: str, exc: Exception) -> StorageError:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "error")
-        return StorageError(f"Object storage refused to {action} ({code}).")
+        return StorageError(f"Object storage refused to {action} ({code}).", code)
     if isinstance(exc, SSLError):
         return StorageError(
             f"Object storage's certificate is not trusted while trying to {action}; if it comes "

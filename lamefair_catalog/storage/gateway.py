@@ -23,6 +23,7 @@ from lamefair_catalog.settings import Settings
 from lamefair_catalog.storage.checksums import hex_to_b64
 from lamefair_catalog.storage.errors import (
     ObjectTooLarge,
+    StorageError,
     StorageNotAnswering,
     not_answering,
     storage_error,
@@ -122,12 +123,16 @@ class Storage:
         )
 
     @contextmanager
-    def _s3(self) -> Iterator[None]:
+    def _s3(self, action: str) -> Iterator[None]:
         """Around every call that talks to S3 (not presigning, which is local): refused at once
-        while storage is known not to answer. Refusals are StorageErrors that pass through the
-        BotoCoreError/ClientError handlers below untouched."""
-        with self.breaker.call():
-            yield
+        while storage is known not to answer; what S3 raises becomes a StorageError saying what
+        we were trying to do (`action`), with S3's error code. The breaker sees the raw error,
+        so that it can tell an outage from an answer."""
+        try:
+            with self.breaker.call():
+                yield
+        except (BotoCoreError, ClientError) as exc:
+            raise storage_error(action, exc) from exc
 
     # --- health and buckets -------------------------------------------------------------------
 
@@ -145,39 +150,28 @@ class Storage:
     def ensure_bucket(self, bucket: str) -> None:
         """Create the bucket if it is missing; safe to repeat."""
         try:
-            with self._s3():
+            with self._s3(f"check bucket {bucket}"):
                 self._admin.head_bucket(Bucket=bucket)
             return
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
-                raise storage_error(f"check bucket {bucket}", exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error(f"check bucket {bucket}", exc) from exc
+        except StorageError as exc:
+            if exc.code not in ("404", "NoSuchBucket", "NotFound"):
+                raise
         try:
-            with self._s3():
+            with self._s3(f"create bucket {bucket}"):
                 self._admin.create_bucket(Bucket=bucket)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise storage_error(f"create bucket {bucket}", exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error(f"create bucket {bucket}", exc) from exc
+        except StorageError as exc:
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
 
     def put_text(self, bucket: str, key: str, text: str) -> None:
-        try:
-            with self._s3():
-                self._admin.put_object(
-                    Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain"
-                )
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"write {key}", exc) from exc
+        with self._s3(f"write {key}"):
+            self._admin.put_object(
+                Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain"
+            )
 
     def get_text(self, bucket: str, key: str) -> str:
-        try:
-            with self._s3():
-                return self._admin.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"read {key}", exc) from exc
+        with self._s3(f"read {key}"):
+            return self._admin.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
 
     # --- presigning ---------------------------------------------------------------------------
 
@@ -223,13 +217,10 @@ class Storage:
     # --- multipart ----------------------------------------------------------------------------
 
     def create_multipart(self, bucket: str, key: str) -> str:
-        try:
-            with self._s3():
-                response = self._admin.create_multipart_upload(
-                    Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256"
-                )
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"start a multipart upload of {key}", exc) from exc
+        with self._s3(f"start a multipart upload of {key}"):
+            response = self._admin.create_multipart_upload(
+                Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256"
+            )
         return response["UploadId"]
 
     def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo] | None:
@@ -238,7 +229,7 @@ class Storage:
         marker = 0
         try:
             while True:
-                with self._s3():
+                with self._s3(f"list the parts of {key}"):
                     response = self._admin.list_parts(
                         Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
                     )
@@ -249,55 +240,46 @@ class Storage:
                 if not response.get("IsTruncated"):
                     return parts
                 marker = response["NextPartNumberMarker"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+        except StorageError as exc:
+            if exc.code == "NoSuchUpload":
                 return None
-            raise storage_error(f"list the parts of {key}", exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error(f"list the parts of {key}", exc) from exc
+            raise
 
     def complete_multipart(
         self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str, str]]
     ) -> None:
         """`parts`: (number, etag, sha256 hex) in order."""
-        try:
-            with self._s3():
-                self._admin.complete_multipart_upload(
-                    Bucket=bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={
-                        "Parts": [
-                            {"PartNumber": n, "ETag": etag, "ChecksumSHA256": hex_to_b64(sha)}
-                            for n, etag, sha in parts
-                        ]
-                    },
-                )
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"complete the upload of {key}", exc) from exc
+        with self._s3(f"complete the upload of {key}"):
+            self._admin.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [
+                        {"PartNumber": n, "ETag": etag, "ChecksumSHA256": hex_to_b64(sha)}
+                        for n, etag, sha in parts
+                    ]
+                },
+            )
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         try:
-            with self._s3():
+            with self._s3(f"abort the upload of {key}"):
                 self._admin.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                raise storage_error(f"abort the upload of {key}", exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error(f"abort the upload of {key}", exc) from exc
+        except StorageError as exc:
+            if exc.code != "NoSuchUpload":
+                raise
 
     # --- objects ------------------------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
-            with self._s3():
+            with self._s3(f"check {key}"):
                 response = self._admin.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        except StorageError as exc:
+            if exc.code in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise storage_error(f"check {key}", exc) from exc
-        except BotoCoreError as exc:
-            raise storage_error(f"check {key}", exc) from exc
+            raise
         return ObjectInfo(
             size=response["ContentLength"],
             sha256_b64=response.get("ChecksumSHA256"),
@@ -312,26 +294,23 @@ class Storage:
         one-thread verdict worker, so at most one slot goes to downloads.
         """
         digest = hashlib.sha256()
-        try:
-            with self._s3():
-                response = self._admin.get_object(Bucket=bucket, Key=key)
-                size = response["ContentLength"]
-                body = response["Body"]
-                try:
-                    if size > max_size:
-                        raise ObjectTooLarge(key, size, max_size)
-                    written = 0
-                    with dest.open("wb") as handle:
-                        for chunk in body.iter_chunks(DOWNLOAD_CHUNK):
-                            written += len(chunk)
-                            if written > max_size:
-                                raise ObjectTooLarge(key, written, max_size)
-                            digest.update(chunk)
-                            handle.write(chunk)
-                finally:
-                    body.close()
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"read {key}", exc) from exc
+        with self._s3(f"read {key}"):
+            response = self._admin.get_object(Bucket=bucket, Key=key)
+            size = response["ContentLength"]
+            body = response["Body"]
+            try:
+                if size > max_size:
+                    raise ObjectTooLarge(key, size, max_size)
+                written = 0
+                with dest.open("wb") as handle:
+                    for chunk in body.iter_chunks(DOWNLOAD_CHUNK):
+                        written += len(chunk)
+                        if written > max_size:
+                            raise ObjectTooLarge(key, written, max_size)
+                        digest.update(chunk)
+                        handle.write(chunk)
+            finally:
+                body.close()
         return digest.hexdigest()
 
     def list_level(self, bucket: str, prefix: str, cursor: str | None, limit: int) -> Listing:
@@ -339,11 +318,8 @@ class Storage:
         params = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": limit}
         if cursor:
             params["ContinuationToken"] = cursor
-        try:
-            with self._s3():
-                response = self._admin.list_objects_v2(**params)
-        except (BotoCoreError, ClientError) as exc:
-            raise storage_error(f"list {bucket}/{prefix}", exc) from exc
+        with self._s3(f"list {bucket}/{prefix}"):
+            response = self._admin.list_objects_v2(**params)
         folders = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
         objects = [
             {
