@@ -25,9 +25,9 @@ from botocore.config import Config
 from sqlalchemy import insert
 
 from bench.report import figure
-from lamefair_catalog.db import make_engine
-from lamefair_catalog.models import Experiment
-from lamefair_catalog.ports import free_port
+from lamefair_catalog.database.engine import make_engine
+from lamefair_catalog.database.models import Experiment
+from lamefair_catalog.embedded.ports import free_port
 
 
 def _start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str, str]:

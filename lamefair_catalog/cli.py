@@ -47,14 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve_embedded(args: argparse.Namespace) -> int:
-    from lamefair_catalog.embedded import (
-        AlreadyRunning,
-        EmbeddedStack,
-        default_data_dir,
-        pid_alive,
-        read_server_info,
-    )
-    from lamefair_catalog.seaweed import SeaweedError
+    from lamefair_catalog.embedded.seaweed import SeaweedError
+    from lamefair_catalog.embedded.stack import default_data_dir
 
     if args.host not in ("127.0.0.1", "localhost"):
         print("Embedded mode binds 127.0.0.1 only; drop --host.", file=sys.stderr)
@@ -63,18 +57,8 @@ def _serve_embedded(args: argparse.Namespace) -> int:
         print("Embedded mode serves this machine only, over HTTP; drop --ssl-*.", file=sys.stderr)
         return 2
     data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
-    running = read_server_info(data_dir)
-    if running is not None and pid_alive(running.pid):
-        print(
-            f"An embedded catalog for {data_dir} is already running at {running.url} "
-            f"(pid {running.pid}).",
-            file=sys.stderr,
-        )
-        return EXIT_ALREADY_RUNNING
-    try:
-        stack = EmbeddedStack(data_dir)
-    except AlreadyRunning as exc:
-        print(f"{exc} Use that one, or stop it first.", file=sys.stderr)
+    stack = _claim_data_dir(data_dir)
+    if stack is None:
         return EXIT_ALREADY_RUNNING
     # SeaweedFS first: it takes seconds to become ready, which the imports, the migration and
     # building the app below can use (the desktop waits for all of it when it starts us).
@@ -84,40 +68,70 @@ def _serve_embedded(args: argparse.Namespace) -> int:
         print(f"Could not start local storage: {exc}", file=sys.stderr)
         return 1
     try:
-        import uvicorn
-
-        from lamefair_catalog.app import create_app
-        from lamefair_catalog.db import make_engine, migrate
-        from lamefair_catalog.ports import free_port
-
-        settings = stack.settings()
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        engine.dispose()
-        app = create_app(settings, start_verdicts=False)
-        try:
-            stack.wait_ready()
-        except SeaweedError as exc:
-            print(f"Could not start local storage: {exc}", file=sys.stderr)
-            return 1
-        # Only now: its backlog downloads would meet a storage still booting (and open the
-        # storage breaker for the first requests of the desktop).
-        app.state.verdicts.start()
-        port = args.port or free_port()
-        url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=args.log_level)
-        server = uvicorn.Server(config)
-        stack.publish(url)
-        print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
-        # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
-        # that was there before it: make that handler an exception, so `finally` below still
-        # stops SeaweedFS instead of the default action killing us and orphaning it.
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-        server.run()
+        return _run_embedded(stack, args, data_dir)
     except SystemExit:
-        pass
+        return 0
     finally:
         stack.stop()
+
+
+def _claim_data_dir(data_dir: Path):
+    """The embedded stack owning `data_dir`, or None (said why) when another server has it."""
+    from lamefair_catalog.embedded.stack import (
+        AlreadyRunning,
+        EmbeddedStack,
+        pid_alive,
+        read_server_info,
+    )
+
+    running = read_server_info(data_dir)
+    if running is not None and pid_alive(running.pid):
+        print(
+            f"An embedded catalog for {data_dir} is already running at {running.url} "
+            f"(pid {running.pid}).",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return EmbeddedStack(data_dir)
+    except AlreadyRunning as exc:
+        print(f"{exc} Use that one, or stop it first.", file=sys.stderr)
+        return None
+
+
+def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
+    """Migrate, wait for SeaweedFS, serve until stopped (the caller stops the stack)."""
+    import uvicorn
+
+    from lamefair_catalog.database.engine import make_engine, migrate
+    from lamefair_catalog.embedded.ports import free_port
+    from lamefair_catalog.embedded.seaweed import SeaweedError
+    from lamefair_catalog.web.app import create_app
+
+    settings = stack.settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    app = create_app(settings, start_verdicts=False)
+    try:
+        stack.wait_ready()
+    except SeaweedError as exc:
+        print(f"Could not start local storage: {exc}", file=sys.stderr)
+        return 1
+    # Only now: its backlog downloads would meet a storage still booting (and open the
+    # storage breaker for the first requests of the desktop).
+    app.state.verdicts.start()
+    port = args.port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=args.log_level)
+    server = uvicorn.Server(config)
+    stack.publish(url)
+    print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler
+    # that was there before it: make that handler an exception, so `finally` in the caller
+    # still stops SeaweedFS instead of the default action killing us and orphaning it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    server.run()
     return 0
 
 
@@ -128,8 +142,8 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from lamefair_catalog.app import create_app
-    from lamefair_catalog.db import NotMigrated, ensure_migrated, make_engine
+    from lamefair_catalog.database.engine import NotMigrated, ensure_migrated, make_engine
+    from lamefair_catalog.web.app import create_app
 
     if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
         print("--ssl-certfile and --ssl-keyfile go together: give both.", file=sys.stderr)
@@ -179,7 +193,7 @@ def _settings_from_env():
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from lamefair_catalog.db import current_revision, make_engine, migrate
+    from lamefair_catalog.database.engine import current_revision, make_engine, migrate
 
     settings = _settings_from_env()
     if settings is None:

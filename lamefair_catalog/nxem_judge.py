@@ -1,7 +1,7 @@
 """The FAIRmat validator's verdict on one NeXus file, judged in a fresh child process.
 
-Both the desktop (`lamefair_desktop/nexus/validate.py`) and the catalog (`verdicts.py`) judge with
-this one runner, so the hazards below are handled in one place. It imports only the standard
+Both the desktop (`lamefair_desktop/nexus/validate.py`) and the catalog (`domain/verdicts.py`)
+judge with this one runner, so the hazards below are handled in one place. It imports only the standard
 library at module level (h5py and pynxtools only in the child), which is why the desktop may import
 it besides `shared.py` (tests/test_layers.py allows exactly these two modules).
 

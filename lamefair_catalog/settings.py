@@ -47,8 +47,8 @@ class Settings:
     # After storage or the database stopped answering, requests that need it are refused (503)
     # for this long; then one request tries again.
     outage_cool_down: float = 5.0
-    # The catalog's own FAIRmat verdict on stored derived files (verdicts.py): larger objects are
-    # not fetched (the temp folder must hold one), and a validator silent this long is killed.
+    # The catalog's own FAIRmat verdict on stored derived files (domain/verdicts.py): larger
+    # objects are not fetched (the temp folder must hold one), and a validator silent this long is killed.
     verdict_max_bytes: int = 2 * 1024**3
     verdict_timeout: float = 300.0
     # Embedded mode: one local user, admin, authenticated by a token kept in the data directory.

@@ -15,7 +15,7 @@ import keyring  # noqa: E402
 import pytest  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from lamefair_catalog.seaweed import S3Credentials, SeaweedError, SeaweedServer  # noqa: E402
+from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, SeaweedServer  # noqa: E402
 from tests.support import components  # noqa: E402
 from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
 

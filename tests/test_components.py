@@ -109,7 +109,7 @@ def test_every_corpus_tiff_opens_with_tifffile(corpus_tiffs):
 
 def test_seaweedfs_orphan_of_a_killed_parent_is_replaced(tmp_path):
     """After the embedded server is killed with -9, the next start must not trip over the old weed."""
-    from lamefair_catalog.seaweed import S3Credentials, SeaweedServer
+    from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedServer
 
     credentials = S3Credentials.generate()
     first = SeaweedServer(tmp_path, credentials).start()

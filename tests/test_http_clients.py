@@ -8,7 +8,7 @@ import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from lamefair_catalog.seaweed_security import write_security_config
+from lamefair_catalog.embedded.seaweed_security import write_security_config
 from lamefair_desktop.tls import http_client
 
 

@@ -6,6 +6,8 @@
 - The desktop imports from the catalog server only its shared schema module and the shared NXem
   judge (the one child-process runner of the FAIRmat validator, used by both sides); the server
   never imports the desktop.
+- The server's modules import no cycle, and its packages (web, domain, database, storage, ...)
+  depend on each other one way only.
 """
 
 from __future__ import annotations
@@ -121,3 +123,85 @@ def test_modules_shared_with_the_desktop_load_no_server_machinery():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"loaded by the shared modules: {result.stdout}"
+
+
+# --- the catalog server's import graph ---------------------------------------------------------
+
+
+def _server_import_graph() -> dict[str, set[str]]:
+    """Each lamefair_catalog module -> the lamefair_catalog modules it imports, lazy imports
+    inside functions included (a cycle through one is a cycle in the design all the same)."""
+    paths = {
+        _module_name(path).removesuffix(".__init__"): path
+        for path in _python_files("lamefair_catalog")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from the package, up level - 1 packages
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                for alias in node.names:  # `from package import module` imports the module
+                    child = f"{base}.{alias.name}"
+                    targets.add(child if child in paths else base)
+        graph[name] = {target for target in targets if target in paths and target != name}
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of `graph` as a path that ends where it starts, or None."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return None
+
+
+def _server_part(module: str) -> str:
+    """The package (or root module) of lamefair_catalog a module belongs to: "domain", "cli"."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_server_modules_import_no_cycle():
+    graph = _server_import_graph()
+    assert (
+        "lamefair_catalog.web.app" in graph["lamefair_catalog.cli"]
+    )  # the graph sees lazy imports
+    cycle = _find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_server_packages_depend_one_way():
+    """web -> domain -> database/storage -> settings, never back: each layer reads alone."""
+    parts: dict[str, set[str]] = {}
+    for module, targets in _server_import_graph().items():
+        part = _server_part(module)
+        parts.setdefault(part, set()).update(
+            _server_part(target) for target in targets if _server_part(target) != part
+        )
+    cycle = _find_cycle(parts)
+    assert cycle is None, " -> ".join(cycle)

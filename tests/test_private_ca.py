@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from lamefair_catalog.seaweed import S3Credentials, SeaweedError, SeaweedServer
+from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, SeaweedServer
 from lamefair_desktop.catalog_client import CatalogClient, CatalogUnreachable
 from lamefair_desktop.connection import connect
 from lamefair_desktop.engine_process import EngineProcess, EngineTarget, Kick

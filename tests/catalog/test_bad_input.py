@@ -131,3 +131,14 @@ def test_numbers_and_flags_must_be_json_numbers_and_booleans(admin, operator):
     file = {"path": "a.tif", "size": 10, "sha256": digest}
     body = {"experiment": h["experiment"]["id"], "files": [file]}
     assert operator.post("/api/measurements", body).status_code == 201
+
+
+def test_a_give_up_reason_with_a_nul_is_refused_naming_the_field(admin, operator):
+    """The reason lands in the file's `error` column: PostgreSQL cannot store a NUL (was a 500)."""
+    h = admin.make_hierarchy()
+    file = admin.ok(_measurement(operator, h, ["scan.tif"]), 201)["files"][0]
+    give_up = f"/api/files/{file['id']}/give-up"
+    detail = _refused(operator.post(give_up, {"reason": "source\x00gone"}), "reason")
+    assert "U+0000" in detail
+    reason = "The source changed.\n\tIt was rewritten by the microscope."
+    assert operator.ok(operator.post(give_up, {"reason": reason}))["error"] == reason

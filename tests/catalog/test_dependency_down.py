@@ -23,8 +23,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from lamefair_catalog.health import FRESH_FOR
-from lamefair_catalog.seaweed import S3Credentials, SeaweedError, SeaweedServer
+from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, SeaweedServer
+from lamefair_catalog.web.health import FRESH_FOR
 from tests.support import components
 from tests.support.catalog import ADMIN, Api, CatalogProcess, oidc_login, sha256_hex, start_catalog
 from tests.support.components import create_postgres_database, drop_postgres_database

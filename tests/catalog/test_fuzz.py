@@ -10,10 +10,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from lamefair_catalog import schemas as s
-from lamefair_catalog.app import create_app
-from lamefair_catalog.db import make_engine, migrate
+from lamefair_catalog.database.engine import make_engine, migrate
+from lamefair_catalog.domain import experiments, measurements, projects, proposals, samples
+from lamefair_catalog.schemas import hierarchy as h
+from lamefair_catalog.schemas import transfers as t
 from lamefair_catalog.settings import Settings
+from lamefair_catalog.web.app import create_app
 from tests.support import components
 
 TOKEN = "fuzz-local-token"
@@ -30,15 +32,20 @@ class Fuzzed:
 
 def _seed(app) -> dict[str, str]:
     """One project, proposal, sample, experiment, measurement and file to aim requests at."""
-    catalog, transfers = app.state.catalog, app.state.transfers
+    catalog = app.state.catalog
     me = app.state.authenticator.authenticate(AUTH["Authorization"])
-    project, _ = catalog.create_project(me, s.ProjectIn(name=f"fuzz {uuid.uuid4().hex[:8]}"))
-    proposal, _ = catalog.create_proposal(me, s.ProposalIn(project=project.id, number="F-1"))
-    sample, _ = catalog.create_sample(me, s.SampleIn(proposal=proposal.id, name="fuzzed"))
-    experiment, _ = catalog.create_experiment(me, s.ExperimentIn(sample=sample.id, name="run"))
-    file = s.FileIn(path="a/b.tif", size=1, sha256="0" * 64)
-    measurement, _ = transfers.create_measurement(
-        me, s.MeasurementIn(experiment=experiment.id, files=[file])
+    name = f"fuzz {uuid.uuid4().hex[:8]}"
+    project, _ = projects.create_project(catalog, me, h.ProjectIn(name=name))
+    proposal, _ = proposals.create_proposal(
+        catalog, me, h.ProposalIn(project=project.id, number="F-1")
+    )
+    sample, _ = samples.create_sample(catalog, me, h.SampleIn(proposal=proposal.id, name="fuzzed"))
+    experiment, _ = experiments.create_experiment(
+        catalog, me, h.ExperimentIn(sample=sample.id, name="run")
+    )
+    file = t.FileIn(path="a/b.tif", size=1, sha256="0" * 64)
+    measurement, _ = measurements.create_measurement(
+        catalog, me, t.MeasurementIn(experiment=experiment.id, files=[file])
     )
     ids = {
         "project": project.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from lamefair_catalog.readme import parse
+from lamefair_catalog.domain.readmes import parse
 from lamefair_catalog.shared import is_valid_bucket_name
 
 

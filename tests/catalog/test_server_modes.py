@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from lamefair_catalog.db import make_engine, migrate
-from lamefair_catalog.models import Base
-from lamefair_catalog.ports import free_port
+from lamefair_catalog.database.engine import make_engine, migrate
+from lamefair_catalog.database.models import Base
+from lamefair_catalog.embedded.ports import free_port
 from tests.support.catalog import Api, catalog_env, embedded_catalog, sha256_hex, start_catalog
 from tests.support.components import stop_pid, wait_http
 from tests.support.jwks_server import JwksIssuer
@@ -99,8 +99,8 @@ def test_jwts_shaped_like_id_tokens_are_refused(jwt_issuer, jwt_catalog):
 
 
 def test_without_an_api_audience_a_jwt_for_the_desktop_app_is_an_id_token():
-    from lamefair_catalog.auth import id_token_reason
     from lamefair_catalog.settings import Settings
+    from lamefair_catalog.web.auth import id_token_reason
 
     settings = Settings(oidc_client_id="lamefair-desktop")
     for_the_app = {"sub": "u", "aud": ["lamefair-desktop"]}

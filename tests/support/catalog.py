@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from lamefair_catalog.db import make_engine, migrate
-from lamefair_catalog.ports import free_port
-from lamefair_catalog.seaweed import SeaweedServer
+from lamefair_catalog.database.engine import make_engine, migrate
+from lamefair_catalog.embedded.ports import free_port
+from lamefair_catalog.embedded.seaweed import SeaweedServer
 from tests.support.components import spawn_logged, stop_pid, wait_http
 from tests.support.tls import LabCa
 

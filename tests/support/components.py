@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lamefair_catalog.ports import free_port
+from lamefair_catalog.embedded.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

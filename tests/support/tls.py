@@ -15,7 +15,7 @@ from pathlib import Path
 
 import trustme
 
-from lamefair_catalog.ports import free_port
+from lamefair_catalog.embedded.ports import free_port
 from tests.support.components import spawn_logged, stop_pid, unavailable, wait_http
 
 

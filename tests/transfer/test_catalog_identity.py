@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from lamefair_catalog.ports import free_port
+from lamefair_catalog.embedded.ports import free_port
 from lamefair_desktop.catalog_client import CatalogClient
 from lamefair_desktop.connection import connect
 from lamefair_desktop.local_db import open_local_db

@@ -1,0 +1,215 @@
+"""Database tables of the catalog (SQLAlchemy 2). SQLite embedded, PostgreSQL in deployments.
+
+Text column lengths come from the constants in shared.py, which the API's field types use too: a
+value the API accepts always fits its column (PostgreSQL refuses, with an error, what does not).
+
+Uniqueness lives in the database (unique constraints), not in read-then-write checks, so two racing
+requests cannot both win: the loser's IntegrityError becomes a 409.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from lamefair_catalog.shared import (
+    FORM_LENGTH,
+    INSTRUMENT_PAIR_LENGTH,
+    NAME_LENGTH,
+    NUMBER_LENGTH,
+    TITLE_LENGTH,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored as naive UTC and handed back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="uq_proposal_number"),
+        UniqueConstraint("project_id", "number_slug", name="uq_proposal_number_slug"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[str] = mapped_column(String(NUMBER_LENGTH))
+    number_slug: Mapped[str] = mapped_column(String(64))
+    pi_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    raw_bucket: Mapped[str] = mapped_column(String(63), unique=True)
+    mirror_bucket: Mapped[str] = mapped_column(String(63), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    project: Mapped[Project] = relationship(lazy="joined")
+    members: Mapped[list[ProposalMember]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProposalMember.position"
+    )
+
+
+class ProposalMember(Base):
+    """A username or group name allowed to read a proposal (one row each, so access is a join)."""
+
+    __tablename__ = "proposal_members"
+    proposal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Sample(Base):
+    __tablename__ = "samples"
+    __table_args__ = (UniqueConstraint("proposal_id", "slug", name="uq_sample_slug"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("proposals.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    slug: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    preparation_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    atom_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    physical_form: Mapped[str] = mapped_column(String(FORM_LENGTH), default="")
+    is_simulation: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("sample_id", "slug", name="uq_experiment_slug"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    slug: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+class Measurement(Base):
+    __tablename__ = "measurements"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    experiment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("experiments.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    instrument_pair: Mapped[str] = mapped_column(String(INSTRUMENT_PAIR_LENGTH))
+    operator: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    files: Mapped[list[File]] = relationship(
+        back_populates="measurement", lazy="selectin", order_by="File.path"
+    )
+
+
+class File(Base):
+    __tablename__ = "files"
+    __table_args__ = (UniqueConstraint("measurement_id", "path", name="uq_file_path"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    measurement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("measurements.id"), index=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    key: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    measurement: Mapped[Measurement] = relationship(back_populates="files")
+    derived: Mapped[list[DerivedFile]] = relationship(lazy="selectin")
+
+
+class DerivedFile(Base):
+    __tablename__ = "derived_files"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source_file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files.id"), index=True)
+    bucket: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    report: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The catalog's own verdict (domain/verdicts.py): the FAIRmat validator on the stored object,
+    # whatever the uploading desktop could run. Null until judged, and where no judge is installed.
+    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    server_validator: Mapped[str] = mapped_column(String(64), default="")
+    server_report: Mapped[str] = mapped_column(Text, default="")
+    server_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Change(Base):
+    """The change feed: one row per write, in commit order (see domain/change_feed.record_change)."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_proposal", "proposal_id", "rev"),)
+    rev: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    op: Mapped[str] = mapped_column(String(16))
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogIdentity(Base):
+    """This catalog's own id, one row (`slot` 1). It lives in the database, not in a server's
+    memory or config, so every server process behind a load balancer answers with the same id and
+    a server moved to another address keeps it: clients file their queued work under it."""
+
+    __tablename__ = "catalog_identity"
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    catalog_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

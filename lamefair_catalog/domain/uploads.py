@@ -1,0 +1,317 @@
+"""Uploads of raw files through presigned URLs, and the check that makes a file `stored`.
+
+A file is `stored` only after the server has seen the object in S3 with the declared size and
+checksum. Single PUTs sign the file's SHA-256, so S3 refuses other bytes. Multipart uploads use
+S3's SHA-256 checksum algorithm: each part URL signs that part's SHA-256 and the completed object's
+COMPOSITE checksum is compared with the one computed from the parts the client declared.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from lamefair_catalog.database.models import File, Proposal
+from lamefair_catalog.domain.access import (
+    Principal,
+    file_chain,
+    measurement_chain,
+    require_writer,
+)
+from lamefair_catalog.domain.catalog import Catalog
+from lamefair_catalog.domain.change_feed import record_change
+from lamefair_catalog.domain.errors import Conflict, Invalid, NotFound
+from lamefair_catalog.domain.outputs import file_out
+from lamefair_catalog.schemas import transfers as t
+from lamefair_catalog.storage.checksums import composite_sha256_b64, hex_to_b64
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 8 * MiB
+MAX_PARTS = 10_000
+LARGE_FILE = 1024 * MiB
+
+
+def choose_part_size(size: int) -> int:
+    """At least 8 MiB (16 MiB from 1 GiB: half the presign round trips), whole MiB, and few
+    enough parts for S3's 10,000-part limit."""
+    needed = math.ceil(size / MAX_PARTS)
+    floor = 2 * MIN_PART_SIZE if size >= LARGE_FILE else MIN_PART_SIZE
+    return max(floor, math.ceil(needed / MiB) * MiB)
+
+
+def _part_count(row: File) -> int:
+    return max(1, math.ceil(row.size / row.part_size))
+
+
+def _record_file(session: Session, row: File, proposal: Proposal) -> t.FileOut:
+    out = file_out(row, proposal.raw_bucket)
+    record_change(session, "file", row.id, "update", proposal.id, out)
+    return out
+
+
+def _measurement_files(
+    session: Session, principal: Principal, measurement_id: uuid.UUID, ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, File], Proposal]:
+    """The measurement's files by id, or NotFound naming ids that are not among them."""
+    measurement, proposal = measurement_chain(session, principal, measurement_id)
+    rows = {f.id: f for f in measurement.files}
+    unknown = [str(i) for i in ids if i not in rows]
+    if unknown:
+        raise NotFound(
+            f"File(s) {', '.join(unknown[:5])} are not part of measurement {measurement_id}."
+        )
+    return rows, proposal
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def start_upload(
+    catalog: Catalog, principal: Principal, file_id: uuid.UUID
+) -> t.SinglePlan | t.MultipartPlan:
+    require_writer(principal)
+    with catalog.session() as session:
+        row, proposal = file_chain(session, principal, file_id)
+        plan = _plan(catalog, session, row, proposal)
+        session.commit()
+        return plan
+
+
+def start_uploads(
+    catalog: Catalog, principal: Principal, measurement_id: uuid.UUID, body: t.BatchPlanRequest
+) -> t.BatchPlans:
+    """Upload plans for many files of one measurement in one request and one transaction
+    (small files are bound by request overhead, not bandwidth)."""
+    require_writer(principal)
+    with catalog.session() as session:
+        rows, proposal = _measurement_files(session, principal, measurement_id, body.files)
+        plans, errors = [], []
+        for file_id in body.files:
+            try:
+                plan = _plan(catalog, session, rows[file_id], proposal)
+            except Conflict as exc:
+                errors.append(t.BatchError(file=file_id, detail=exc.detail, **exc.extra))
+                continue
+            plans.append(t.BatchPlan(file=file_id, plan=plan))
+        session.commit()
+        return t.BatchPlans(plans=plans, errors=errors)
+
+
+def _plan(
+    catalog: Catalog, session: Session, row: File, proposal: Proposal
+) -> t.SinglePlan | t.MultipartPlan:
+    if row.state == "stored":
+        raise Conflict(f"{row.path} is already stored; nothing to upload.", state="stored")
+    plan: t.SinglePlan | t.MultipartPlan
+    if row.size <= catalog.settings.multipart_threshold:
+        presigned = catalog.storage.presign_put(proposal.raw_bucket, row.key, row.sha256)
+        plan = t.SinglePlan(
+            url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
+        )
+    else:
+        plan = _multipart_plan(catalog, row, proposal.raw_bucket)
+    if row.state != "uploading" or row.error:
+        row.state, row.error = "uploading", ""
+        _record_file(session, row, proposal)
+    return plan
+
+
+def _multipart_plan(catalog: Catalog, row: File, bucket: str) -> t.MultipartPlan:
+    """Resumes the upload S3 still holds (with the parts it has), or starts a new one."""
+    storage = catalog.storage
+    parts_done = None
+    if row.upload_id:
+        parts_done = storage.list_parts(bucket, row.key, row.upload_id)
+    if parts_done is None:  # first attempt, or S3 forgot/aborted the old upload
+        row.upload_id = storage.create_multipart(bucket, row.key)
+        row.part_size = choose_part_size(row.size)
+        parts_done = []
+    return t.MultipartPlan(
+        upload_id=row.upload_id,
+        part_size=row.part_size,
+        part_count=_part_count(row),
+        parts_done=[t.PartDone(number=p.number, etag=p.etag, size=p.size) for p in parts_done],
+    )
+
+
+def presign_parts(
+    catalog: Catalog, principal: Principal, file_id: uuid.UUID, body: t.PartsRequest
+) -> t.PartsResponse:
+    require_writer(principal)
+    with catalog.session() as session:
+        row, proposal = file_chain(session, principal, file_id)
+        if not row.upload_id or row.state != "uploading":
+            raise Conflict(
+                f"{row.path} has no multipart upload in progress; "
+                "request an upload plan first (POST /api/files/<id>/upload)."
+            )
+        part_count = _part_count(row)
+        out = []
+        for part in body.parts:
+            if part.number > part_count:
+                raise Invalid(
+                    f"Part {part.number} is beyond this file's {part_count} parts.",
+                    field="parts",
+                )
+            presigned = catalog.storage.presign_part(
+                proposal.raw_bucket, row.key, row.upload_id, part.number, part.sha256
+            )
+            out.append(
+                t.PresignedPart(
+                    number=part.number,
+                    url=presigned.url,
+                    headers=presigned.headers,
+                    expires_at=presigned.expires_at,
+                )
+            )
+        return t.PartsResponse(parts=out)
+
+
+# --- completion -------------------------------------------------------------------------------
+
+
+def complete_upload(
+    catalog: Catalog, principal: Principal, file_id: uuid.UUID, body: t.CompleteRequest
+) -> t.FileOut:
+    require_writer(principal)
+    with catalog.session() as session:
+        row, proposal = file_chain(session, principal, file_id)
+        out, problem = _complete(catalog, session, row, proposal, body)
+        session.commit()
+        if problem:
+            raise Conflict(problem, state="failed")
+        return out
+
+
+def complete_uploads(
+    catalog: Catalog,
+    principal: Principal,
+    measurement_id: uuid.UUID,
+    body: t.BatchCompleteRequest,
+) -> t.BatchCompleted:
+    """Check and mark many files of one measurement in one transaction."""
+    require_writer(principal)
+    with catalog.session() as session:
+        ids = [item.id for item in body.files]
+        rows, proposal = _measurement_files(session, principal, measurement_id, ids)
+        files, errors = [], []
+        for item in body.files:
+            try:
+                out, problem = _complete(
+                    catalog, session, rows[item.id], proposal, t.CompleteRequest(parts=item.parts)
+                )
+            except Invalid as exc:
+                errors.append(t.BatchError(file=item.id, detail=exc.detail))
+                continue
+            if problem:
+                errors.append(t.BatchError(file=item.id, detail=problem, state="failed"))
+            else:
+                files.append(out)
+        session.commit()
+        return t.BatchCompleted(files=files, errors=errors)
+
+
+def _complete(
+    catalog: Catalog, session: Session, row: File, proposal: Proposal, body: t.CompleteRequest
+) -> tuple[t.FileOut, str | None]:
+    """Check the object in S3 and mark the row; returns (file, problem or None)."""
+    bucket = proposal.raw_bucket
+    if row.state == "stored":
+        return file_out(row, bucket), None  # a repeated complete after a lost response
+    if row.upload_id:
+        expected_checksum = _complete_multipart(catalog, row, bucket, body)
+    else:
+        expected_checksum = hex_to_b64(row.sha256)
+    info = catalog.storage.head(bucket, row.key)
+    problem = None
+    if info is None:
+        problem = "is not in object storage; upload it again"
+    elif info.size != row.size:
+        problem = f"has {info.size} bytes in storage, {row.size} were declared"
+    elif info.sha256_b64 is not None and info.sha256_b64 != expected_checksum:
+        problem = "has a different SHA-256 in storage than declared"
+    if problem:
+        row.state, row.error = "failed", f"{row.path} {problem}."
+        return _record_file(session, row, proposal), row.error
+    row.state, row.error, row.upload_id = "stored", "", None
+    row.stored_at = datetime.now(UTC)
+    return _record_file(session, row, proposal), None
+
+
+def _complete_multipart(catalog: Catalog, row: File, bucket: str, body: t.CompleteRequest) -> str:
+    part_count = _part_count(row)
+    numbers = [p.number for p in body.parts]
+    if numbers != list(range(1, part_count + 1)):
+        raise Invalid(
+            f"Completing {row.path} needs parts 1..{part_count} in order; got "
+            f"{len(numbers)} part(s).",
+            field="parts",
+        )
+    catalog.storage.complete_multipart(
+        bucket, row.key, row.upload_id, [(p.number, p.etag, p.sha256) for p in body.parts]
+    )
+    return composite_sha256_b64([p.sha256 for p in body.parts])
+
+
+# --- cancelling -------------------------------------------------------------------------------
+
+
+def _end_upload(
+    catalog: Catalog,
+    principal: Principal,
+    file_id: uuid.UUID,
+    *,
+    refusal: Callable[[File], Conflict],
+    mark: Callable[[File], tuple[str, str]],
+) -> t.FileOut:
+    """Abort the file's multipart upload in S3 (if any), forget it and give the file the state
+    and error `mark` says. A stored file has no upload to end: `refusal`."""
+    require_writer(principal)
+    with catalog.session() as session:
+        row, proposal = file_chain(session, principal, file_id)
+        if row.state == "stored":
+            raise refusal(row)
+        if row.upload_id:
+            catalog.storage.abort_multipart(proposal.raw_bucket, row.key, row.upload_id)
+        row.upload_id, row.part_size = None, None
+        row.state, row.error = mark(row)
+        out = _record_file(session, row, proposal)
+        session.commit()
+        return out
+
+
+def abort_upload(catalog: Catalog, principal: Principal, file_id: uuid.UUID) -> t.FileOut:
+    """A cancel: the upload is aborted in S3 and the file is `pending` again."""
+    return _end_upload(
+        catalog,
+        principal,
+        file_id,
+        refusal=lambda row: Conflict(f"{row.path} is already stored; there is no upload to abort."),
+        mark=lambda row: ("pending", ""),
+    )
+
+
+def give_up_upload(
+    catalog: Catalog, principal: Principal, file_id: uuid.UUID, body: t.GiveUpRequest
+) -> t.FileOut:
+    """The client will never finish this upload (its source changed or was deleted): abort
+    the multipart upload in S3 and mark the file failed with the client's reason. Without
+    this the file said `uploading` for ever and S3 kept the parts. Unlike `abort_upload`
+    (a cancel, back to `pending`), the registered bytes no longer exist anywhere: the
+    corrected file is registered anew."""
+    return _end_upload(
+        catalog,
+        principal,
+        file_id,
+        refusal=lambda row: Conflict(
+            f"{row.path} is already stored; it stays stored.", state="stored"
+        ),
+        mark=lambda row: (
+            "failed",
+            body.reason or f"{row.path}: the uploading client gave up.",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Embedded mode: one person, one machine, nothing to configure (SQLite and a SeaweedFS child)."""

@@ -1,0 +1,52 @@
+"""Bodies of bucket browsing: a proposal's buckets, their folders and objects, GET URLs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from lamefair_catalog.schemas import fields as f
+from lamefair_catalog.schemas.fields import Body
+
+
+class BucketOut(BaseModel):
+    name: str
+    kind: Literal["raw", "mirror"]
+    proposal: uuid.UUID
+    project: str
+    number: str
+    title: str
+
+
+class ObjectOut(BaseModel):
+    key: str
+    name: str
+    size: int
+    modified: str
+    etag: str
+    sha256: str | None = None  # when the catalog knows the object (raw and derived files)
+
+
+class ObjectListing(BaseModel):
+    bucket: str
+    prefix: str
+    folders: list[str]
+    objects: list[ObjectOut]
+    next_cursor: str | None
+
+
+class PresignKeysIn(Body):
+    keys: list[f.ObjectKey] = Field(min_length=1, max_length=1000)
+
+
+class PresignedGet(BaseModel):
+    key: str
+    url: str
+    expires_at: dt.datetime
+
+
+class PresignKeysOut(BaseModel):
+    urls: list[PresignedGet]

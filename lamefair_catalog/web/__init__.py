@@ -1,0 +1,1 @@
+"""The HTTP face of the catalog: the FastAPI app, its thin routes, sign-in, errors as JSON, health."""

@@ -1,0 +1,1 @@
+"""Thin routes, one module per resource: parse, authenticate, call a domain command, return."""
