@@ -41,7 +41,7 @@ EXPERIMENT = {
 def nomad_python() -> Path:
     python = Path(sys.prefix) / "nomad" / "bin" / "python"
     if not python.is_file():
-        unavailable("NOMAD", f"{python} does not exist (make {python.parent.parent}/.stamp)")
+        unavailable("NOMAD", f"{python} does not exist (`make .venv/nomad/.stamp` creates it)")
     return python
 
 
