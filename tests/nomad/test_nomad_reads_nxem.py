@@ -72,7 +72,7 @@ def test_nomad_parses_every_nxem_as_an_em_entry_without_errors(parsed):
     # What an Oasis answers for a sample or experiment it does not hold yet.
     not_yet_in_the_oasis = tuple(f'Found no entries with lab_id: "{i}"' for i in identifiers)
     for name, entry in parsed.items():
-        assert entry["parser"].startswith("pynxtools."), (name, entry)
+        assert (entry["parser"] or "").startswith("pynxtools."), (name, entry)
         assert entry["entries"] == 1, (name, entry)
         assert entry["definitions"] == ["NXem"], (name, entry)
         assert entry["entry_type"] == "Em Experiment", (name, entry)
