@@ -35,6 +35,16 @@ $(VENV)/.stamp-package: pyproject.toml Makefile | $(BIN)/python
 	$(COMPILE)
 	touch $@
 
+# NOMAD (nomad-lab with pynxtools' NOMAD plugin) parses our NXem in tests/nomad/. It gets a venv
+# of its own: nomad-lab pulls aiobotocore, which pins botocore, and in ours would take boto3 back
+# below what users install. About 140 packages and 1.2 GB; some 30 s to install from uv's cache.
+NOMAD_VENV := $(VENV)/nomad
+$(NOMAD_VENV)/.stamp: Makefile | $(BIN)/python
+	[ -x $(NOMAD_VENV)/bin/python ] || $(PYTHON) -m venv $(NOMAD_VENV)
+	$(UV) pip install --python $(NOMAD_VENV)/bin/python --quiet 'pynxtools[nomad]>=0.16' 'nomad-lab>=2.0'
+	$(NOMAD_VENV)/bin/python -m compileall -q -j 0 $(NOMAD_VENV)/lib >/dev/null || true
+	touch $@
+
 run: $(VENV)/.stamp-app
 	@bash packaging/linux-gui-deps.sh
 	$(BIN)/lamefair
@@ -51,7 +61,7 @@ format: $(VENV)/.stamp-test
 # Bytecode is compiled ahead (the installs above, our own modules here): the suite starts many
 # `lamefair` processes, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise compile
 # every module it imports again (4 s instead of 1.4 s for `lamefair queue`).
-test: lint
+test: lint $(NOMAD_VENV)/.stamp
 	@bash packaging/test-deps.sh
 	@$(BIN)/python -m compileall -q lamefair_desktop lamefair_catalog tests >/dev/null
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
