@@ -4,6 +4,11 @@
   page; a one-shot HTTP listener on 127.0.0.1 and a random port receives the code; `state` and
   `nonce` are checked and the ID token is validated against the provider's JWKS.
 - Device Authorization Grant for headless use, where the provider offers it.
+- The OAuth requests (authorization URL with the PKCE challenge, code, refresh and device-code
+  grants, client authentication, revocation) are authlib's `OAuth2Client` for httpx, made by
+  `tls.http_client` so it trusts the lab's CA, names an untrusted certificate and honours proxies.
+  authlib has no client side for the device authorization request nor a loopback listener: those
+  two are here. The ID token is checked with joserfc (authlib's own `jose` is deprecated for it).
 - Only the refresh token (and the username) goes to the keyring, under the server's URL; access
   and ID tokens stay in memory (see token_store). Where no keyring backend exists, or it fails,
   the session is kept in memory and the user is told so; never a plaintext file.
@@ -13,32 +18,48 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import secrets
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import httpx
+from authlib.common.security import generate_token
+from authlib.deprecate import AuthlibDeprecationWarning
+from authlib.integrations.base_client import OAuthError
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from lamefair_desktop.catalog_client import TokenSource
-from lamefair_desktop.tls import UntrustedCertificate
+from lamefair_desktop.tls import UntrustedCertificate, http_client
 from lamefair_desktop.token_store import Tokens, TokenStore  # TokenStore: callers import it here
 
+with warnings.catch_warnings():
+    # authlib's httpx integration now prefers the httpx2 package and warns at import about httpx,
+    # which every client of the desktop uses (tls.py); with httpx it works as before.
+    warnings.filterwarnings("ignore", "The httpx module", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is renewed
 CLOCK_SKEW = 60
 
 
 class AuthError(Exception):
     """Signing in failed; the message says why and what to do."""
+
+
+class ProviderRefused(AuthError):
+    """The provider answered with an OAuth error (`code`: invalid_grant, authorization_pending...)."""
+
+    def __init__(self, code: str, description: str | None) -> None:
+        super().__init__(f"The identity provider refused: {description or code}.")
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,7 +75,7 @@ class AuthConfig:
 
     @classmethod
     def fetch(cls, server_url: str, http: httpx.Client | None = None) -> AuthConfig:
-        client = http or httpx.Client(timeout=10)
+        client = http or http_client(None, timeout=10)
         try:
             raw = client.get(f"{server_url.rstrip('/')}/api/auth-config").json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -69,12 +90,6 @@ class AuthConfig:
             scopes=raw.get("scopes") or "openid profile email",
             audience=raw.get("audience"),
         )
-
-
-def _pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -107,7 +122,7 @@ class OidcSession:
         store: TokenStore | None = None,
         *,
         refresh_margin: float = REFRESH_MARGIN,
-        http: httpx.Client | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         if config.mode != "oidc" or not config.issuer or not config.client_id:
             raise AuthError("This catalog does not use an identity provider (local mode).")
@@ -115,7 +130,16 @@ class OidcSession:
         self.config = config
         self.store = store or TokenStore(server_url)
         self.refresh_margin = refresh_margin
-        self.http = http or httpx.Client(timeout=20)
+        # A public client unless the settings give a secret (then client_secret_basic). No
+        # `scope=` here: authlib would add it to refresh requests, which never sent one.
+        self.oauth = http_client(
+            ca_bundle,
+            OAuth2Client,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            code_challenge_method="S256",
+            timeout=20,
+        )
         self._discovery: dict | None = None
         self._lock = threading.Lock()
 
@@ -125,37 +149,27 @@ class OidcSession:
         if self._discovery is None:
             url = f"{self.config.issuer.rstrip('/')}/.well-known/openid-configuration"
             try:
-                response = self.http.get(url)
+                response = self.oauth.request("GET", url, withhold_token=True)
                 response.raise_for_status()
+                self._discovery = response.json()
             except UntrustedCertificate as exc:
                 raise AuthError(str(exc)) from exc
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, ValueError) as exc:
                 raise AuthError(
                     f"The identity provider at {self.config.issuer} does not answer."
                 ) from exc
-            self._discovery = response.json()
         return self._discovery
 
-    def _token_request(self, data: dict) -> dict:
-        data = {**data, "client_id": self.config.client_id}
-        auth = (
-            (self.config.client_id, self.config.client_secret)
-            if self.config.client_secret
-            else None
-        )
+    def _ask(self, request: Callable[..., dict], *args, **kwargs) -> dict:
+        """Run one of authlib's token requests; its failures become an AuthError."""
         try:
-            response = self.http.post(self.discovery()["token_endpoint"], data=data, auth=auth)
+            return request(*args, **kwargs)
         except UntrustedCertificate as exc:
             raise AuthError(str(exc)) from exc
-        except httpx.HTTPError as exc:
+        except OAuthError as exc:
+            raise ProviderRefused(exc.error, exc.description) from exc
+        except (httpx.HTTPError, ValueError) as exc:  # down, 5xx, or not an OAuth answer
             raise AuthError("The identity provider cannot be reached; try again.") from exc
-        if response.status_code != 200:
-            try:
-                reason = response.json().get("error_description") or response.json().get("error")
-            except ValueError:
-                reason = response.text[:200]
-            raise AuthError(f"The identity provider refused: {reason}.")
-        return response.json()
 
     def _store(self, answer: dict, nonce: str | None) -> Tokens:
         claims = self._check_id_token(answer["id_token"], nonce) if answer.get("id_token") else {}
@@ -174,8 +188,11 @@ class OidcSession:
 
     def _check_id_token(self, id_token: str, nonce: str | None) -> dict:
         try:
-            keys = KeySet.import_key_set(self.http.get(self.discovery()["jwks_uri"]).json())
-            decoded = jwt.decode(id_token, keys, algorithms=["RS256", "PS256", "ES256"])
+            jwks_uri = self.discovery()["jwks_uri"]
+            jwks = self.oauth.request("GET", jwks_uri, withhold_token=True).json()
+            decoded = jwt.decode(
+                id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "PS256", "ES256"]
+            )
             expected = {
                 "iss": {"essential": True, "value": self.config.issuer.rstrip("/")},
                 "aud": {"essential": True, "value": self.config.client_id},
@@ -199,19 +216,15 @@ class OidcSession:
         thread.start()
         try:
             redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
-            verifier, challenge = _pkce_pair()
-            state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-            params = {
-                "response_type": "code",
-                "client_id": self.config.client_id,
-                "redirect_uri": redirect_uri,
-                "scope": self.config.scopes,
-                "state": state,
-                "nonce": nonce,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-            }
-            open_browser(f"{self.discovery()['authorization_endpoint']}?{urlencode(params)}")
+            verifier, nonce = generate_token(64), generate_token(24)
+            url, state = self.oauth.create_authorization_url(
+                self.discovery()["authorization_endpoint"],
+                redirect_uri=redirect_uri,
+                scope=self.config.scopes,
+                code_verifier=verifier,  # authlib sends its S256 challenge
+                nonce=nonce,
+            )
+            open_browser(url)
             if not server.done.wait(timeout):  # type: ignore[attr-defined]
                 raise AuthError("No answer from the browser; sign in again.")
             result = server.result  # type: ignore[attr-defined]
@@ -222,13 +235,13 @@ class OidcSession:
             raise AuthError("The sign-in answer does not belong to this request (state); retry.")
         if "code" not in result:
             raise AuthError(f"Sign-in was refused: {result.get('error', 'no code returned')}.")
-        answer = self._token_request(
-            {
-                "grant_type": "authorization_code",
-                "code": result["code"],
-                "redirect_uri": redirect_uri,
-                "code_verifier": verifier,
-            }
+        answer = self._ask(
+            self.oauth.fetch_token,
+            self.discovery()["token_endpoint"],
+            grant_type="authorization_code",
+            code=result["code"],
+            redirect_uri=redirect_uri,
+            code_verifier=verifier,
         )
         return self._store(answer, nonce)
 
@@ -241,8 +254,11 @@ class OidcSession:
                 "machine with a browser, or ask for the device grant to be enabled."
             )
         try:
-            start = self.http.post(
-                endpoint, data={"client_id": self.config.client_id, "scope": self.config.scopes}
+            start = self.oauth.request(
+                "POST",
+                endpoint,
+                data={"client_id": self.config.client_id, "scope": self.config.scopes},
+                withhold_token=True,
             ).json()
         except UntrustedCertificate as exc:
             raise AuthError(str(exc)) from exc
@@ -256,16 +272,16 @@ class OidcSession:
         while time.monotonic() < deadline:
             time.sleep(interval)
             try:
-                answer = self._token_request(
-                    {
-                        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                        "device_code": start["device_code"],
-                    }
+                answer = self._ask(
+                    self.oauth.fetch_token,
+                    self.discovery()["token_endpoint"],
+                    grant_type=DEVICE_CODE_GRANT,
+                    device_code=start["device_code"],
                 )
-            except AuthError as exc:
-                if "authorization_pending" in str(exc):
+            except ProviderRefused as exc:
+                if exc.code == "authorization_pending":
                     continue
-                if "slow_down" in str(exc):
+                if exc.code == "slow_down":
                     interval += 5
                     continue
                 raise
@@ -295,8 +311,10 @@ class OidcSession:
                 if tokens is None or not tokens.refresh_token:
                     return False
                 try:
-                    answer = self._token_request(
-                        {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+                    answer = self._ask(
+                        self.oauth.refresh_token,
+                        self.discovery()["token_endpoint"],
+                        refresh_token=tokens.refresh_token,
                     )
                 except AuthError:
                     now = self.store.load()
@@ -323,12 +341,10 @@ class OidcSession:
         if tokens and tokens.refresh_token and endpoint:
             # Offline: the local copy is removed all the same.
             with contextlib.suppress(httpx.HTTPError):
-                self.http.post(
-                    endpoint,
-                    data={
-                        "token": tokens.refresh_token,
-                        "token_type_hint": "refresh_token",
-                        "client_id": self.config.client_id,
-                    },
+                self.oauth.revoke_token(
+                    endpoint, token=tokens.refresh_token, token_type_hint="refresh_token"
                 )
         self.store.clear()
+
+    def close(self) -> None:
+        self.oauth.close()

@@ -103,9 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="check this installation offscreen (window, mappings, conversion, keyring, local "
         "stack) and exit 0 only if all pass",
     )
+    verbose = {
+        "action": "count",
+        "help": "say more on stderr: -v what is being done, -vv every detail",
+    }
+    parser.add_argument("-v", "--verbose", default=0, **verbose)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, module_path, function) in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        # Also after the command (`lamefair convert -v`); SUPPRESS keeps a `lamefair -v convert`.
+        command_parser.add_argument("-v", "--verbose", default=argparse.SUPPRESS, **verbose)
         module = importlib.import_module(module_path)
         getattr(module, function)(command_parser)
     return parser
@@ -122,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([*args_list, "gui"])
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if args.command != "gui":  # the window logs to its own file (ui/crash_dialog.py)
+        from lamefair_desktop.commands import console_log
+
+        console_log.configure(args.verbose)
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -142,13 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_crash(exc: Exception) -> int:
     import logging
-    import traceback
 
-    from lamefair_desktop import paths
+    from lamefair_desktop.commands.console_log import FILE_ONLY
+    from lamefair_desktop.log_files import log_to_file
 
-    log_file = paths.log_dir() / "cli-errors.log"
-    logging.basicConfig(filename=log_file, level=logging.ERROR)
-    logging.getLogger("lamefair").error("".join(traceback.format_exception(exc)))
+    log_file = log_to_file("cli.log")  # already there after configure(); --self-test has none
+    logging.getLogger("lamefair").error("unexpected error", exc_info=exc, extra=FILE_ONLY)
     print(
         f"lamefair hit an unexpected error: {exc.__class__.__name__}: {exc}\n"
         f"The details are in {log_file}; please attach that file to a bug report.",

@@ -51,13 +51,13 @@ def oidc_session(url: str, settings: Settings | None = None) -> OidcSession:
     settings = settings or Settings.load()
     # Discovery, token, JWKS and revocation requests trust the lab's CA like the catalog client.
     try:
-        http = http_client(settings.ca_bundle, timeout=20)
+        with http_client(settings.ca_bundle, timeout=20) as http:
+            config = AuthConfig.fetch(url, http)
+        if settings.oidc_client_secret:
+            config = replace(config, client_secret=settings.oidc_client_secret)
+        return OidcSession(url, config, TokenStore(url), ca_bundle=settings.ca_bundle)
     except CaBundleError as exc:
         raise AuthError(str(exc)) from exc
-    config = AuthConfig.fetch(url, http)
-    if settings.oidc_client_secret:
-        config = replace(config, client_secret=settings.oidc_client_secret)
-    return OidcSession(url, config, TokenStore(url), http=http)
 
 
 def connect(

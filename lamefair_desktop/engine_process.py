@@ -176,13 +176,9 @@ def _lower_priority() -> None:
 
 
 def _log_to_file() -> None:
-    from lamefair_desktop import paths
+    from lamefair_desktop.log_files import log_to_file
 
-    handler = logging.FileHandler(paths.log_dir() / "engines.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    log_to_file("engines.log")  # rotated: this process may run for months
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
 
 

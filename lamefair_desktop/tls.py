@@ -15,11 +15,15 @@ does not make a certificate trusted.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from pathlib import Path
+from typing import TypeVar
 
 import certifi
 import httpx
+
+C = TypeVar("C", bound=httpx.Client)
 
 
 class UntrustedCertificate(httpx.ConnectError):
@@ -59,18 +63,16 @@ def certificate_problem(exc: BaseException) -> str | None:
     return None
 
 
-class _CertificateAwareClient(httpx.Client):
-    """An httpx.Client that names an untrusted certificate. Done in `send` rather than in a
-    transport of our own: a client given `transport=` ignores HTTPS_PROXY and friends, and labs
-    behind a proxy would reach nothing."""
+class _CertificateAware:
+    """Mixed into an httpx.Client (or a subclass: authlib's OAuth2Client for signing in) to name
+    an untrusted certificate. Done in `send` rather than in a transport of our own: a client given
+    `transport=` ignores HTTPS_PROXY and friends, and labs behind a proxy would reach nothing."""
 
-    def __init__(self, ca_bundle: str | None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.ca_bundle = ca_bundle
+    ca_bundle: str | None = None
 
     def send(self, request: httpx.Request, **kwargs) -> httpx.Response:
         try:
-            return super().send(request, **kwargs)
+            return super().send(request, **kwargs)  # type: ignore[misc]
         except httpx.ConnectError as exc:
             problem = certificate_problem(exc)
             if problem is None:
@@ -88,7 +90,14 @@ class _CertificateAwareClient(httpx.Client):
             ) from exc
 
 
-def http_client(ca_bundle: str | None, **kwargs) -> httpx.Client:
-    """An httpx.Client trusting the public CAs and `ca_bundle`, honouring the environment's
-    proxies; `kwargs` go to httpx.Client."""
-    return _CertificateAwareClient(ca_bundle, verify=ssl_context(ca_bundle), **kwargs)
+@functools.cache
+def _certificate_aware(client_class: type[httpx.Client]) -> type[httpx.Client]:
+    return type(f"CertificateAware{client_class.__name__}", (_CertificateAware, client_class), {})
+
+
+def http_client(ca_bundle: str | None, client_class: type[C] = httpx.Client, **kwargs) -> C:
+    """A `client_class` (httpx.Client or a subclass) trusting the public CAs and `ca_bundle`,
+    honouring the environment's proxies; `kwargs` go to `client_class`."""
+    client = _certificate_aware(client_class)(verify=ssl_context(ca_bundle), **kwargs)
+    client.ca_bundle = ca_bundle
+    return client

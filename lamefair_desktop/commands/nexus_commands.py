@@ -22,6 +22,7 @@ from lamefair_desktop.cli import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from lamefair_desktop.commands.console_log import working_on
 from lamefair_desktop.commands.input_paths import (
     NEXUS_SUFFIXES,
     TIFF_SUFFIXES,
@@ -93,7 +94,6 @@ def run_convert(args: argparse.Namespace) -> int:
     from lamefair_desktop.nexus.context import load_context
     from lamefair_desktop.nexus.errors import NexusEngineError
     from lamefair_desktop.nexus.local_time import ZoneChoice
-    from lamefair_desktop.nexus.writer import convert
 
     try:
         inputs = expand(args.inputs, TIFF_SUFFIXES)
@@ -120,22 +120,31 @@ def run_convert(args: argparse.Namespace) -> int:
     status = EXIT_OK
     judge = _Judge() if args.validate else None
     for item in inputs:
-        try:
-            result = convert(
-                item.path, outputs[item.path], pair=args.pair, zone=zone, context=context
-            )
-        except NexusEngineError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = _worst(status, EXIT_FAILED)
-            continue
-        print(f"{item.path} -> {result.output} ({result.pair}, {result.frames} frame(s))")
-        for warning in result.warnings:
-            print(f"warning: {item.path.name}: {warning}", file=sys.stderr)
-        for lacking in result.lacking:
-            print(f"  lacking: {lacking}")
-        if judge is not None:
-            status = _worst(status, judge(result.output, indent="  "))
+        with working_on(item.path):  # what tifffile or h5py warn about names this file
+            written = _convert_one(item, outputs[item.path], args, zone, context)
+            if written is None:
+                status = _worst(status, EXIT_FAILED)
+            elif judge is not None:
+                status = _worst(status, judge(written, indent="  "))
     return status
+
+
+def _convert_one(item: InputFile, output: Path, args, zone, context) -> Path | None:
+    """Convert one file and print what came of it; the file written, None if it failed."""
+    from lamefair_desktop.nexus.errors import NexusEngineError
+    from lamefair_desktop.nexus.writer import convert
+
+    try:
+        result = convert(item.path, output, pair=args.pair, zone=zone, context=context)
+    except NexusEngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    print(f"{item.path} -> {result.output} ({result.pair}, {result.frames} frame(s))")
+    for warning in result.warnings:
+        print(f"warning: {item.path.name}: {warning}", file=sys.stderr)
+    for lacking in result.lacking:
+        print(f"  lacking: {lacking}")
+    return result.output
 
 
 class _Judge:
@@ -187,6 +196,11 @@ def register_validate(parser: argparse.ArgumentParser) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    with working_on(args.file):
+        return _validate(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
     from lamefair_desktop.nexus.errors import NexusEngineError
     from lamefair_desktop.nexus.validate import structural_problems
 
@@ -224,7 +238,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     for item in inputs:
         if several and not args.json:
             print(f"== {item.path}")
-        status = _worst(status, _inspect_one(item.path, args.json))
+        with working_on(item.path):
+            status = _worst(status, _inspect_one(item.path, args.json))
     return status
 
 

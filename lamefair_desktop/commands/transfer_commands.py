@@ -8,36 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from pathlib import Path
 
 from lamefair_desktop.cli import EXIT_FAILED, EXIT_OFFLINE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE
+from lamefair_desktop.commands.progress import TransferProgress
 
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
-
-
-class Printer:
-    """Progress bars on a terminal, plain lines when piped (one line per state change)."""
-
-    def __init__(self, stream=sys.stdout) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last_state: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def progress(self, label: str, done: int, size: int | None, state: str, extra: str = ""):
-        with self._lock:
-            if self.tty:
-                fraction = done / size if size else 1.0
-                bar = "#" * int(30 * fraction)
-                line = f"\r{label[-40:]:<40} [{bar:<30}] {fraction:6.1%} {state:<11}{extra}"
-                self.stream.write(line[:160])
-                if state in ("stored", "verified", "failed", "cancelled", "waiting", "elsewhere"):
-                    self.stream.write("\n")
-                self.stream.flush()
-            elif self._last_state.get(label) != state:
-                self._last_state[label] = state
-                print(f"{state}: {label} {extra}".rstrip(), file=self.stream, flush=True)
 
 
 def _connect():
@@ -168,7 +144,7 @@ def run_upload(args: argparse.Namespace) -> int:
         print(f"error: --timezone: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings = Settings.load()
-    printer = Printer()
+    printer = TransferProgress()
 
     def action(connection) -> int:
         uploader = Uploader(
@@ -206,7 +182,8 @@ def run_upload(args: argparse.Namespace) -> int:
             status = max(status, _convert(connection.client, uploader.queue, measurement["id"]))
         return status
 
-    return _run(action)
+    with printer:
+        return _run(action)
 
 
 def _convert(client, uploads, measurement_id: str) -> int:
@@ -286,7 +263,7 @@ def run_queue(args: argparse.Namespace) -> int:
         for job in DerivedQueue(queue.sessions).items():
             print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip())
         return EXIT_OK
-    printer = Printer()
+    printer = TransferProgress()
 
     def action(connection) -> int:
         uploader = Uploader(
@@ -308,7 +285,8 @@ def run_queue(args: argparse.Namespace) -> int:
         finally:
             uploader.close()
 
-    return _run(action)
+    with printer:
+        return _run(action)
 
 
 # --- download ---------------------------------------------------------------------------------
@@ -324,7 +302,7 @@ def register_download(parser: argparse.ArgumentParser) -> None:
 def run_download(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.download import Downloader, export_aria2
 
-    printer = Printer()
+    printer = TransferProgress()
     is_file_id = len(args.what) == 36 and args.what.count("-") == 4
 
     def action(connection) -> int:
@@ -354,7 +332,8 @@ def run_download(args: argparse.Namespace) -> int:
             downloader.close()
         return EXIT_OK
 
-    return _run(action)
+    with printer:
+        return _run(action)
 
 
 # --- sync -------------------------------------------------------------------------------------

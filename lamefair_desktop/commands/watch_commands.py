@@ -50,7 +50,8 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from lamefair_desktop.commands.transfer_commands import Printer, _local_db, _run
+    from lamefair_desktop.commands.progress import TransferProgress
+    from lamefair_desktop.commands.transfer_commands import _local_db, _run
     from lamefair_desktop.engines import Engines
     from lamefair_desktop.nexus.local_time import zone_info
     from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchStore
@@ -64,7 +65,7 @@ def run_watch(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: --timezone: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    printer = Printer()
+    printer = TransferProgress()
 
     def action(connection) -> int:
         sessions = _local_db()
@@ -125,7 +126,8 @@ def run_watch(args: argparse.Namespace) -> int:
         print("stopped", flush=True)
         return EXIT_OK
 
-    return _run(action)
+    with printer:
+        return _run(action)
 
 
 def _print(printer, event) -> None:

@@ -18,21 +18,15 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 
-from lamefair_desktop import __version__, paths
+from lamefair_desktop import __version__
+from lamefair_desktop.log_files import log_to_file
 
 log = logging.getLogger("lamefair")
 
 
 def setup_logging() -> Path:
-    """Log to `<log dir>/lamefair.log` (what support asks for)."""
-    path = paths.log_dir() / "lamefair.log"
-    root = logging.getLogger()
-    if not any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
-        handler = logging.FileHandler(path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
+    """Log to `<log dir>/lamefair.log` (what support asks for), rotated (see log_files)."""
+    return log_to_file("lamefair.log")
 
 
 def report_text(exc_type, exc, tb) -> str:

@@ -321,13 +321,13 @@ def test_a_refresh_refused_because_the_other_process_renewed_first_keeps_the_ses
     # The engines' process read the entry before the window renewed it: its refresh token is one
     # the provider refuses (a real refusal, from the provider).
     session.store.save(replace(good, refresh_token="already-rotated"))
-    real_request = engines._token_request
+    real_ask = engines._ask  # every request to the token endpoint goes through it
 
-    def window_renews_first(data: dict) -> dict:
+    def window_renews_first(request, *args, **kwargs) -> dict:
         session.store.save(good)  # the window's renewal lands in the shared keyring meanwhile
-        return real_request(data)
+        return real_ask(request, *args, **kwargs)
 
-    engines._token_request = window_renews_first
+    engines._ask = window_renews_first
     assert engines.refresh()
     assert session.store.load() == good
     with CatalogClient(auth_catalog.url, engines.token_source()) as client:

@@ -9,6 +9,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -87,3 +89,29 @@ def test_desktop_sign_in_passes_pkce_as_a_public_client(pkce_server, monkeypatch
     assert tokens.username == "pi-pat"  # from the ID token, checked against JWKS and nonce
     assert tokens.access_token
     assert session.access_token() == tokens.access_token
+
+
+def test_device_sign_in_polls_until_the_person_approves(pkce_server):
+    """`lamefair login --device`: the desktop shows the code, is told "pending" while the person
+    has not approved yet, and gets its tokens once they have."""
+    config = AuthConfig(mode="oidc", issuer=pkce_server.url, client_id=CLIENT_ID, scopes="openid")
+    session = OidcSession("http://127.0.0.1:2", config, TokenStore("http://127.0.0.1:2"))
+    shown: list[tuple[str, str]] = []
+
+    def person_approves_after_a_first_poll(code: str) -> None:
+        polls = pkce_server.device_polls
+        while pkce_server.device_polls == polls:  # the desktop asked once and heard "pending"
+            time.sleep(0.05)
+        pkce_server.approve(code, "op-dev")
+
+    def show(url: str, code: str) -> None:
+        shown.append((url, code))
+        threading.Thread(target=person_approves_after_a_first_poll, args=(code,)).start()
+
+    polls_before = pkce_server.device_polls
+    tokens = session.login_device(show, timeout=60)
+    assert tokens.access_token
+    assert session.access_token() == tokens.access_token
+    [(url, code)] = shown
+    assert url == f"{pkce_server.url}/device?user_code={code}"
+    assert pkce_server.device_polls - polls_before >= 2  # pending, then approved

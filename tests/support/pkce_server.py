@@ -7,7 +7,8 @@ whose verifier is wrong or missing (`CodeChallenge(required=True)`), knows the c
 accepts loopback redirects on any port (RFC 8252). It also publishes OIDC discovery and a JWKS and
 issues an ID token with the request's nonce, because the desktop checks both. Access tokens are
 opaque; there is no userinfo endpoint, refresh or consent page: the test plays the person by
-posting `sub` to the authorize URL, as tests/support/fake_browser.py does.
+posting `sub` to the authorize URL, as tests/support/fake_browser.py does. The device grant
+(RFC 8628) is there too: `approve(user_code, sub)` plays the person on their phone.
 
 Flask and werkzeug come with oidc-provider-mock (test extra); authlib is a dependency of lamefair.
 """
@@ -24,6 +25,12 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import (
+    DEVICE_CODE_GRANT_TYPE,
+    DeviceAuthorizationEndpoint,
+    DeviceCodeGrant,
+    DeviceCredentialDict,
+)
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet, RSAKey
@@ -63,7 +70,7 @@ class PublicClient:
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "authorization_code"
+        return grant_type in ("authorization_code", DEVICE_CODE_GRANT_TYPE)
 
 
 @dataclass
@@ -100,6 +107,9 @@ class PkceServer:
     def __init__(self) -> None:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "pkce-1"})
         self.codes: dict[str, Code] = {}
+        self.devices: dict[str, DeviceCredentialDict] = {}  # by device code
+        self.approved: dict[str, User] = {}  # by user code
+        self.device_polls = 0
         self.client = PublicClient()
         app = Flask(__name__)
         app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": 300}
@@ -109,6 +119,8 @@ class PkceServer:
         self.authorization.register_grant(
             _code_grant(self), [CodeChallenge(required=True), _openid_code(self)]
         )
+        self.authorization.register_grant(_device_grant(self))
+        self.authorization.register_endpoint(_device_endpoint(self))
         self._routes(app)
         self._http = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._http.server_port}"
@@ -125,6 +137,7 @@ class PkceServer:
                 issuer=self.url,
                 authorization_endpoint=f"{self.url}/authorize",
                 token_endpoint=f"{self.url}/token",
+                device_authorization_endpoint=f"{self.url}/device_authorization",
                 jwks_uri=f"{self.url}/jwks",
                 response_types_supported=["code"],
                 code_challenge_methods_supported=["S256"],
@@ -151,6 +164,13 @@ class PkceServer:
         @app.post("/token")
         def token():
             return self.authorization.create_token_response()
+
+        @app.post("/device_authorization")
+        def device_authorization():
+            return self.authorization.create_endpoint_response("device_authorization")
+
+    def approve(self, user_code: str, sub: str) -> None:
+        self.approved[user_code] = User(sub)
 
     def close(self) -> None:
         self._http.shutdown()
@@ -184,6 +204,37 @@ def _code_grant(server: PkceServer) -> type[grants.AuthorizationCodeGrant]:
             return authorization_code.user
 
     return CodeGrant
+
+
+def _device_endpoint(server: PkceServer) -> DeviceAuthorizationEndpoint:
+    class Endpoint(DeviceAuthorizationEndpoint):
+        INTERVAL = 1  # seconds between polls the desktop is asked to keep
+
+        def get_verification_uri(self) -> str:
+            return f"{server.url}/device"
+
+        def save_device_credential(self, client_id: str, scope: str, data: dict) -> None:
+            server.devices[data["device_code"]] = DeviceCredentialDict(
+                client_id=client_id, scope=scope, **data
+            )
+
+    return Endpoint(server.authorization)
+
+
+def _device_grant(server: PkceServer) -> type[DeviceCodeGrant]:
+    class Grant(DeviceCodeGrant):
+        def query_device_credential(self, device_code: str) -> DeviceCredentialDict | None:
+            server.device_polls += 1
+            return server.devices.get(device_code)
+
+        def query_user_grant(self, user_code: str) -> tuple[User, bool] | None:
+            user = server.approved.get(user_code)
+            return (user, True) if user else None
+
+        def should_slow_down(self, credential) -> bool:
+            return False
+
+    return Grant
 
 
 def _openid_code(server: PkceServer) -> OpenIDCode:
