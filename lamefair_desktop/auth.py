@@ -316,7 +316,7 @@ class OidcSession:
                         self.discovery()["token_endpoint"],
                         refresh_token=tokens.refresh_token,
                     )
-                except AuthError:
+                except ProviderRefused:
                     now = self.store.load()
                     if now is not None and now.refresh_token != tokens.refresh_token:
                         # The window and its engines' process share the refresh token: the other
@@ -326,6 +326,10 @@ class OidcSession:
                         continue
                     # Keep nothing that no longer works: the next call asks for a new sign-in.
                     self.store.clear()
+                    return False
+                except AuthError:
+                    # Unreachable or untrusted provider: the refresh token may still be good, so
+                    # a network blip must not sign the operator out. Try again on the next call.
                     return False
                 self._store(answer, None)
                 return True

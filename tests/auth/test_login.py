@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
@@ -332,3 +333,22 @@ def test_a_refresh_refused_because_the_other_process_renewed_first_keeps_the_ses
     assert session.store.load() == good
     with CatalogClient(auth_catalog.url, engines.token_source()) as client:
         assert "operator" in client.me()["roles"]
+
+
+def test_a_provider_out_of_reach_during_a_refresh_keeps_the_session(
+    session, short_lived_provider, auth_catalog
+):
+    """A network cut while renewing is not a refusal: the refresh token is kept, and the
+    renewal works once the provider answers again (no new sign-in for a blip)."""
+    session.login(play_browser(short_lived_provider, "op-jo", ["lame-operators"]))
+    stored = session.store.load()
+    discovery = session.discovery()
+    with socket.socket() as closed:  # a port nobody listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/token"
+    session._discovery = {**discovery, "token_endpoint": dead}
+    assert not session.refresh()
+    assert session.store.load() == stored
+    session._discovery = discovery
+    assert session.refresh()
+    assert session.store.load().access_token != stored.access_token
