@@ -86,6 +86,13 @@ class TiffSource:
     _pages: list = field(repr=False, default_factory=list)
     layout: image_kinds.Layout | None = None  # channels and data bar (None: plain grey image)
     skipped_pages: tuple[str, ...] = ()  # pages not part of the image (thumbnails...), in words
+    label: str = ""  # which pages these are, when the file holds several images ("pages 3-4")
+    extra_images: tuple[TiffSource, ...] = ()  # other detectors' pages, each an image of its own
+    media_type = "image/tiff"
+
+    @property
+    def format_label(self) -> str:
+        return f"{FLAVOUR_LABELS[self.flavour]} TIFF"
 
     @property
     def channels(self) -> int:

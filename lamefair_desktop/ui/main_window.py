@@ -36,6 +36,7 @@ from lamefair_desktop import __version__
 from lamefair_desktop.catalog_client import CatalogError, SignInRequired
 from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
 from lamefair_desktop.engine_process import EngineTarget
+from lamefair_desktop.nexus import formats
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.settings import Settings, SettingsError
 from lamefair_desktop.sync import CatalogCache, Node
@@ -78,7 +79,7 @@ class UploadContext:
     remembered_pair: str | None = None
 
 
-OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
+OPEN_FILTER = formats.OPEN_FILTER
 KIND_LABEL = {
     "project": "project",
     "proposal": "proposal",
