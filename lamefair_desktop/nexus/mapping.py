@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -365,6 +365,9 @@ def _entry_value(entry: Entry, metadata: dict[str, Any], zones: _Zones) -> Any:
         if str(value) not in table:
             raise ValueError(f"{key} = {value!r} is not in the mapping's lookup table")
         value = table[str(value)]
+    elif kind == "unix_time":
+        moment = datetime.fromtimestamp(float(value), UTC)
+        return moment.replace(microsecond=0).isoformat()
     elif kind == "iso8601":
         moment = datetime.fromisoformat(_trim_fraction(str(value)))
         if moment.tzinfo is None:
