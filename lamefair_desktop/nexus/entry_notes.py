@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from lamefair_desktop.nexus.apply_mapping import MappedValues
 from lamefair_desktop.nexus.entry_sections import EntryWriter
 from lamefair_desktop.nexus.image_data import input_context
 from lamefair_desktop.nexus.local_time import RULE
-from lamefair_desktop.nexus.mapping import MappedValues, MappingChoice
+from lamefair_desktop.nexus.mapping import MappingChoice
 
 
 def json_bytes(value: Any) -> np.bytes_:

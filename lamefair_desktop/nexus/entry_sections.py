@@ -67,8 +67,6 @@ class EntryWriter:
         return dataset
 
 
-
-
 def write_header(
     w: EntryWriter, values: dict[str, Any], context: dict[str, dict[str, Any]], lacking: list[str]
 ) -> None:
@@ -204,5 +202,3 @@ def _typed(value: Any, kind: str) -> Any:
     if kind == "bool":
         return bool(value)
     return str(value)
-
-

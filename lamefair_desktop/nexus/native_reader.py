@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from lamefair_desktop.nexus.calibration import Calibration
 from lamefair_desktop.nexus.calibration_notes import finite_axes
 from lamefair_desktop.nexus.errors import SourceReadError
 from lamefair_desktop.nexus.flatten import flatten
 from lamefair_desktop.nexus.formats import DM_SUFFIXES
-from lamefair_desktop.nexus.tiff_reader import MAX_STACK_FRAME_BYTES, SUPPORTED_KINDS, Calibration
+from lamefair_desktop.nexus.tiff_reader import MAX_STACK_FRAME_BYTES, SUPPORTED_KINDS
 from lamefair_desktop.nexus.units import UnknownUnit, to_si
 
 INSTALL_HINT = (

@@ -24,6 +24,7 @@ from typing import Any
 import h5py
 
 from lamefair_desktop.hashing import sha256_of
+from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.entry_notes import (
     write_conventions,
@@ -47,7 +48,6 @@ from lamefair_desktop.nexus.mapping import (
     MappingChoice,
     MappingRegistry,
     PairOrigin,
-    apply,
     choose_mapping,
     default_registry,
 )
@@ -71,7 +71,6 @@ class ConversionResult:
     calibrated: bool
     lacking: tuple[str, ...] = field(default_factory=tuple)  # what the entry misses, in words
     warnings: tuple[str, ...] = field(default_factory=tuple)  # e.g. a pair made for other files
-
 
 
 def convert(
@@ -248,5 +247,3 @@ def _write(
     write_conventions(w)
     write_instrument(w, values, lacking)
     return lacking
-
-

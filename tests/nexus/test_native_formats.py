@@ -105,7 +105,9 @@ def _text(node) -> str:
 
 def test_dm_and_velox_files_convert_to_strictly_valid_nxem(native):
     assert native["refused"] == {}
-    invalid = {name: problems for name, (valid, problems) in native["verdicts"].items() if not valid}
+    invalid = {
+        name: problems for name, (valid, problems) in native["verdicts"].items() if not valid
+    }
     assert invalid == {}
 
 
