@@ -84,7 +84,7 @@ class TiffSource:
     @property
     def palette(self) -> np.ndarray | None:
         """The ColorMap (3 x 2**bits, 16-bit R, G, B) of a palette image, else None."""
-        page = self._tif.pages.first
+        page = self._pages[0]
         return page.colormap if page.photometric.name == "PALETTE" else None
 
     @property
@@ -176,23 +176,50 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         raise TiffReadError(f"{path.name} contains no image.")
     first = tif.pages.first
     series = tif.series[0] if tif.series else None
-    pages, skipped = image_kinds.main_pages(tif)
-    dtype = np.dtype(first.dtype) if first.dtype is not None else None
-    if dtype is None or dtype.kind not in SUPPORTED_KINDS:
-        raise TiffReadError(
-            f"{path.name}: sample format {first.dtype} is not supported (only integer and "
-            "floating-point samples)."
-        )
+    main_group, groups, skipped = image_kinds.image_pages(tif)
+    pages = main_group.pages
     if len(first.shape) < 2 or 0 in first.shape:
         raise TiffReadError(f"{path.name}: image has no pixels (shape {first.shape}).")
     metadata = read_metadata(tif)
     flavour = detect_flavour(tif, metadata)
-    layout = image_kinds.layout(flavour, metadata, first, path.name)
-    rows, columns = layout.rows, layout.columns
     frames = len(pages)
-    if tif.is_imagej and series is not None and len(series.shape) >= 3 and layout.channels == 1:
+    grey = first.samplesperpixel == 1
+    if tif.is_imagej and series is not None and len(series.shape) >= 3 and grey:
         frames = int(np.prod(series.shape[:-2]))
-    _check_claimed_size(path, tif, frames, dtype)
+    main = _image(path, tif, flavour, metadata, pages, frames)
+    if groups:
+        extras = []
+        for number, group in enumerate(groups, start=2):
+            image = _image(path, tif, flavour, read_metadata(tif, group.pages[0]), group.pages)
+            image.label = group.label
+            extras.append(image)
+            skipped += (f"{group.label} (another image's shape): converted as image{number}",)
+        main.label = main_group.label
+        main.extra_images = tuple(extras)
+    main.skipped_pages = skipped
+    return main
+
+
+def _image(
+    path: Path,
+    tif: tifffile.TiffFile,
+    flavour: str,
+    metadata: dict[str, Any],
+    pages: list | tuple,
+    frames: int | None = None,
+) -> TiffSource:
+    """The image made of `pages` (all of one shape), with the calibration their tags state."""
+    page = pages[0]
+    dtype = np.dtype(page.dtype) if page.dtype is not None else None
+    if dtype is None or dtype.kind not in SUPPORTED_KINDS:
+        raise TiffReadError(
+            f"{path.name}: sample format {page.dtype} is not supported (only integer and "
+            "floating-point samples)."
+        )
+    layout = image_kinds.layout(flavour, metadata, page, path.name)
+    rows, columns = layout.rows, layout.columns
+    frames = frames or len(pages)
+    _check_claimed_size(path, tif, page, frames, dtype)
     shape = (frames, rows, columns) if frames > 1 else (rows, columns)
     calibration = finite_axes(calibrate(tif, flavour, metadata, columns), rows, columns)
     return TiffSource(
@@ -203,15 +230,15 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         dtype=dtype,
         calibration=calibration,
         _tif=tif,
-        _pages=pages,
+        _pages=list(pages),
         layout=layout,
-        skipped_pages=skipped,
     )
 
 
-def _check_claimed_size(path: Path, tif: tifffile.TiffFile, frames: int, dtype: np.dtype) -> None:
+def _check_claimed_size(
+    path: Path, tif: tifffile.TiffFile, first: tifffile.TiffPage, frames: int, dtype: np.dtype
+) -> None:
     """TiffReadError when the header claims more image data than the file can hold or we store."""
-    first = tif.pages.first
     rows, columns = image_kinds.page_rows_columns(first)
     bits = first.bitspersample * first.samplesperpixel
     stored = frames * rows * -(-columns * bits // 8)  # rows are padded to whole bytes
@@ -240,10 +267,10 @@ def _bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def read_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
-    """Every tag of the first page, vendor blocks parsed, flattened to dotted keys."""
+def read_metadata(tif: tifffile.TiffFile, page: tifffile.TiffPage | None = None) -> dict[str, Any]:
+    """Every tag of `page` (the first), vendor blocks parsed, flattened to dotted keys."""
     out: dict[str, Any] = {}
-    page = tif.pages.first
+    page = page or tif.pages.first
     for tag in page.tags.values():
         name = tag.name if not tag.name.isdigit() else f"tag_{tag.code}"
         try:
