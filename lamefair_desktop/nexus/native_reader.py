@@ -127,8 +127,8 @@ def open_native(path: str | Path) -> NativeSource:
             from rsciio.emd import file_reader
     except ImportError as exc:
         raise SourceReadError(
-            f"{path.name}: reading {path.suffix.lower()} files needs rosettasciio, which is not "
-            f"installed; {INSTALL_HINT}."
+            f"{path.name}: reading {path.suffix.lower()} files needs rosettasciio, which cannot "
+            f"be imported here ({exc}); {INSTALL_HINT}."
         ) from exc
     try:
         if dm:
