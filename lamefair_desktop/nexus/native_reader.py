@@ -10,7 +10,8 @@ a time, so a stack costs about one frame of memory. What is converted:
 - every image of the file (a DM file's thumbnail excepted; each Velox detector's image or stack),
   the first as the main image, the others as further images of the same entry;
 - stacks and DM spectrum images (energy planes) as stacks of frames, with the image calibration;
-- Velox's EDS spectrum stream is not converted (the file's images are), and the notes say so.
+- Velox's spectrum data (EDS spectrum images and streams, EELS, single spectra) is not converted
+  (the file's images are, every frame of them), and the notes say so.
 """
 
 from __future__ import annotations
@@ -136,7 +137,10 @@ def open_native(path: str | Path) -> NativeSource:
             signals = file_reader(str(path), lazy=True)
         else:
             flavour = "velox" if _is_velox(path) else "emd_berkeley"
-            signals = file_reader(str(path), lazy=True, select_type="images")
+            if flavour == "velox":
+                signals = _velox_images(path)
+            else:
+                signals = file_reader(str(path), lazy=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure is this file's problem
         kind = FORMAT_LABELS["digitalmicrograph" if dm else "velox"]
         raise SourceReadError(
@@ -271,16 +275,50 @@ def _is_velox(path: Path) -> bool:
         return b'"Velox"' in bytes(np.asarray(version).ravel()[0]).replace(b" ", b"")
 
 
+def _velox_images(path: Path) -> list[dict]:
+    """rosettasciio's Velox reader, images only (lazily, every frame of each stack).
+
+    For a file that holds an EDS spectrum image, rosettasciio insists on the `sparse` package
+    (with numba, about 150 MB) even when only the images are asked for, and reads only the first
+    frame of their stacks. Read as an image file, the same reader gives the images whole and
+    leaves the spectrum stream alone, which lamefair does not convert (`_spectrum_streams` says
+    so in the file). FeiEMDReader is the class behind rosettasciio's public `emd.file_reader`."""
+    import h5py
+    from rsciio.emd._emd_velox import FeiEMDReader
+
+    class _ImagesOnly(FeiEMDReader):
+        def _check_im_type(self) -> None:
+            super()._check_im_type()
+            if self.im_type == "SpectrumStream":
+                self.im_type = "Image"
+
+    reader = _ImagesOnly(lazy=True, select_type="images")
+    handle = h5py.File(path, "r")  # closed through the arrays' closers (see _file_closer)
+    try:
+        reader.read_file(handle)
+    except BaseException:
+        handle.close()
+        raise
+    if not reader.dictionaries:
+        handle.close()
+    return reader.dictionaries
+
+
 def _velox_spectrum_stream(path: Path, flavour: str) -> tuple[str, ...]:
+    """The spectrum data of a Velox file, which is not converted, in words."""
     if flavour != "velox":
         return ()
     import h5py
 
+    found = []
     with h5py.File(path, "r") as handle:
-        streams = list(handle.get("Data/SpectrumStream", {}) or ())
-    if not streams:
-        return ()
-    return (
-        f"Data/SpectrumStream ({len(streams)} EDS spectrum stream(s)): not converted; the "
-        "file's images are",
-    )
+        for group, what in (
+            ("Data/SpectrumImage", "EDS spectrum image"),
+            ("Data/SpectrumStream", "EDS spectrum stream"),
+            ("Data/EelsSpectrumImage", "EELS spectrum image"),
+            ("Data/Spectrum", "spectrum"),
+        ):
+            count = len(handle[group]) if group in handle else 0
+            if count:
+                found.append(f"{group} ({count} {what}{'s' if count > 1 else ''}): not converted")
+    return tuple(found)

@@ -68,6 +68,11 @@ def write_sources(folder: Path) -> dict[str, Path]:
                 (DF_STACK, velox_metadata(pixel=1.2e-10, detector="DF4")),
             ],
         ),
+        "velox-si": write_velox(
+            folder / "eds-map.emd",
+            [(HAADF, velox_metadata(pixel=5e-10, detector="HAADF"))],
+            spectrum_image=True,
+        ),
     }
 
 
@@ -163,6 +168,17 @@ def test_velox_detectors_become_images_of_one_entry_with_their_calibration(nativ
         assert handle[scan][()] == pytest.approx(2e-6)
 
 
+def test_velox_spectrum_image_file_gives_its_images_and_names_the_spectra(native):
+    """An EDS acquisition's file: its HAADF image is converted; its spectrum image is not, and
+    the file says so (no extra reader is needed for that)."""
+    with h5py.File(_output(native, "velox-si")) as handle:
+        data = handle[f"{EVENT}/image1/image_2d"]
+        np.testing.assert_array_equal(data["real"][()], HAADF)
+        assert data["axis_i"][1] == pytest.approx(5e-10, rel=2e-3)
+        context = _text(handle[f"{EVENT}/image1/process/input/context"])
+        assert "Data/SpectrumImage (1 EDS spectrum image): not converted" in context
+
+
 def test_preview_shows_the_first_image_with_its_pixel_size(tmp_path):
     _require_reader()
     sources = write_sources(tmp_path)
@@ -188,7 +204,12 @@ def test_cli_converts_a_folder_of_dm_and_emd_files_and_inspects_them(tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["haadf.nxs", "saed.nxs", "series.nxs"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "eds-map.nxs",
+        "haadf.nxs",
+        "saed.nxs",
+        "series.nxs",
+    ]
     run = subprocess.run(
         [LAMEFAIR, "inspect", str(sources["dm4-diffraction"])],
         capture_output=True,

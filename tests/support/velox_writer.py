@@ -72,8 +72,13 @@ def _encoded(metadata: dict[str, Any], frames: int) -> np.ndarray:
     return np.repeat(column[:, None], frames, axis=1)
 
 
-def write_velox(path: Path, images: list[tuple[np.ndarray, dict[str, Any]]]) -> Path:
-    """Write `images`, each (frames, rows, columns) or (rows, columns) with its metadata."""
+def write_velox(
+    path: Path, images: list[tuple[np.ndarray, dict[str, Any]]], spectrum_image: bool = False
+) -> Path:
+    """Write `images`, each (frames, rows, columns) or (rows, columns) with its metadata; with
+    `spectrum_image`, also an EDS spectrum image (Velox's packed event stream: a uint16 column of
+    channel numbers with 65535 closing each pixel, its settings JSON), as an SI acquisition
+    writes it next to the HAADF images recorded with it."""
     with h5py.File(path, "w") as handle:
         handle["Version"] = np.array([json.dumps({"format": "Velox", "version": 11}).encode()])
         group = handle.create_group("Data/Image")
@@ -84,4 +89,12 @@ def write_velox(path: Path, images: list[tuple[np.ndarray, dict[str, Any]]]) -> 
             chunks = (*stored.shape[:2], 1)
             sub.create_dataset("Data", data=stored, chunks=chunks)
             sub["Metadata"] = _encoded(metadata, stack.shape[0])
+        if spectrum_image:
+            rows, columns = images[0][0].shape[-2:]
+            events = np.tile(np.array([120, 340, 65535], np.uint16), rows * columns)
+            si = handle.create_group(f"Data/SpectrumImage/{uuid.UUID(int=99).hex}")
+            si["Data"] = events[:, None]
+            si["Metadata"] = _encoded(images[0][1], 1)
+            settings = json.dumps({"endFramePosition": "1", "isPrunedFromStream": "false"})
+            si["SpectrumImageSettings"] = np.array([settings.encode()])
     return path
