@@ -1,6 +1,7 @@
 """The file formats lamefair converts to NXem, named once: the CLI, the upload and watch paths,
 the conversion queue, the window's Open dialog and the bucket browser all take their suffixes
-from here, and `open_source` picks the reader by suffix.
+from here (this module imports nothing heavy: the CLI and the window import it at start-up);
+`sources.open_source` picks the reader by suffix.
 
 - TIFF (every vendor flavour) is read with tifffile (BSD).
 - Gatan DigitalMicrograph (.dm3, .dm4) and Velox/Berkeley EMD (.emd) are read with rosettasciio,
@@ -11,7 +12,6 @@ from here, and `open_source` picks the reader by suffix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 DM_SUFFIXES = (".dm3", ".dm4")
@@ -32,15 +32,3 @@ OPEN_FILTER = (
 def is_native(path: str | Path) -> bool:
     """Whether the file is one of the microscope-native formats read by rosettasciio."""
     return Path(path).suffix.lower() in NATIVE_SUFFIXES
-
-
-def open_source(path: str | Path) -> Any:
-    """The reader for `path`: a TiffSource, or a NativeSource for .dm3/.dm4/.emd files. Both are
-    context managers with the same attributes (frames, calibration, metadata, extra images)."""
-    if is_native(path):
-        from lamefair_desktop.nexus.native_reader import open_native
-
-        return open_native(path)
-    from lamefair_desktop.nexus.tiff_reader import open_tiff
-
-    return open_tiff(path)

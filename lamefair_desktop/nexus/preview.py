@@ -16,7 +16,8 @@ import h5py
 import numpy as np
 
 from lamefair_desktop.nexus.errors import NexusEngineError
-from lamefair_desktop.nexus.formats import is_native, open_source
+from lamefair_desktop.nexus.formats import is_native
+from lamefair_desktop.nexus.sources import open_source
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 

@@ -40,7 +40,6 @@ from lamefair_desktop.nexus.entry_sections import (
     write_sample,
 )
 from lamefair_desktop.nexus.errors import ConversionError
-from lamefair_desktop.nexus.formats import open_source
 from lamefair_desktop.nexus.image_data import write_image, write_image_notes
 from lamefair_desktop.nexus.image_kinds import without_scan_for_cameras
 from lamefair_desktop.nexus.local_time import ZoneChoice
@@ -51,6 +50,7 @@ from lamefair_desktop.nexus.mapping import (
     choose_mapping,
     default_registry,
 )
+from lamefair_desktop.nexus.sources import open_source
 
 EVENT = "measurement/event1"
 IMAGE_GROUP = f"{EVENT}/image1"  # the main image; a file's further images are image2, image3...
