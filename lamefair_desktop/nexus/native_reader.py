@@ -149,20 +149,23 @@ def open_native(path: str | Path) -> NativeSource:
         ) from exc
     closers = [_file_closer(signal["data"]) for signal in signals]
     try:
-        images = [_image(path, flavour, signal) for signal in signals if _is_image(signal)]
+        images, refused = [], []
+        for signal in signals:
+            if not _is_image(signal):
+                refused.append(f"{_label(signal)}: a spectrum, not converted")
+                continue
+            try:
+                images.append(_image(path, flavour, signal))
+            except SourceReadError as exc:
+                refused.append(f"{_label(signal)}: not converted, {exc}")
         if not images:
-            raise SourceReadError(
-                f"{path.name} holds no image (only spectra); lamefair converts images and stacks."
-            )
+            why = "; ".join(refused) or "no image"
+            raise SourceReadError(f"{path.name}: nothing to convert ({why}).")
     except BaseException:
         for closer in closers:
             closer()
         raise
-    skipped = tuple(
-        f"{_label(signal)}: a spectrum ({signal['data'].ndim}-dimensional), not converted"
-        for signal in signals
-        if not _is_image(signal)
-    ) + _velox_spectrum_stream(path, flavour)
+    skipped = tuple(refused) + _velox_spectrum_stream(path, flavour)
     first = images[0]
     first.extra_images = tuple(images[1:])
     first.skipped_pages = skipped
@@ -185,8 +188,8 @@ def _image(path: Path, flavour: str, signal: dict) -> NativeSource:
     dtype = np.dtype(data.dtype)
     if dtype.kind not in SUPPORTED_KINDS:
         raise SourceReadError(
-            f"{path.name}: {label} holds {dtype} values (complex or colour data); lamefair "
-            "converts integer and floating-point images."
+            f"{path.name}: {label} holds {dtype} values (complex or colour data, e.g. an FFT or "
+            "DPC image); lamefair converts integer and floating-point images"
         )
     rows, columns = int(data.shape[-2]), int(data.shape[-1])
     if data.ndim > 3:

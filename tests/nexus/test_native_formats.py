@@ -32,6 +32,7 @@ LAMEFAIR = str(Path(sys.executable).parent / "lamefair")
 STACK = np.arange(5 * 30 * 40, dtype=np.uint16).reshape(5, 30, 40)
 FRAME = np.random.default_rng(3).normal(100, 10, (48, 64)).astype(np.float32)
 HAADF = np.arange(48 * 64, dtype=np.uint16).reshape(48, 64)
+DPC = np.zeros((48, 64), [("realFloat", "<f4"), ("imagFloat", "<f4")])  # Velox's complex images
 DF_STACK = np.arange(3 * 48 * 64, dtype=np.int32).reshape(3, 48, 64)
 MICROSCOPE = {
     "Microscope Info": {
@@ -70,7 +71,10 @@ def write_sources(folder: Path) -> dict[str, Path]:
         ),
         "velox-si": write_velox(
             folder / "eds-map.emd",
-            [(HAADF, velox_metadata(pixel=5e-10, detector="HAADF"))],
+            [
+                (HAADF, velox_metadata(pixel=5e-10, detector="HAADF")),
+                (DPC, velox_metadata(pixel=5e-10, detector="DPC")),
+            ],
             spectrum_image=True,
         ),
     }
@@ -168,15 +172,17 @@ def test_velox_detectors_become_images_of_one_entry_with_their_calibration(nativ
         assert handle[scan][()] == pytest.approx(2e-6)
 
 
-def test_velox_spectrum_image_file_gives_its_images_and_names_the_spectra(native):
-    """An EDS acquisition's file: its HAADF image is converted; its spectrum image is not, and
-    the file says so (no extra reader is needed for that)."""
+def test_velox_spectrum_image_file_gives_its_images_and_names_the_rest(native):
+    """An EDS acquisition's file: its HAADF image is converted; its spectrum image and a complex
+    DPC image are not, and the file says so (no extra reader is needed for that)."""
     with h5py.File(_output(native, "velox-si")) as handle:
         data = handle[f"{EVENT}/image1/image_2d"]
         np.testing.assert_array_equal(data["real"][()], HAADF)
         assert data["axis_i"][1] == pytest.approx(5e-10, rel=2e-3)
         context = _text(handle[f"{EVENT}/image1/process/input/context"])
         assert "Data/SpectrumImage (1 EDS spectrum image): not converted" in context
+        assert "DPC: not converted" in context
+        assert "image2" not in handle[EVENT]
 
 
 def test_preview_shows_the_first_image_with_its_pixel_size(tmp_path):
@@ -228,6 +234,16 @@ def test_without_the_reader_the_message_says_what_to_install(tmp_path, monkeypat
         convert(path, tmp_path / "a.nxs")
     assert "lamefair[tem-formats]" in str(info.value)
     assert not (tmp_path / "a.nxs").exists()
+
+
+def test_a_file_of_complex_images_only_is_refused_with_why(tmp_path):
+    _require_reader()
+    path = write_velox(tmp_path / "fft.emd", [(DPC, velox_metadata(pixel=1e-10, detector="DPC"))])
+    with pytest.raises(SourceReadError) as info:
+        convert(path, tmp_path / "fft.nxs")
+    assert "fft.emd: nothing to convert" in str(info.value)
+    assert "complex" in str(info.value)
+    assert not (tmp_path / "fft.nxs").exists()
 
 
 def test_a_damaged_dm_file_is_named_not_a_traceback(tmp_path):
