@@ -20,7 +20,7 @@ import pytest
 from lamefair_desktop.nexus.errors import SourceReadError
 from lamefair_desktop.nexus.preview import open_preview
 from lamefair_desktop.nexus.validate import fairmat_installed
-from lamefair_desktop.nexus.writer import convert
+from lamefair_desktop.nexus.writer import anticipate, convert
 from tests.nexus.strict import validate_strictly
 from tests.support.components import unavailable
 from tests.support.dm_writer import dm_file_tags, image_tags, write_dm
@@ -196,6 +196,17 @@ def test_preview_shows_the_first_image_with_its_pixel_size(tmp_path):
         assert preview.info.unit == "m"
         assert "HAADF" in preview.info.title
         np.testing.assert_array_equal(preview.frame(0), HAADF)
+
+
+def test_upload_dialog_anticipates_a_dm4_like_a_tiff(tmp_path):
+    _require_reader()
+    from tests.nexus.conftest import CONTEXT
+
+    sources = write_sources(tmp_path)
+    seen = anticipate(sources["dm4-diffraction"], context=CONTEXT)
+    assert (seen.flavour, seen.pair, seen.frames) == ("digitalmicrograph", "DIGITALMICROGRAPH", 1)
+    assert seen.frame_shape == (48, 64)
+    assert seen.calibrated
 
 
 def test_cli_converts_a_folder_of_dm_and_emd_files_and_inspects_them(tmp_path):
