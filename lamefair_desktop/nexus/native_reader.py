@@ -134,7 +134,12 @@ def open_native(path: str | Path) -> NativeSource:
     try:
         if dm:
             flavour = "digitalmicrograph"
-            signals = file_reader(str(path), lazy=True)
+            try:
+                signals = file_reader(str(path), lazy=True)
+            except ValueError as exc:
+                if "RGBA" not in str(exc):
+                    raise
+                signals = file_reader(str(path), lazy=False)  # colour images: read whole
         else:
             flavour = "velox" if _is_velox(path) else "emd_berkeley"
             if flavour == "velox":
@@ -186,10 +191,30 @@ def _image(path: Path, flavour: str, signal: dict) -> NativeSource:
     data, axes = signal["data"], signal["axes"]
     label = _label(signal)
     dtype = np.dtype(data.dtype)
+    channels = 1
+    if dtype.names and set("RGB") <= set(dtype.names):
+        # DigitalMicrograph's RGB images: one record per pixel; its alpha byte is unused (0).
+        data = np.stack([data[name] for name in "RGB"], axis=-1)
+        dtype, channels = data.dtype, 3
     if dtype.kind not in SUPPORTED_KINDS:
         raise SourceReadError(
             f"{path.name}: {label} holds {dtype} values (complex or colour data, e.g. an FFT or "
             "DPC image); lamefair converts integer and floating-point images"
+        )
+    if channels > 1:
+        rows, columns = int(data.shape[-3]), int(data.shape[-2])
+        if data.ndim != 3:
+            raise SourceReadError(f"{path.name}: {label} is a colour stack; not converted yet")
+        return NativeSource(
+            path=path,
+            flavour=flavour,
+            metadata=_metadata(signal),
+            shape=(rows, columns),
+            dtype=dtype,
+            calibration=finite_axes(_calibration(axes, label), rows, columns),
+            label=label,
+            _data=data,
+            channels=channels,
         )
     rows, columns = int(data.shape[-2]), int(data.shape[-1])
     if data.ndim > 3:
@@ -202,19 +227,22 @@ def _image(path: Path, flavour: str, signal: dict) -> NativeSource:
             "whose frames are below 4 GiB."
         )
     calibration = finite_axes(_calibration(axes, label), rows, columns)
-    metadata: dict[str, Any] = {}
-    flatten(_plain(signal.get("original_metadata", {})), "", metadata)
-    metadata = {key.lstrip("."): value for key, value in metadata.items()}
     return NativeSource(
         path=path,
         flavour=flavour,
-        metadata=metadata,
+        metadata=_metadata(signal),
         shape=shape,
         dtype=dtype,
         calibration=calibration,
         label=label,
         _data=data,
     )
+
+
+def _metadata(signal: dict) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    flatten(_plain(signal.get("original_metadata", {})), "", metadata)
+    return metadata
 
 
 def _calibration(axes: list[dict], label: str) -> Calibration:

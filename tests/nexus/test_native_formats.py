@@ -32,6 +32,7 @@ LAMEFAIR = str(Path(sys.executable).parent / "lamefair")
 STACK = np.arange(5 * 30 * 40, dtype=np.uint16).reshape(5, 30, 40)
 FRAME = np.random.default_rng(3).normal(100, 10, (48, 64)).astype(np.float32)
 HAADF = np.arange(48 * 64, dtype=np.uint16).reshape(48, 64)
+RGB = np.random.default_rng(5).integers(0, 256, (24, 32, 3), dtype=np.uint8)
 DPC = np.zeros((48, 64), [("realFloat", "<f4"), ("imagFloat", "<f4")])  # Velox's complex images
 DF_STACK = np.arange(3 * 48 * 64, dtype=np.int32).reshape(3, 48, 64)
 MICROSCOPE = {
@@ -62,6 +63,9 @@ def write_sources(folder: Path) -> dict[str, Path]:
     return {
         "dm3-stack": write_dm(folder / "series.dm3", dm_file_tags(stack), version=3),
         "dm4-diffraction": write_dm(folder / "saed.dm4", dm_file_tags(pattern), version=4),
+        "dm3-rgb": write_dm(
+            folder / "colour.dm3", dm_file_tags(image_tags(RGB, scale=0.5, unit="µm")), version=3
+        ),
         "velox": write_velox(
             folder / "haadf.emd",
             [
@@ -130,6 +134,14 @@ def test_dm3_stack_keeps_every_frame_and_its_calibration(native):
         assert _text(handle["entry1/source_file/description"]) == (
             "Gatan DigitalMicrograph DM3 file"
         )
+
+
+def test_dm_rgb_image_keeps_its_colours_and_scale(native):
+    with h5py.File(_output(native, "dm3-rgb")) as handle:
+        data = handle[f"{EVENT}/image1/image_3d"]
+        np.testing.assert_array_equal(np.moveaxis(data["real"][()], 0, -1), RGB)
+        assert data["axis_k"].attrs["long_name"].startswith("colour channel (0 red")
+        assert data["axis_i"][1] == pytest.approx(0.5e-6, rel=2e-3)
 
 
 def test_dm4_keeps_reciprocal_calibration_and_the_microscope_state(native):
@@ -222,6 +234,7 @@ def test_cli_converts_a_folder_of_dm_and_emd_files_and_inspects_them(tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        "colour.nxs",
         "eds-map.nxs",
         "haadf.nxs",
         "saed.nxs",

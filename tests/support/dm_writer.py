@@ -121,7 +121,13 @@ def image_tags(
     frame_unit: str = "",
 ) -> dict[str, Any]:
     """One ImageList entry as DigitalMicrograph writes it: pixels, dimensions (x first), a
-    calibration per dimension, and the image's tags (microscope state, data bar)."""
+    calibration per dimension, and the image's tags (microscope state, data bar). A (rows,
+    columns, 3) uint8 array is an RGB image: one 4-byte B, G, R, A record per pixel (type 23)."""
+    data_type = IMAGE_TYPES.get(data.dtype)
+    if data.ndim == 3 and data.shape[-1] == 3 and data.dtype == np.uint8:
+        records = np.zeros((*data.shape[:2], 4), np.uint8)
+        records[..., 0], records[..., 1], records[..., 2] = data[..., 2], data[..., 1], data[..., 0]
+        data, data_type = records.view("<u4")[..., 0], 23
     dimensions = [int(n) for n in data.shape[::-1]]
     calibrations = [{"Origin": 0.0, "Scale": float(scale), "Units": unit} for _ in range(2)]
     if data.ndim == 3:
@@ -134,7 +140,7 @@ def image_tags(
                 "DisplayCalibratedUnits": True,
             },
             "Data": data,
-            "DataType": IMAGE_TYPES[data.dtype],
+            "DataType": data_type,
             "Dimensions": dimensions,
             "PixelDepth": int(data.dtype.itemsize),
         },
