@@ -147,7 +147,7 @@ def open_native(path: str | Path) -> NativeSource:
             else:
                 signals = file_reader(str(path), lazy=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure is this file's problem
-        kind = FORMAT_LABELS["digitalmicrograph" if dm else "velox"]
+        kind = FORMAT_LABELS["digitalmicrograph"] if dm else "EMD (Velox or Berkeley)"
         raise SourceReadError(
             f"{path.name} is not a readable {kind} file ({exc.__class__.__name__}: {exc}). "
             "Check that it is complete and was saved by the vendor's software."
