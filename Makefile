@@ -19,9 +19,10 @@ $(BIN)/python:
 # minute on two cores); files never meant to compile (templates, old fixtures) are ignored.
 COMPILE = $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 # The app gets the FAIRmat validator too: without it a fresh install shows only the structural
-# verdict. (The packaged build leaves it out: see packaging/lamefair.spec.)
+# verdict. (The packaged build leaves it out: see packaging/lamefair.spec.) It gets the DM/EMD
+# reader too (tem-formats, GPL-3).
 $(VENV)/.stamp-app: pyproject.toml Makefile | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,fairmat]'
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[server,fairmat,tem-formats]'
 	$(COMPILE)
 	touch $@
 

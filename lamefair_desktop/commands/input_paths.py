@@ -12,7 +12,9 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-TIFF_SUFFIXES = (".tif", ".tiff")
+from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
+
+TIFF_SUFFIXES = CONVERTIBLE_SUFFIXES  # every format that converts (TIFF, DM, EMD): nexus/formats.py
 NEXUS_SUFFIXES = (".nxs", ".nx5", ".h5", ".hdf5")
 
 

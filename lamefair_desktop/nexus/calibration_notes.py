@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the reader imports this module: no import cycle at run time
-    from lamefair_desktop.nexus.tiff_reader import Calibration
+    from lamefair_desktop.nexus.calibration import Calibration
 
 # Header fields that claim a pixel size, per flavour ({block}: FEI_HELIOS or FEI_SFEG).
 _CLAIMS: dict[str, tuple[str, ...]] = {

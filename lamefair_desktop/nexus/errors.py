@@ -7,7 +7,11 @@ class NexusEngineError(Exception):
     """Base of every error the engine raises on bad input (never a bare traceback to users)."""
 
 
-class TiffReadError(NexusEngineError):
+class SourceReadError(NexusEngineError):
+    """The input is not an image file we can read (empty, truncated, corrupt, unsupported)."""
+
+
+class TiffReadError(SourceReadError):
     """The input is not a TIFF we can read (empty, truncated, corrupt, unsupported)."""
 
 

@@ -26,7 +26,6 @@ import numpy as np
 from lamefair_desktop.nexus.calibration_notes import describe
 from lamefair_desktop.nexus.mapping import Mapping
 from lamefair_desktop.nexus.png import encode_png
-from lamefair_desktop.nexus.tiff_reader import TiffSource
 
 CHANNEL_NAMES = ("red", "green", "blue", "alpha")
 
@@ -40,7 +39,7 @@ def data_group_name(frames: int, channels: int) -> str:
 def write_image(
     w: Any,  # writer._Writer (not imported: the writer imports this module)
     image_path: str,
-    tiff: TiffSource,
+    tiff: Any,  # TiffSource or NativeSource
     mapping: Mapping,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
@@ -51,7 +50,8 @@ def write_image(
     kind = data_group_name(frames, channels)
     image.attrs["default"] = kind
     data = w.group(f"{image_path}/{kind}", "NXdata")
-    w.field(f"{image_path}/{kind}/title", tiff.path.name)
+    title = f"{tiff.path.name} ({tiff.label})" if tiff.label else tiff.path.name
+    w.field(f"{image_path}/{kind}/title", title)
     data.attrs["signal"] = "real"
     plane = (channels, rows, columns) if channels > 1 else (rows, columns)
     shape = (frames, *plane) if frames > 1 else plane
@@ -95,7 +95,7 @@ def _signal_name(mapping: Mapping, channels: int) -> str:
     return "Intensity (counts)"
 
 
-def _write_axes(data: Any, tiff: TiffSource) -> list[str]:
+def _write_axes(data: Any, tiff: Any) -> list[str]:
     rows, columns = tiff.frame_shape
     calibration = tiff.calibration
     reciprocal = calibration.unit == "1/m"
@@ -118,9 +118,10 @@ def _write_axes(data: Any, tiff: TiffSource) -> list[str]:
     return axes
 
 
-def input_context(tiff: TiffSource) -> str:
+def input_context(tiff: Any) -> str:
     """What of the source file the image holds, in words (NXimage/process/input/context)."""
-    parts = [f"frames of {tiff.path.name}, unmodified"]
+    what = f"{tiff.label} of {tiff.path.name}" if tiff.label else tiff.path.name
+    parts = [f"frames of {what}, unmodified"]
     layout = tiff.layout
     if layout and layout.databar_rows:
         parts.append(
@@ -155,7 +156,7 @@ def describe_palette(palette: np.ndarray) -> str:
     return text + "; every entry is grey, so the indices order grey levels."
 
 
-def write_image_notes(w: Any, image_path: str, tiff: TiffSource) -> None:
+def write_image_notes(w: Any, image_path: str, tiff: Any) -> None:
     """Notes on the image: its scale's origin, its data bar, its palette."""
     note = f"{image_path}/process/calibration"
     w.group(note, "NXnote")
@@ -173,7 +174,7 @@ def write_image_notes(w: Any, image_path: str, tiff: TiffSource) -> None:
         w.field(f"{note}/data", np.bytes_(json.dumps({"red": red, "green": green, "blue": blue})))
 
     databar = tiff.databar()
-    if databar is not None:
+    if databar is not None and not w.entry.get("databar"):
         w.group("databar", "NXnote")
         w.field("databar/type", "image/png")
         w.field("databar/file_name", f"{tiff.path.stem}-databar.png")

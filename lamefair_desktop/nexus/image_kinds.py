@@ -5,9 +5,10 @@ Microscopes write more than plain grey frames:
 - FEI/Thermo Fisher xT software burns a data bar (scale, HV, HFW...) below the image and records
   the image's own height as `[Image] ResolutionY` (and the bar's as `[PrivateFei] DatabarHeight`).
   The bar is not part of the sample's image: it is cut off and kept apart.
-- Files may carry a reduced-resolution thumbnail page next to the image, or pages of another shape
-  (another detector). The image is the first page and the pages of its shape; the others are
-  listed in the file's notes, never silently merged into a stack.
+- Files may carry a reduced-resolution thumbnail page next to the image (skipped, and said so),
+  or pages of another shape: another detector's image, recorded at the same time. The main image
+  is the first page and the pages of its shape; each other shape becomes an image of its own in
+  the same entry, never silently merged into a stack.
 - Cameras (a dual-beam's navigation camera, an optical camera) take no dwell time: their images
   get no scan controller, which NXem would otherwise require to state one.
 """
@@ -51,21 +52,52 @@ def channels_of(page: tifffile.TiffPage, name: str) -> int:
     )
 
 
-def main_pages(tif: tifffile.TiffFile) -> tuple[list[tifffile.TiffPage], tuple[str, ...]]:
-    """The pages that make the image (the first and those of its shape), and what was skipped."""
+@dataclass(frozen=True)
+class PageGroup:
+    """Pages of one shape that are not the main image: another detector's image (or stack)."""
+
+    numbers: tuple[int, ...]  # 1-based page numbers
+    pages: tuple[tifffile.TiffPage, ...]
+
+    @property
+    def label(self) -> str:
+        return pages_label(self.numbers)
+
+
+def pages_label(numbers: tuple[int, ...]) -> str:
+    """'page 3', 'pages 3-5' or 'pages 2, 4'."""
+    if len(numbers) == 1:
+        return f"page {numbers[0]}"
+    if numbers == tuple(range(numbers[0], numbers[-1] + 1)):
+        return f"pages {numbers[0]}-{numbers[-1]}"
+    return "pages " + ", ".join(str(n) for n in numbers)
+
+
+def image_pages(
+    tif: tifffile.TiffFile,
+) -> tuple[PageGroup, tuple[PageGroup, ...], tuple[str, ...]]:
+    """The main image's pages (the first and those of its shape), the other images' pages grouped
+    by shape (several detectors), and the reduced-resolution copies skipped, in words."""
     first = tif.pages.first
     kept, skipped = [], []
+    others: dict[tuple, list[tuple[int, tifffile.TiffPage]]] = {}
     for index, page in enumerate(tif.pages):
-        if getattr(page, "shape", None) == first.shape:
-            if index and _is_thumbnail(page):
-                skipped.append(f"page {index + 1}: reduced-resolution copy, skipped")
-                continue
-            kept.append(page)
-            continue
-        shape = "x".join(str(n) for n in page.shape)
-        why = "thumbnail" if _is_thumbnail(page) else "a different image shape"
-        skipped.append(f"page {index + 1} ({shape}, {why}): not converted")
-    return kept or [first], tuple(skipped)
+        shape = getattr(page, "shape", None)
+        if index and _is_thumbnail(page):
+            size = "x".join(str(n) for n in shape or ())
+            what = "reduced-resolution copy" if shape == first.shape else f"{size}, thumbnail"
+            skipped.append(f"page {index + 1} ({what}): skipped, not converted")
+        elif shape == first.shape:
+            kept.append((index + 1, page))
+        elif shape and 0 not in shape:
+            others.setdefault((shape, str(page.dtype)), []).append((index + 1, page))
+    groups = tuple(
+        PageGroup(tuple(n for n, _ in members), tuple(p for _, p in members))
+        for members in others.values()
+    )
+    kept = kept or [(1, first)]
+    main = PageGroup(tuple(n for n, _ in kept), tuple(p for _, p in kept))
+    return main, groups, tuple(skipped)
 
 
 def _is_thumbnail(page: tifffile.TiffPage) -> bool:

@@ -1,6 +1,6 @@
 """Image data for previews, without Qt: a frame as a numpy array, its pixel size, its metadata.
 
-Works for vendor TIFFs and NeXus files. NeXus files are read lazily with h5py slicing; the image is
+Works for vendor TIFFs, DigitalMicrograph and Velox EMD files (their first image), and NeXus files. NeXus files are read lazily with h5py slicing; the image is
 the NXdata `signal` found by following `default` attributes, else the first NXdata.
 Colour images come as (rows, columns, channels) frames from both, whatever the file's layout
 (NXem stores the channels first).
@@ -16,14 +16,15 @@ import h5py
 import numpy as np
 
 from lamefair_desktop.nexus.errors import NexusEngineError
-from lamefair_desktop.nexus.tiff_reader import FLAVOUR_LABELS, TiffSource, open_tiff
+from lamefair_desktop.nexus.formats import is_native
+from lamefair_desktop.nexus.sources import open_source
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
 class PreviewInfo:
-    kind: str  # "tiff" or "nexus"
+    kind: str  # "tiff": a vendor file (TIFF, DM, EMD) with flat metadata; "nexus": a tree
     title: str
     frames: int
     frame_shape: tuple[int, int]
@@ -80,16 +81,18 @@ def open_preview(path: str | Path) -> Preview:
             signature = handle.read(8)
     except OSError as exc:
         raise NexusEngineError(f"{path}: cannot be opened ({exc.strerror}).") from exc
-    if signature == HDF5_SIGNATURE:
+    if signature == HDF5_SIGNATURE and not is_native(path):  # Velox EMD is HDF5 too
         return _nexus_preview(path)
-    return _tiff_preview(open_tiff(path))
+    return _source_preview(open_source(path))
 
 
-def _tiff_preview(tiff: TiffSource) -> Preview:
+def _source_preview(tiff: Any) -> Preview:
+    """A vendor file's (first) image: a TiffSource or a NativeSource."""
     calibration = tiff.calibration
+    label = f", {tiff.label}" if tiff.label and tiff.extra_images else ""
     info = PreviewInfo(
         kind="tiff",
-        title=f"{tiff.path.name} ({FLAVOUR_LABELS[tiff.flavour]})",
+        title=f"{tiff.path.name} ({tiff.format_label}{label})",
         frames=tiff.frame_count,
         frame_shape=tiff.frame_shape,
         dtype=str(tiff.dtype),

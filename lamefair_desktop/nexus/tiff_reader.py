@@ -6,7 +6,6 @@ any length costs about one frame of memory.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ import numpy as np
 import tifffile
 
 from lamefair_desktop.nexus import image_kinds
+from lamefair_desktop.nexus.calibration import Calibration, calibrate
 from lamefair_desktop.nexus.calibration_notes import finite_axes
 from lamefair_desktop.nexus.errors import TiffReadError
 from lamefair_desktop.nexus.flatten import flatten, scalar
-from lamefair_desktop.nexus.units import UnknownUnit, to_si
 
 FLAVOURS = ("tvips", "jeol_sightx", "fei", "zeiss", "gatan_dm", "imagej", "generic")
 FLAVOUR_LABELS = {
@@ -56,22 +55,6 @@ _MAX_RATIO = {
 MAX_STACK_FRAME_BYTES = 2**32 - 1
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Physical size of one pixel along y (rows) and x (columns), in SI units."""
-
-    pixel_y: float | None = None
-    pixel_x: float | None = None
-    unit: str = "px"  # "m" for images, "1/m" for diffraction patterns, "px" when unknown
-    frame_spacing: float | None = None  # between stack frames (z), in `frame_unit`
-    frame_unit: str = ""
-    source: str = "none"  # which vendor field gave it, for the report
-
-    @property
-    def calibrated(self) -> bool:
-        return self.pixel_x is not None and self.pixel_y is not None and self.unit != "px"
-
-
 @dataclass
 class TiffSource:
     """An open vendor TIFF. Use as a context manager; frames are read on demand."""
@@ -86,6 +69,13 @@ class TiffSource:
     _pages: list = field(repr=False, default_factory=list)
     layout: image_kinds.Layout | None = None  # channels and data bar (None: plain grey image)
     skipped_pages: tuple[str, ...] = ()  # pages not part of the image (thumbnails...), in words
+    label: str = ""  # which pages these are, when the file holds several images ("pages 3-4")
+    extra_images: tuple[TiffSource, ...] = ()  # other detectors' pages, each an image of its own
+    media_type = "image/tiff"
+
+    @property
+    def format_label(self) -> str:
+        return f"{FLAVOUR_LABELS[self.flavour]} TIFF"
 
     @property
     def channels(self) -> int:
@@ -94,7 +84,7 @@ class TiffSource:
     @property
     def palette(self) -> np.ndarray | None:
         """The ColorMap (3 x 2**bits, 16-bit R, G, B) of a palette image, else None."""
-        page = self._tif.pages.first
+        page = self._pages[0]
         return page.colormap if page.photometric.name == "PALETTE" else None
 
     @property
@@ -186,23 +176,50 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         raise TiffReadError(f"{path.name} contains no image.")
     first = tif.pages.first
     series = tif.series[0] if tif.series else None
-    pages, skipped = image_kinds.main_pages(tif)
-    dtype = np.dtype(first.dtype) if first.dtype is not None else None
-    if dtype is None or dtype.kind not in SUPPORTED_KINDS:
-        raise TiffReadError(
-            f"{path.name}: sample format {first.dtype} is not supported (only integer and "
-            "floating-point samples)."
-        )
+    main_group, groups, skipped = image_kinds.image_pages(tif)
+    pages = main_group.pages
     if len(first.shape) < 2 or 0 in first.shape:
         raise TiffReadError(f"{path.name}: image has no pixels (shape {first.shape}).")
     metadata = read_metadata(tif)
     flavour = detect_flavour(tif, metadata)
-    layout = image_kinds.layout(flavour, metadata, first, path.name)
-    rows, columns = layout.rows, layout.columns
     frames = len(pages)
-    if tif.is_imagej and series is not None and len(series.shape) >= 3 and layout.channels == 1:
+    grey = first.samplesperpixel == 1
+    if tif.is_imagej and series is not None and len(series.shape) >= 3 and grey:
         frames = int(np.prod(series.shape[:-2]))
-    _check_claimed_size(path, tif, frames, dtype)
+    main = _image(path, tif, flavour, metadata, pages, frames)
+    if groups:
+        extras = []
+        for number, group in enumerate(groups, start=2):
+            image = _image(path, tif, flavour, read_metadata(tif, group.pages[0]), group.pages)
+            image.label = group.label
+            extras.append(image)
+            skipped += (f"{group.label} (another image's shape): converted as image{number}",)
+        main.label = main_group.label
+        main.extra_images = tuple(extras)
+    main.skipped_pages = skipped
+    return main
+
+
+def _image(
+    path: Path,
+    tif: tifffile.TiffFile,
+    flavour: str,
+    metadata: dict[str, Any],
+    pages: list | tuple,
+    frames: int | None = None,
+) -> TiffSource:
+    """The image made of `pages` (all of one shape), with the calibration their tags state."""
+    page = pages[0]
+    dtype = np.dtype(page.dtype) if page.dtype is not None else None
+    if dtype is None or dtype.kind not in SUPPORTED_KINDS:
+        raise TiffReadError(
+            f"{path.name}: sample format {page.dtype} is not supported (only integer and "
+            "floating-point samples)."
+        )
+    layout = image_kinds.layout(flavour, metadata, page, path.name)
+    rows, columns = layout.rows, layout.columns
+    frames = frames or len(pages)
+    _check_claimed_size(path, tif, page, frames, dtype)
     shape = (frames, rows, columns) if frames > 1 else (rows, columns)
     calibration = finite_axes(calibrate(tif, flavour, metadata, columns), rows, columns)
     return TiffSource(
@@ -213,15 +230,15 @@ def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:
         dtype=dtype,
         calibration=calibration,
         _tif=tif,
-        _pages=pages,
+        _pages=list(pages),
         layout=layout,
-        skipped_pages=skipped,
     )
 
 
-def _check_claimed_size(path: Path, tif: tifffile.TiffFile, frames: int, dtype: np.dtype) -> None:
+def _check_claimed_size(
+    path: Path, tif: tifffile.TiffFile, first: tifffile.TiffPage, frames: int, dtype: np.dtype
+) -> None:
     """TiffReadError when the header claims more image data than the file can hold or we store."""
-    first = tif.pages.first
     rows, columns = image_kinds.page_rows_columns(first)
     bits = first.bitspersample * first.samplesperpixel
     stored = frames * rows * -(-columns * bits // 8)  # rows are padded to whole bytes
@@ -250,10 +267,10 @@ def _bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def read_metadata(tif: tifffile.TiffFile) -> dict[str, Any]:
-    """Every tag of the first page, vendor blocks parsed, flattened to dotted keys."""
+def read_metadata(tif: tifffile.TiffFile, page: tifffile.TiffPage | None = None) -> dict[str, Any]:
+    """Every tag of `page` (the first), vendor blocks parsed, flattened to dotted keys."""
     out: dict[str, Any] = {}
-    page = tif.pages.first
+    page = page or tif.pages.first
     for tag in page.tags.values():
         name = tag.name if not tag.name.isdigit() else f"tag_{tag.code}"
         try:
@@ -308,131 +325,3 @@ def detect_flavour(tif: tifffile.TiffFile, metadata: dict[str, Any]) -> str:
     if tif.is_imagej:
         return "imagej"
     return "generic"
-
-
-def _fei_block(metadata: dict[str, Any]) -> str | None:
-    for name in ("FEI_HELIOS", "FEI_SFEG"):
-        if any(k.startswith(name + ".") for k in metadata):
-            return name
-    return None
-
-
-def _positive(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
-
-
-def _resolution_length(metadata: dict[str, Any]) -> tuple[float, float] | None:
-    """Pixel pitch from XResolution/YResolution when a physical resolution unit is declared."""
-    unit = metadata.get("ResolutionUnit")
-    per = {"CENTIMETER": 0.01, "INCH": 0.0254}.get(unit)
-    x, y = metadata.get("XResolution[0]"), metadata.get("XResolution[1]")
-    yx, yy = metadata.get("YResolution[0]"), metadata.get("YResolution[1]")
-    if per is None or not all(_positive(v) for v in (x, y, yx, yy)):
-        return None
-    return per * yy / yx, per * y / x
-
-
-def calibrate(
-    tif: tifffile.TiffFile, flavour: str, metadata: dict[str, Any], columns: int
-) -> Calibration:
-    """The pixel size the vendor states, in SI units, or an uncalibrated Calibration."""
-    if flavour == "fei":
-        block = _fei_block(metadata)
-        px = _positive(metadata.get(f"{block}.Scan.PixelWidth"))
-        py = _positive(metadata.get(f"{block}.Scan.PixelHeight"))
-        if px and py:
-            return Calibration(py, px, "m", source=f"{block}.Scan.PixelWidth/PixelHeight")
-        for beam in ("EBeam", "IBeam"):
-            hfw = _positive(metadata.get(f"{block}.{beam}.HFW"))
-            res = _positive(metadata.get(f"{block}.Image.ResolutionX"))
-            if hfw and res:
-                return Calibration(hfw / res, hfw / res, "m", source=f"{block}.{beam}.HFW")
-    if flavour == "zeiss":
-        values = [metadata.get(f"CZ_SEM.values[{i}]") for i in range(4)]
-        size = _positive(values[3])
-        if size:
-            # The stored pixel size refers to a 1024-pixel-wide frame (SmartSEM's convention).
-            pitch = size * 1024 / columns
-            return Calibration(pitch, pitch, "m", source="CZ_SEM pixel size")
-        text = metadata.get("CZ_SEM.ap_image_pixel_size")
-        unit = metadata.get("CZ_SEM.ap_image_pixel_size.unit", "")
-        if _positive(text) and unit:
-            pitch, _ = to_si(float(text), unit)
-            return Calibration(pitch, pitch, "m", source="CZ_SEM.ap_image_pixel_size")
-    if flavour == "tvips":
-        px = _positive(metadata.get("TVIPS.PixelSizeX"))
-        py = _positive(metadata.get("TVIPS.PixelSizeY"))
-        if px and py:  # TVIPS stores nanometres
-            return Calibration(py * 1e-9, px * 1e-9, "m", source="TVIPS.PixelSizeX/Y (nm)")
-        pitch = _resolution_length(metadata)
-        if pitch:
-            return Calibration(*pitch, "m", source="XResolution/YResolution")
-    if flavour == "jeol_sightx":
-        return _jeol_calibration(metadata)
-    if flavour == "gatan_dm":
-        sx, sy = _positive(metadata.get("tag_65010")), _positive(metadata.get("tag_65009"))
-        ux, uy = metadata.get("tag_65004", ""), metadata.get("tag_65003", "")
-        try:
-            if sx and sy and ux and uy:
-                return Calibration(
-                    to_si(sy, uy)[0], to_si(sx, ux)[0], to_si(1, ux)[1], source="DM scale tags"
-                )
-        except UnknownUnit:
-            pass
-    if flavour == "imagej":
-        unit = metadata.get("ImageDescription.unit") or ""
-        ij = tif.imagej_metadata or {}
-        unit = ij.get("unit", unit)
-        x, y = metadata.get("XResolution[0]"), metadata.get("XResolution[1]")
-        yx, yy = metadata.get("YResolution[0]"), metadata.get("YResolution[1]")
-        if unit and all(_positive(v) for v in (x, y, yx, yy)):
-            try:
-                px, si = to_si(y / x, unit)
-                py, _ = to_si(yy / yx, unit)
-            except UnknownUnit:
-                return Calibration(source=f"ImageJ unit {unit!r} not understood")
-            spacing = _positive(ij.get("spacing"))
-            return Calibration(
-                py,
-                px,
-                si,
-                frame_spacing=to_si(spacing, unit)[0] if spacing else None,
-                frame_unit=si if spacing else "",
-                source="ImageJ unit and resolution",
-            )
-    return Calibration()
-
-
-def electron_wavelength(voltage: float) -> float:
-    """Relativistic de Broglie wavelength (m) of electrons accelerated through `voltage` (V)."""
-    m_e, e, c, h = 9.1093837015e-31, 1.602176634e-19, 299792458.0, 6.62607015e-34
-    momentum = math.sqrt(2 * m_e * e * voltage * (1 + e * voltage / (2 * m_e * c**2)))
-    return h / momentum
-
-
-def _jeol_calibration(metadata: dict[str, Any]) -> Calibration:
-    base = "ImageDescription.TemReporter."
-    mode = metadata.get(base + "ImageFormingSystem.ModeString")
-    selector = _positive(metadata.get(base + "ImageFormingSystem.SelectorValue"))
-    pitch = _resolution_length(metadata)  # the camera pixel pitch as SightX records it
-    if not (pitch and selector):
-        return Calibration(source="JEOL SightX: no resolution or selector value")
-    if mode == "MAG":
-        return Calibration(pitch[0] / selector, pitch[1] / selector, "m", source="SightX MAG")
-    if mode == "DIFF":
-        voltage = _positive(metadata.get(base + "ElectronGun.AccelerationVoltage"))
-        unit = metadata.get(base + "ImageFormingSystem.SelectorUnitString", "mm")
-        if voltage:
-            try:
-                camera_length, _ = to_si(selector, unit)
-            except UnknownUnit:
-                return Calibration(source=f"SightX camera length unit {unit!r} not understood")
-            factor = 1 / (camera_length * electron_wavelength(voltage))
-            return Calibration(
-                pitch[0] * factor, pitch[1] * factor, "1/m", source="SightX DIFF camera length"
-            )
-    return Calibration(source=f"JEOL SightX mode {mode!r} not calibrated")

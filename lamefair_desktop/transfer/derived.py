@@ -26,6 +26,7 @@ from lamefair_desktop.catalog_client import CatalogClient, CatalogError, Catalog
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.local_db import LocalBase, plain
 from lamefair_desktop.nexus.errors import NexusEngineError
+from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
 from lamefair_desktop.nexus.local_time import ZoneChoice, computer_zone
 from lamefair_desktop.nexus.mapping import PairOrigin, default_registry
 from lamefair_desktop.nexus.validate import (
@@ -44,7 +45,7 @@ from lamefair_desktop.transfer.queue import UploadQueue
 
 log = logging.getLogger(__name__)
 
-CONVERTIBLE = (".tif", ".tiff")
+CONVERTIBLE = CONVERTIBLE_SUFFIXES
 FINAL_STATES = ("stored", "failed", "skipped")
 # waiting: for the raw upload; offline: for the network; then converting → uploading → stored.
 ACTIVE_STATES = ("waiting", "offline", "converting", "uploading")

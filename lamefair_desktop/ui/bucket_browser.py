@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop.cache import preview_dir, trim
+from lamefair_desktop.nexus.formats import PREVIEWABLE_SUFFIXES
 from lamefair_desktop.settings import Settings
 from lamefair_desktop.transfer.download import (
     Downloader,
@@ -44,7 +45,7 @@ from lamefair_desktop.ui.models.transfers_model import human_size
 from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import general_pool
 
-PREVIEWABLE = (".tif", ".tiff", ".nxs", ".h5", ".hdf5", ".nx5")
+PREVIEWABLE = PREVIEWABLE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from lamefair_desktop import __version__
 from lamefair_desktop.catalog_client import CatalogError, SignInRequired
 from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
 from lamefair_desktop.engine_process import EngineTarget
+from lamefair_desktop.nexus import formats
 from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.settings import Settings, SettingsError
@@ -84,7 +85,7 @@ class UploadContext:
     timezone: str = ""  # proposed: remembered, the pair's, or this computer's
 
 
-OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
+OPEN_FILTER = formats.OPEN_FILTER
 KIND_LABEL = {
     "project": "project",
     "proposal": "proposal",

@@ -25,6 +25,7 @@ from tests.support.components import unavailable
 IMAGE = "entry1/measurement/event1/image1"
 SCAN = "entry1/measurement/event1/instrument/ebeam_column/scan_controller"
 RGB = np.random.default_rng(7).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+BSE = np.random.default_rng(9).integers(0, 4096, (32, 40), dtype=np.uint16)
 RGBA16 = np.random.default_rng(8).integers(0, 65536, (40, 50, 4), dtype=np.uint16)
 
 
@@ -94,6 +95,7 @@ def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
         "rgba16": folder / "rgba16.tif",
         "rgb-stack": folder / "rgb-stack.tif",
         "dm-stack": folder / "dm-stack.tif",
+        "detectors": folder / "detectors.tif",
     }
     for name, value in (("zero", "0"), ("nan", "nan"), ("negative", "-2.5e-09"), ("inf", "inf")):
         sources[f"broken-{name}"] = _fei(
@@ -129,6 +131,14 @@ def kinds(tmp_path_factory, corpus_tiff_dir) -> dict:
     with tifffile.TiffWriter(sources["dm-stack"]) as writer:
         for index in range(4):
             writer.write(np.full((32, 40), index, np.int32), extratags=dm_tags)
+
+    # Two detectors recorded together (SE 80x64 at 2.5 nm, BSE 40x32 at 5 nm, each page with its
+    # own xT header), then a thumbnail page.
+    with tifffile.TiffWriter(sources["detectors"]) as writer:
+        for pixels, pitch in ((grey, "2.5e-09"), (BSE, "5e-09")):
+            ini = _fei_ini(_scan(pitch, pitch))
+            writer.write(pixels, extratags=[(34682, "s", 0, ini, True)])
+        writer.write(grey[::4, ::4].copy(), subfiletype=1)
 
     outputs, refused = {}, {}
     for name, source in sources.items():
@@ -258,3 +268,20 @@ def test_digital_micrograph_stack_keeps_every_frame_and_its_scale(kinds):
         assert data["real"][3, 0, 0] == 3
         assert data["axis_i"].attrs["units"] == "m"
         assert data["axis_i"][1] == pytest.approx(0.25e-9, rel=2e-3)
+
+
+def test_each_detector_page_becomes_an_image_with_its_own_scale(kinds):
+    with h5py.File(_output(kinds, "detectors")) as handle:
+        event = handle["entry1/measurement/event1"]
+        assert sorted(name for name in event if name.startswith("image")) == ["image1", "image2"]
+        first, second = event["image1/image_2d"], event["image2/image_2d"]
+        np.testing.assert_array_equal(
+            first["real"][()], np.arange(64 * 80, dtype=np.uint16).reshape(64, 80)
+        )
+        np.testing.assert_array_equal(second["real"][()], BSE)
+        assert first["axis_i"][1] == pytest.approx(2.5e-9, rel=2e-3)
+        assert second["axis_i"][1] == pytest.approx(5e-9, rel=2e-3)
+        assert "page 2" in second["title"][()].decode()
+        context = event["image1/process/input/context"][()].decode()
+        assert "converted as image2" in context
+        assert "page 3 (16x20, thumbnail): skipped" in context

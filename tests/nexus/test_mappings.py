@@ -8,8 +8,9 @@ import shutil
 import pytest
 
 from lamefair_catalog.shared import known_instrument_pairs
+from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.errors import MappingError
-from lamefair_desktop.nexus.mapping import MappingRegistry, apply, load_mapping
+from lamefair_desktop.nexus.mapping import MappingRegistry, load_mapping
 from lamefair_desktop.resources import mappings_dir
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tifffile
 
+from lamefair_desktop.nexus.calibration import electron_wavelength
 from lamefair_desktop.nexus.errors import TiffReadError
-from lamefair_desktop.nexus.tiff_reader import electron_wavelength, open_tiff
+from lamefair_desktop.nexus.tiff_reader import open_tiff
 
 # file -> (flavour, (pixel_y, pixel_x) in SI, unit, frames, a flattened key and its value)
 EXPECTED = {

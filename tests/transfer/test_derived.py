@@ -153,3 +153,25 @@ def test_same_names_in_subfolders_get_their_own_nxem(client, queue, api, tmp_pat
     assert outputs["grids/grid1/a.tif"].endswith("grids/grid1/a.nxs")
     deriver.close()
     uploader.close()
+
+
+def test_an_uploaded_dm4_is_converted_like_a_tiff(client, queue, api, tmp_path):
+    """A DigitalMicrograph file (no TIFF) uploaded gets its NXem too, judged valid."""
+    import numpy as np
+
+    from tests.support.dm_writer import dm_file_tags, image_tags, write_dm
+
+    hierarchy = api.make_hierarchy()
+    folder = tmp_path / "tem"
+    folder.mkdir()
+    pixels = np.arange(32 * 48, dtype=np.int16).reshape(32, 48)
+    write_dm(folder / "hrtem.dm4", dm_file_tags(image_tags(pixels, scale=0.1, unit="nm")), 4)
+    uploader, derived, _ = _upload(client, queue, hierarchy["experiment"], [folder])
+    assert [job.rel_path for job in derived.items()] == ["tem/hrtem.dm4"]
+    assert uploader.run() == {"stored": 1}
+    deriver = Deriver(client, queue, derived)
+    assert deriver.run() == {"stored": 1}
+    job = derived.items()[0]
+    assert (job.validator, job.valid) == ("pynxtools", True), job.report
+    deriver.close()
+    uploader.close()

@@ -1,0 +1,204 @@
+"""The NXem entry's own sections: header (definition, times, experiment, program, project,
+operator), sample, and the instrument fields a mapping filled, honouring NXem's conditional
+requirements (a group is written only when what the validator then requires is known).
+
+`EntryWriter` creates groups with their NeXus class from `targets.GROUP_CLASSES`, so no group of
+an unknown class (which would make the entry invalid) can appear.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import h5py
+import numpy as np
+
+from lamefair_desktop import __version__
+from lamefair_desktop.nexus.targets import GROUP_CLASSES, GROUP_REQUIREMENTS, TARGETS, UNKNOWN
+
+ENTRY = "entry1"
+
+
+def iso_datetime(value: Any) -> str | None:
+    """NX_DATE_TIME text from a catalog value (ISO strings, dates become midnight UTC)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00+00:00"
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text}T00:00:00+00:00"
+    return text.replace("Z", "+00:00")
+
+
+class EntryWriter:
+    def __init__(self, handle: h5py.File) -> None:
+        self.file = handle
+        self.entry = self.group(ENTRY, "NXentry", root=True)
+
+    def group(self, path: str, nx_class: str | None = None, *, root: bool = False) -> h5py.Group:
+        base = self.file if root else self.entry
+        current = base
+        parts = path.split("/")
+        for index, part in enumerate(parts):
+            if part not in current:
+                sub = current.create_group(part)
+                prefix = "/".join(parts[: index + 1])
+                cls = (
+                    nx_class if index == len(parts) - 1 and nx_class else GROUP_CLASSES.get(prefix)
+                )
+                if cls is None:
+                    raise AssertionError(f"no NeXus class known for group {prefix}")
+                sub.attrs["NX_class"] = cls
+            current = current[part]
+        return current
+
+    def field(self, path: str, value: Any, **attrs: Any) -> h5py.Dataset:
+        parent_path, _, name = path.rpartition("/")
+        parent = self.group(parent_path) if parent_path else self.entry
+        if isinstance(value, str):
+            value = np.bytes_(value.encode("utf-8")) if not value.isascii() else value
+        dataset = parent.create_dataset(name, data=value)
+        for key, item in attrs.items():
+            dataset.attrs[key] = item
+        return dataset
+
+
+def write_header(
+    w: EntryWriter, values: dict[str, Any], context: dict[str, dict[str, Any]], lacking: list[str]
+) -> None:
+    """The entry's own fields: definition, times, experiment, program, project, operator."""
+    handle = w.file
+    project = context["project"]
+    experiment, measurement = context["experiment"], context["measurement"]
+
+    handle.attrs["default"] = ENTRY
+    entry = w.entry
+    entry.attrs["default"] = "measurement"
+    w.field("definition", "NXem")
+
+    start = iso_datetime(experiment.get("start_time")) or values.get("event.start_time")
+    if start:
+        w.field("start_time", start)
+    else:
+        lacking.append("start_time: give the experiment a start time in the catalog")
+    end = iso_datetime(experiment.get("end_time")) or values.get("event.end_time")
+    if end:
+        w.field("end_time", end)
+    if experiment.get("name"):
+        w.field("experiment_alias", str(experiment["name"]))
+    description = "\n\n".join(
+        str(x) for x in (experiment.get("description"), measurement.get("description")) if x
+    )
+    if description:
+        w.field("experiment_description", description)
+    if experiment.get("id"):
+        w.field("identifier_experiment", str(experiment["id"]))
+    w.group("profiling", "NXcs_profiling")
+    w.group("profiling/program1", "NXprogram")
+    w.field("profiling/program1/program", "lamefair", version=__version__)
+    if project.get("name"):
+        w.group("project", "NXproject")
+        w.field("project/name", str(project["name"]))
+
+    operator = measurement.get("operator")
+    if operator:
+        w.group("user1", "NXuser")
+        w.field("user1/name", str(operator))
+        w.field("user1/role", "operator")
+    else:
+        lacking.append("operator: name the operator of the measurement")
+
+
+def write_sample(w: EntryWriter, sample: dict[str, Any], lacking: list[str]) -> None:
+    w.group("sample", "NXsample")
+    if sample.get("name"):
+        w.field("sample/name", str(sample["name"]))
+    identifier = sample.get("identifier")
+    if identifier:
+        w.field("sample/identifier_sample", str(identifier), type="lab", type_custom=True)
+    elif sample.get("id"):
+        w.field("sample/identifier_sample", f"urn:uuid:{sample['id']}", type="URN")
+    is_simulation = sample.get("is_simulation")
+    if is_simulation is None:
+        lacking.append("sample.is_simulation: state whether the sample is a simulation")
+    else:
+        w.field("sample/is_simulation", bool(is_simulation))
+    preparation = iso_datetime(sample.get("preparation_date"))
+    if preparation:
+        w.field("sample/preparation_date", preparation)
+    else:
+        lacking.append("sample.preparation_date: give the sample's preparation date")
+    atoms = sample.get("atom_types")
+    if atoms:
+        w.field("sample/atom_types", ", ".join(atoms) if isinstance(atoms, list) else str(atoms))
+    else:
+        lacking.append("sample.atom_types: list the sample's chemical elements")
+    if sample.get("physical_form"):
+        w.field("sample/physical_form", str(sample["physical_form"]))
+    if sample.get("description"):
+        w.field("sample/description", str(sample["description"]))
+
+
+def write_instrument(w: EntryWriter, values: dict[str, Any], lacking: list[str]) -> None:
+    """Mapped targets, group by group, honouring NXem's conditional requirements."""
+    values = dict(values)
+    for name in ("instrument.vendor", "instrument.model"):
+        if name not in values:
+            values[name] = UNKNOWN
+            lacking.append(f"{name}: not recorded in the file; choose an instrument pair")
+    kind = values.get("instrument.type")
+    if kind is not None:
+        allowed = TARGETS["instrument.type"].choices
+        if str(kind).lower() in allowed:
+            values["instrument.type"] = str(kind).lower()
+        else:
+            del values["instrument.type"]
+            lacking.append(f"instrument.type: {kind!r} is not one of {', '.join(allowed)}")
+    blocked: set[str] = set()
+    for group, needed in GROUP_REQUIREMENTS.items():
+        missing = [name for name in needed if name not in values]
+        if missing:
+            blocked.add(group)
+            if any(TARGETS[n].path.startswith(group) for n in values if n not in needed) or (
+                set(needed) - set(missing)
+            ):
+                lacking.append(f"{group}: not written, the mapping gives no {', '.join(missing)}")
+
+    position: dict[int, float] = {}
+    stage_path = "measurement/event1/instrument/stage"
+    for name in sorted(values):
+        target = TARGETS[name]
+        if any(target.path.startswith(group + "/") for group in blocked):
+            continue
+        if target.path.startswith(stage_path + "/position["):
+            position[int(target.path[-2])] = values[name]
+            continue
+        if "@" in target.path:
+            continue  # attributes are set below, once their field exists
+        attrs = {"units": target.unit} if target.unit else {}
+        w.field(target.path, _typed(values[name], target.kind), **attrs)
+    for name in sorted(values):
+        target = TARGETS[name]
+        if "@" not in target.path or any(target.path.startswith(g + "/") for g in blocked):
+            continue
+        field_path, _, attribute = target.path.partition("@")
+        w.entry[field_path].attrs[attribute] = _typed(values[name], target.kind)
+    w.group("measurement/instrument/ebeam_column")  # NXem requires the column group
+    if position and stage_path not in blocked:
+        w.field(f"{stage_path}/position", np.array([position[i] for i in range(3)]), units="m")
+    if "event.voltage" not in values:
+        lacking.append("event.voltage: the accelerating voltage is unknown")
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)
