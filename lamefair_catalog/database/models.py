@@ -172,6 +172,8 @@ class File(Base):
 
 class DerivedFile(Base):
     __tablename__ = "derived_files"
+    # One object, one record: two raw files must never share (and overwrite) one NXem object.
+    __table_args__ = (UniqueConstraint("bucket", "key", name="uq_derived_files_object"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     source_file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files.id"), index=True)
     bucket: Mapped[str] = mapped_column(String(63))

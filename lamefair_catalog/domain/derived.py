@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from lamefair_catalog.database.models import DerivedFile
 from lamefair_catalog.domain.access import Principal, existing, file_chain, require_writer
@@ -25,29 +26,66 @@ def start_derived(
     catalog: Catalog, principal: Principal, file_id: uuid.UUID, body: t.DerivedIn
 ) -> t.DerivedUpload:
     require_writer(principal)
-    with catalog.session() as session:
-        row, proposal = file_chain(session, principal, file_id)
-        key = derived_key(row.key)
-        derived = session.scalar(select(DerivedFile).where(DerivedFile.source_file_id == row.id))
-        if derived is None:
-            derived = DerivedFile(id=uuid.uuid4(), source_file_id=row.id)
-            session.add(derived)
-        derived.bucket, derived.key = proposal.mirror_bucket, key
-        derived.size, derived.sha256 = body.size, body.sha256
-        derived.valid, derived.report, derived.state = body.valid, body.report, "pending"
-        # New bytes: the catalog's verdict on the old ones no longer says anything.
-        derived.server_valid, derived.server_validator = None, ""
-        derived.server_report, derived.server_checked_at = "", None
-        session.commit()
-        presigned = catalog.storage.presign_put(proposal.mirror_bucket, key, body.sha256)
-        return t.DerivedUpload(
-            id=derived.id,
-            bucket=proposal.mirror_bucket,
-            key=key,
-            url=presigned.url,
-            headers=presigned.headers,
-            expires_at=presigned.expires_at,
+    for attempt in range(3):
+        with catalog.session() as session:
+            row, proposal = file_chain(session, principal, file_id)
+            derived = _record(session, row, proposal.mirror_bucket, body)
+            try:
+                session.commit()
+            except IntegrityError:
+                # Another conversion took the same name at this instant (the unique index
+                # refused ours): choose again, the name is now seen as taken.
+                session.rollback()
+                if attempt == 2:
+                    raise
+                continue
+            presigned = catalog.storage.presign_put(derived.bucket, derived.key, body.sha256)
+            return t.DerivedUpload(
+                id=derived.id,
+                bucket=derived.bucket,
+                key=derived.key,
+                url=presigned.url,
+                headers=presigned.headers,
+                expires_at=presigned.expires_at,
+            )
+    raise AssertionError("unreachable")
+
+
+def _record(session, row, bucket: str, body: t.DerivedIn) -> DerivedFile:
+    """The derived row of a raw file, (re)set for new bytes; not committed."""
+    derived = session.scalar(select(DerivedFile).where(DerivedFile.source_file_id == row.id))
+    if derived is None or derived.bucket != bucket:
+        key = _free_key(session, bucket, row.key, row.id)
+    else:
+        key = derived.key  # a reconversion replaces its own object, never another's
+    if derived is None:
+        derived = DerivedFile(id=uuid.uuid4(), source_file_id=row.id)
+        session.add(derived)
+    derived.bucket, derived.key = bucket, key
+    derived.size, derived.sha256 = body.size, body.sha256
+    derived.valid, derived.report, derived.state = body.valid, body.report, "pending"
+    # New bytes: the catalog's verdict on the old ones no longer says anything.
+    derived.server_valid, derived.server_validator = None, ""
+    derived.server_report, derived.server_checked_at = "", None
+    return derived
+
+
+def _free_key(session, bucket: str, raw_key: str, file_id: uuid.UUID) -> str:
+    """The mirror key for a raw file's NXem that no other raw file's NXem holds.
+
+    `img.tif` and `img.dm4` side by side both derive `img.nxs`: the first keeps that familiar
+    name, the next gets its whole name (`img.dm4.nxs`), and the file id settles anything left.
+    Two conversions choosing at the same instant are kept apart by the unique (bucket, key)
+    index: the loser's commit fails and its client retries (409), then finds the name taken.
+    """
+    candidates = (derived_key(raw_key), f"{raw_key}.nxs", f"{raw_key}.{file_id.hex[:12]}.nxs")
+    for key in candidates:
+        taken = session.scalar(
+            select(DerivedFile.id).where(DerivedFile.bucket == bucket, DerivedFile.key == key)
         )
+        if taken is None:
+            return key
+    return f"{raw_key}.{file_id.hex}.nxs"
 
 
 def complete_derived(catalog: Catalog, principal: Principal, derived_id: uuid.UUID) -> t.DerivedOut:

@@ -197,6 +197,52 @@ def test_migrations_on_postgresql_match_the_models(postgres_database):
     engine.dispose()
 
 
+def test_nxem_records_that_shared_one_object_are_told_apart_on_upgrade(tmp_path):
+    """Before 0004, `img.tif` and `img.dm4` both derived `img.nxs`. The upgrade keeps the newest
+    record on the object and sends the other back to be converted, under a name of its own."""
+    import sqlite3
+
+    from alembic import command
+
+    from lamefair_catalog.database.engine import _alembic_config
+
+    path = tmp_path / "old.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    command.upgrade(_alembic_config(engine), "0003")
+    engine.dispose()
+    with sqlite3.connect(path) as db:  # rows as the old catalog wrote them (no hierarchy needed)
+        for file_id, raw in (("f1", "s/img.tif"), ("f2", "s/img.dm4")):
+            db.execute(
+                "INSERT INTO files (id, measurement_id, path, key, size, sha256, state, error)"
+                " VALUES (?, 'm', ?, ?, 1, 'x', 'stored', '')",
+                (file_id, raw, raw),
+            )
+        for derived_id, file_id, created in (
+            ("d1", "f1", "2026-01-01"),
+            ("d2", "f2", "2026-02-01"),
+        ):
+            db.execute(
+                "INSERT INTO derived_files (id, source_file_id, bucket, key, size, sha256, valid,"
+                " report, state, created_at, server_valid, server_validator, server_report)"
+                " VALUES (?, ?, 'mirror', 's/img.nxs', 1, 'x', 1, 'valid', 'stored', ?, 1, 'v', '')",
+                (derived_id, file_id, created),
+            )
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    with sqlite3.connect(path) as db:
+        rows = {
+            row[0]: row[1:]
+            for row in db.execute("SELECT id, key, state, server_valid, report FROM derived_files")
+        }
+    assert rows["d2"][:2] == ("s/img.nxs", "stored")  # the newest keeps the object
+    moved_key, state, server_valid, report = rows["d1"]
+    assert moved_key != "s/img.nxs"
+    assert moved_key.startswith("s/img.tif")
+    assert (state, server_valid) == ("pending", None)
+    assert "convert the file again" in report
+
+
 def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(seaweed, tmp_path):
     env = catalog_env(f"sqlite:///{tmp_path / 'fresh.sqlite'}", seaweed, "http://127.0.0.1:1")
     exe = str(Path(sys.executable).parent / "lamefair-catalog")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import PurePosixPath
 
 import httpx
 import pytest
@@ -357,3 +358,36 @@ def test_batch_plans_and_completes_for_many_files(operator, admin):
         f"/api/measurements/{mid}/uploads", {"files": ["00000000-0000-0000-0000-000000000000"]}
     )
     assert stranger.status_code == 404
+
+
+def _store_derived(operator, file_id: str, nxs: bytes) -> dict:
+    derived = operator.ok(
+        operator.post(
+            f"/api/files/{file_id}/derived",
+            {"size": len(nxs), "sha256": sha256_hex(nxs), "valid": True, "report": "valid"},
+        )
+    )
+    assert httpx.put(derived["url"], content=nxs, headers=derived["headers"]).status_code == 200
+    return operator.ok(operator.post(f"/api/derived/{derived['id']}/complete"))
+
+
+def test_raw_files_of_one_name_and_other_formats_keep_their_own_nxem(operator, admin, s3_client):
+    """`img.tif` and `img.dm4` side by side (a common export pattern) would both derive `img.nxs`:
+    the second conversion overwrote the first's NXem in the mirror bucket, and the first file's
+    record then described bytes of another image. Each keeps its own object; a reconversion
+    replaces its own."""
+    h = admin.make_hierarchy()
+    measurement = _register(
+        operator, h["experiment"], {"s/img.tif": b"tif", "s/img.dm4": b"dm4", "s/img.tiff": b"t"}
+    )
+    files = {PurePosixPath(f["path"]).name: f for f in measurement["files"]}
+    contents = {name: b"\x89HDF\r\n\x1a\n" + os.urandom(500) for name in files}
+    stored = {name: _store_derived(operator, files[name]["id"], contents[name]) for name in files}
+    keys = {name: d["key"] for name, d in stored.items()}
+    assert len(set(keys.values())) == 3, keys
+    assert keys["img.tif"].endswith("s/img.nxs")  # the first keeps the familiar name
+    for name, derived in stored.items():
+        got = s3_client.get_object(Bucket=derived["bucket"], Key=derived["key"])["Body"].read()
+        assert got == contents[name], name
+    again = _store_derived(operator, files["img.dm4"]["id"], b"\x89HDF\r\n\x1a\n" + b"2" * 300)
+    assert again["key"] == keys["img.dm4"]
