@@ -35,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, default=None, help="embedded mode's data folder")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     serve.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="write the log to this file, rotated at 5 MB with 5 old files kept "
+        "(default: standard error)",
+    )
+    serve.add_argument(
         "--ssl-certfile",
         type=Path,
         default=None,
@@ -44,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations (LAMEFAIR_DATABASE_URL)")
     return parser
+
+
+LOG_MAX_BYTES = 5 * 1024 * 1024  # as the desktop's logs: weeks of requests at INFO
+LOG_BACKUPS = 5
 
 
 def _serve_embedded(args: argparse.Namespace) -> int:
@@ -123,7 +134,7 @@ def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
     app.state.verdicts.start()
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=args.log_level)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **_log_options(args))
     server = uvicorn.Server(config)
     stack.publish(url)
     print(f"lamefair catalog (embedded) at {url}, data in {data_dir}", flush=True)
@@ -133,6 +144,25 @@ def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     server.run()
     return 0
+
+
+def _log_options(args: argparse.Namespace) -> dict:
+    """uvicorn's logging: its own (to stderr), or with --log-file every record of the server
+    (requests, storage, verdicts) into a file rotated by size. The embedded catalog runs for
+    months beside a watch folder; a redirected stderr would grow without bound."""
+    if args.log_file is None:
+        return {"log_level": args.log_level}
+    from logging.handlers import RotatingFileHandler
+
+    # One writer: the embedded catalog owns its data folder (a second one exits at start).
+    handler = RotatingFileHandler(
+        args.log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(args.log_level.upper())
+    return {"log_level": args.log_level, "log_config": None}  # uvicorn's records reach root
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -173,7 +203,7 @@ def _serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=args.host,
         port=args.port or 8700,
-        log_level=args.log_level,
+        **_log_options(args),  # several processes: give each its own --log-file
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -248,6 +249,18 @@ def derived_key(raw_key: str) -> str:
     """Key of the NXem file derived from a raw file: same key, extension `.nxs`."""
     path = PurePosixPath(raw_key)
     return str(path.with_suffix(".nxs")) if path.suffix else raw_key + ".nxs"
+
+
+def set_aside_if_large(path: Path, max_bytes: int) -> None:
+    """Before a process starts appending its raw output to `path`: past `max_bytes`, the file
+    becomes `path.1` (the previous `.1` is dropped), so a log that only rotates at start stays
+    bounded at about twice the limit. For outputs a logging handler cannot rotate (a child's
+    stdout, the start-up lines before logging is set up)."""
+    try:
+        if path.stat().st_size > max_bytes:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 # --- data shipped with the distribution -------------------------------------------------------

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import httpx
 
+from lamefair_catalog.shared import set_aside_if_large
 from lamefair_desktop import paths
 
+CONSOLE_LOG_MAX_BYTES = 1024 * 1024  # start-up lines and crashes only
 EMBEDDED_ALREADY_RUNNING = 3  # `lamefair-catalog serve --embedded`: another owns the folder
 
 # Servers this process started, by PID, so we can stop and reap them (never someone else's).
@@ -81,10 +83,18 @@ def start(data_dir: Path | None = None, timeout: float = 90.0) -> LocalServer:
     if running is not None:
         return running
     data_dir.mkdir(parents=True, exist_ok=True)
+    # The catalog writes its records to a file it rotates itself; only what it prints before its
+    # logging is set up (or a crash) lands in the console file, set aside at start.
     log_path = paths.log_dir() / "local-catalog.log"
-    with open(log_path, "ab") as log:
+    console_path = paths.log_dir() / "local-catalog-console.log"
+    set_aside_if_large(console_path, CONSOLE_LOG_MAX_BYTES)
+    with open(console_path, "ab") as log:
         process = subprocess.Popen(
-            [*catalog_command(), "serve", "--embedded", "--data-dir", str(data_dir)],
+            [
+                *catalog_command(),
+                *("serve", "--embedded", "--data-dir", str(data_dir)),
+                *("--log-file", str(log_path)),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -103,7 +113,7 @@ def start(data_dir: Path | None = None, timeout: float = 90.0) -> LocalServer:
                 return found
             raise LocalServerError(
                 f"The local catalog stopped while starting (exit code {process.returncode}). "
-                f"See {log_path}."
+                f"See {console_path} and {log_path}."
             )
         if found is not None and found.pid == process.pid:
             _children[process.pid] = process
@@ -111,7 +121,7 @@ def start(data_dir: Path | None = None, timeout: float = 90.0) -> LocalServer:
         time.sleep(0.2)
     process.terminate()
     raise LocalServerError(
-        f"The local catalog did not answer within {timeout:.0f} s. See {log_path}."
+        f"The local catalog did not answer within {timeout:.0f} s. See {log_path} and {console_path}."
     )
 
 

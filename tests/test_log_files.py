@@ -68,3 +68,24 @@ def test_two_processes_share_a_log_without_losing_or_mangling_lines(lamefair_hom
     # process while nearly empty.
     backups = [p for p in files if p.name != "shared.log"]
     assert all(p.stat().st_size > LIMIT - 200 for p in backups), [p.stat().st_size for p in backups]
+
+
+def test_the_local_catalog_logs_to_a_file_it_rotates_and_its_console_is_set_aside(lamefair_home):
+    """The embedded catalog runs for months: its records go to `local-catalog.log` through a
+    rotating handler (not a redirected stream that grows forever), and the console file that
+    catches what it prints before logging is set up is set aside at start when large."""
+    import httpx
+
+    from lamefair_desktop import local_server
+
+    console = paths.log_dir() / "local-catalog-console.log"
+    console.write_bytes(b"old start-up lines\n" * 100_000)  # 1.9 MB: past the limit
+    server = local_server.start()
+    try:
+        httpx.get(f"{server.url}/api/health", timeout=30).raise_for_status()
+        records = (paths.log_dir() / "local-catalog.log").read_text()
+        assert "GET /api/health" in records
+        assert console.with_name(console.name + ".1").stat().st_size > 1_000_000
+        assert console.stat().st_size < 10_000
+    finally:
+        local_server.stop(server)

@@ -27,6 +27,10 @@ import httpx
 
 from lamefair_catalog.embedded.ports import free_ports
 from lamefair_catalog.embedded.seaweed_security import write_security_config
+from lamefair_catalog.shared import set_aside_if_large
+
+# weed.log is set aside past this size when weed starts (a PC runs it for months).
+WEED_LOG_MAX_BYTES = 20 * 1024 * 1024
 
 
 class SeaweedError(RuntimeError):
@@ -211,6 +215,8 @@ class SeaweedServer:
         self._stop_orphan()
         write_security_config(self.data_dir)
         command = self.command()
+        # weed writes its own stdout, which no handler of ours can rotate: set it aside at start.
+        set_aside_if_large(self.log_path, WEED_LOG_MAX_BYTES)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         try:
             # Grow one volume per new collection instead of seven: without this a few dozen
