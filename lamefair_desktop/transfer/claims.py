@@ -38,7 +38,7 @@ from sqlalchemy import Float, String, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_desktop.local_db import LocalBase
+from lamefair_desktop.home.local_db import LocalBase
 
 LEASE_SECONDS = 30.0  # how long a silent owner keeps its files
 RENEW_EVERY = 5.0  # several renewals per lease: one slow commit must not lose a claim

@@ -22,9 +22,11 @@ from sqlalchemy import Boolean, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from lamefair_catalog.shared import GENERIC_PAIR
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.home.local_db import LocalBase, plain
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.mapping import PairOrigin
 from lamefair_desktop.nexus.validate import (
@@ -37,8 +39,6 @@ from lamefair_desktop.nexus.validate import (
     structural_report,
 )
 from lamefair_desktop.nexus.writer import convert
-from lamefair_desktop.settings import Settings
-from lamefair_desktop.tls import http_client
 from lamefair_desktop.transfer.queue import UploadQueue
 
 log = logging.getLogger(__name__)

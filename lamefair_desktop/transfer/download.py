@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_relative_path
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.tls import UntrustedCertificate, http_client
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
 
 PARTIAL_SUFFIX = ".lamefair-partial"
 CHUNK = 1024 * 1024

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.home.local_db import LocalBase, plain
 
 ACTIVE_STATES = ("queued", "uploading", "waiting")
 FINAL_STATES = ("stored", "failed", "cancelled")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.queue import QueuedFile, UploadQueue
 

@@ -27,14 +27,14 @@ from pathlib import Path
 import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_path_set, sanitize_relative_path
-from lamefair_desktop.catalog_client import (
+from lamefair_desktop.catalog.client import (
     CatalogClient,
     CatalogError,
     CatalogUnreachable,
     SignInRequired,
 )
+from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.tls import UntrustedCertificate, http_client
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.elsewhere import POLL_SECONDS, Awaited
 from lamefair_desktop.transfer.queue import ACTIVE_STATES, DonePart, QueuedFile, UploadQueue

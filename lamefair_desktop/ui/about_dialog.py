@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamefair_desktop import __version__, diagnostics
+from lamefair_desktop import __version__
+from lamefair_desktop.home import diagnostics
 
 
 class AboutDialog(QDialog):

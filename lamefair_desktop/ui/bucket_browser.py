@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamefair_desktop.cache import preview_dir, trim
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.home.preview_cache import preview_dir, trim
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import (
     Downloader,
     DownloadProgress,

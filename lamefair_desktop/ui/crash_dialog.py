@@ -18,7 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 
-from lamefair_desktop import __version__, paths
+from lamefair_desktop import __version__
+from lamefair_desktop.home import paths
 
 log = logging.getLogger("lamefair")
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_catalog.shared import validate_atom_types
-from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable
-from lamefair_desktop.sync import Node, Sync
+from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.sync import Node, Sync
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 

@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop import __version__
-from lamefair_desktop.catalog_client import CatalogError, SignInRequired
-from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
-from lamefair_desktop.engine_process import EngineTarget
+from lamefair_desktop.catalog.client import CatalogError, SignInRequired
+from lamefair_desktop.catalog.sync import CatalogCache, Node
+from lamefair_desktop.catalog.tree import CHILD_KIND, LoadState, TreeNode
+from lamefair_desktop.engines.process import EngineTarget
+from lamefair_desktop.engines.workspace import Identity, Workspace
+from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.settings import Settings, SettingsError
-from lamefair_desktop.sync import CatalogCache, Node
 from lamefair_desktop.transfer.derived import MeasurementConverted, wants_conversion
 from lamefair_desktop.transfer.upload import MeasurementProgress
 from lamefair_desktop.ui.about_dialog import AboutDialog
@@ -54,7 +55,6 @@ from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import all_pools, registration_pool
-from lamefair_desktop.workspace import Identity, Workspace
 
 log = logging.getLogger(__name__)
 

@@ -182,7 +182,7 @@ def _render(out: Path, corpus: Path) -> int:
 
 def _node(proposal: dict):
     """A stand-in for the proposal's tree node: `browse` reads only its data."""
-    from lamefair_desktop.catalog_tree import TreeNode
+    from lamefair_desktop.catalog.tree import TreeNode
 
     return TreeNode("proposal", proposal["id"], proposal["number"], data=proposal)
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamefair_desktop.settings import Settings, SettingsError
+from lamefair_desktop.home.settings import Settings, SettingsError
 
 
 class SettingsDialog(QDialog):

@@ -13,7 +13,8 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from lamefair_desktop.engine_process import (
+from lamefair_desktop.engines.engines import EngineFailed, UploadsIdle
+from lamefair_desktop.engines.process import (
     Control,
     EngineProcess,
     EngineReady,
@@ -25,10 +26,9 @@ from lamefair_desktop.engine_process import (
     SignedIn,
     Stop,
 )
-from lamefair_desktop.engines import EngineFailed, UploadsIdle
 from lamefair_desktop.transfer.derived import DerivedJob, MeasurementConverted
 from lamefair_desktop.transfer.upload import FileProgress, MeasurementProgress
-from lamefair_desktop.watch import WatchEvent
+from lamefair_desktop.watch.service import WatchEvent
 
 RESTARTS = 3  # unexpected deaths in RESTART_WINDOW before we give up and say so
 RESTART_WINDOW = 300.0

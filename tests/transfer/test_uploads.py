@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadError, UploadSettings
 
@@ -80,8 +80,8 @@ WORKER = textwrap.dedent(
     """
     import sys, threading
     from pathlib import Path
-    from lamefair_desktop.catalog_client import CatalogClient
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.catalog.client import CatalogClient
+    from lamefair_desktop.home.local_db import open_local_db
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 

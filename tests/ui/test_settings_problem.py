@@ -8,8 +8,8 @@ import argparse
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from lamefair_desktop.cli import EXIT_USAGE
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.cli.main import EXIT_USAGE
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.ui import app
 
 

@@ -20,9 +20,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from lamefair_desktop.catalog_tree import CatalogTree, LoadRequest, LoadState, TreeNode
+from lamefair_desktop.catalog.sync import CatalogCache
+from lamefair_desktop.catalog.tree import CatalogTree, LoadRequest, LoadState, TreeNode
 from lamefair_desktop.resources import resource_path
-from lamefair_desktop.sync import CatalogCache
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 

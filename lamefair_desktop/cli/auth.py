@@ -6,7 +6,7 @@ import argparse
 import sys
 import webbrowser
 
-from lamefair_desktop.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lamefair_desktop.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def register_login(parser: argparse.ArgumentParser) -> None:
@@ -15,8 +15,8 @@ def register_login(parser: argparse.ArgumentParser) -> None:
 
 
 def run_login(args: argparse.Namespace) -> int:
-    from lamefair_desktop.auth import AuthError
-    from lamefair_desktop.connection import oidc_session, server_url
+    from lamefair_desktop.catalog.auth import AuthError
+    from lamefair_desktop.catalog.connection import oidc_session, server_url
 
     url = server_url()
     if not url:
@@ -48,8 +48,8 @@ def register_logout(parser: argparse.ArgumentParser) -> None:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    from lamefair_desktop.auth import AuthError
-    from lamefair_desktop.connection import oidc_session, server_url
+    from lamefair_desktop.catalog.auth import AuthError
+    from lamefair_desktop.catalog.connection import oidc_session, server_url
 
     url = server_url()
     if not url:

@@ -40,12 +40,12 @@ from lamefair_catalog.shared import (
     PathSet,
     sanitize_relative_path,
 )
-from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable
-from lamefair_desktop.free_space import check_before_delete
+from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.home.local_db import LocalBase, plain
 from lamefair_desktop.transfer.derived import DerivedQueue, wants_conversion
 from lamefair_desktop.transfer.upload import LocalFile, Uploader
+from lamefair_desktop.watch.free_space import check_before_delete
 
 log = logging.getLogger(__name__)
 

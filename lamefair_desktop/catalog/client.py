@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from lamefair_desktop.tls import UntrustedCertificate, http_client
+from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
 
 RETRY_STATUSES = {502, 503, 504}
 NETWORK_ERRORS = (httpx.TransportError,)

@@ -10,7 +10,8 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from lamefair_desktop import __version__, paths
+from lamefair_desktop import __version__
+from lamefair_desktop.home import paths
 from lamefair_desktop.resources import resource_path
 
 LIBRARIES = (

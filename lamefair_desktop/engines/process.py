@@ -27,9 +27,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from lamefair_desktop.auth import AuthError, Tokens
-from lamefair_desktop.catalog_client import CatalogClient, TokenSource
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.catalog.auth import AuthError, Tokens
+from lamefair_desktop.catalog.client import CatalogClient, TokenSource
+from lamefair_desktop.home.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class _LazySession:
     def get(self):
         with self._lock:
             if self._session is None:
-                from lamefair_desktop.connection import oidc_session
+                from lamefair_desktop.catalog.connection import oidc_session
 
                 with contextlib.suppress(AuthError):
                     self._session = oidc_session(self.url, self.settings)
@@ -176,7 +176,7 @@ def _lower_priority() -> None:
 
 
 def _log_to_file() -> None:
-    from lamefair_desktop import paths
+    from lamefair_desktop.home import paths
 
     handler = logging.FileHandler(paths.log_dir() / "engines.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -196,8 +196,8 @@ def _terminate(*_args) -> None:
 
 def serve(target: EngineTarget, commands, events) -> None:
     """The child's main: run the engines until told to stop or the window is gone."""
-    from lamefair_desktop.engines import Engines
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.engines.engines import Engines
+    from lamefair_desktop.home.local_db import open_local_db
     from lamefair_desktop.transfer.upload import UploadSettings
 
     _lower_priority()

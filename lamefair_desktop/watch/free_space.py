@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError
 from lamefair_desktop.hashing import sha256_of
 
 

@@ -9,15 +9,15 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop.catalog_client import CatalogError
-from lamefair_desktop.connection import Connection, connect
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.settings import Settings
-from lamefair_desktop.sync import Sync
+from lamefair_desktop.catalog.client import CatalogError
+from lamefair_desktop.catalog.connection import Connection, connect
+from lamefair_desktop.catalog.sync import Sync
+from lamefair_desktop.home.local_db import open_local_db
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch import WatchStore
+from lamefair_desktop.watch.service import WatchStore
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from lamefair_desktop import paths
+from lamefair_desktop.home import paths
 
 log = logging.getLogger(__name__)
 

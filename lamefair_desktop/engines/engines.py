@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop.catalog_client import CatalogClient
+from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
-from lamefair_desktop.watch import WatchRule, WatchService, WatchStore
+from lamefair_desktop.watch.service import WatchRule, WatchService, WatchStore
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from lamefair_desktop.cli import EXIT_OK, EXIT_USAGE
+from lamefair_desktop.cli.main import EXIT_OK, EXIT_USAGE
 
 
 def register_watch(parser: argparse.ArgumentParser) -> None:
@@ -44,9 +44,9 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from lamefair_desktop.commands.transfer_commands import Printer, _local_db, _run
-    from lamefair_desktop.engines import Engines
-    from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchStore
+    from lamefair_desktop.cli.transfer import Printer, _local_db, _run
+    from lamefair_desktop.engines.engines import Engines
+    from lamefair_desktop.watch.service import DEFAULT_EXCLUDE, WatchRule, WatchStore
 
     if args.folder is not None and not args.folder.is_dir() and not args.remove:
         print(f"error: {args.folder} is not a folder.", file=sys.stderr)
@@ -115,10 +115,10 @@ def run_watch(args: argparse.Namespace) -> int:
 
 def _print(printer, event) -> None:
     """The engines' events as terminal lines (progress bars on a terminal)."""
-    from lamefair_desktop.engines import EngineFailed
+    from lamefair_desktop.engines.engines import EngineFailed
     from lamefair_desktop.transfer.derived import DerivedJob
     from lamefair_desktop.transfer.upload import FileProgress
-    from lamefair_desktop.watch import WatchEvent
+    from lamefair_desktop.watch.service import WatchEvent
 
     if isinstance(event, FileProgress):
         printer.progress(event.path, event.bytes_done, event.size, event.state, event.error)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.home.settings import Settings
 
 
 def preview_dir(settings: Settings | None = None) -> Path:

@@ -29,53 +29,53 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gui": ("start the desktop application (the default)", "lamefair_desktop.ui.app", "register"),
     "convert": (
         "convert vendor TIFFs to NeXus/NXem",
-        "lamefair_desktop.commands.nexus_commands",
+        "lamefair_desktop.cli.nexus",
         "register_convert",
     ),
     "validate": (
         "check a NeXus file against NXem",
-        "lamefair_desktop.commands.nexus_commands",
+        "lamefair_desktop.cli.nexus",
         "register_validate",
     ),
     "inspect": (
         "print a TIFF's flattened metadata or a NeXus tree",
-        "lamefair_desktop.commands.nexus_commands",
+        "lamefair_desktop.cli.nexus",
         "register_inspect",
     ),
-    "ls": ("list the catalog", "lamefair_desktop.commands.transfer_commands", "register_ls"),
+    "ls": ("list the catalog", "lamefair_desktop.cli.transfer", "register_ls"),
     "upload": (
         "upload files or folders into an experiment",
-        "lamefair_desktop.commands.transfer_commands",
+        "lamefair_desktop.cli.transfer",
         "register_upload",
     ),
     "download": (
         "download a file or a bucket folder",
-        "lamefair_desktop.commands.transfer_commands",
+        "lamefair_desktop.cli.transfer",
         "register_download",
     ),
     "queue": (
         "show the upload queue (--resume: finish it)",
-        "lamefair_desktop.commands.transfer_commands",
+        "lamefair_desktop.cli.transfer",
         "register_queue",
     ),
     "login": (
         "sign in to the catalog's identity provider",
-        "lamefair_desktop.commands.auth_commands",
+        "lamefair_desktop.cli.auth",
         "register_login",
     ),
     "logout": (
         "sign out and forget the stored tokens",
-        "lamefair_desktop.commands.auth_commands",
+        "lamefair_desktop.cli.auth",
         "register_logout",
     ),
     "watch": (
         "upload what the microscope writes into a folder (watch folders)",
-        "lamefair_desktop.commands.watch_commands",
+        "lamefair_desktop.cli.watch",
         "register_watch",
     ),
     "sync": (
         "send offline changes and refresh the local catalog",
-        "lamefair_desktop.commands.transfer_commands",
+        "lamefair_desktop.cli.transfer",
         "register_sync",
     ),
 }
@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - a bug must still not end in a bare traceback
         # Imported here, not above: settings pulls in pydantic, and `--version` stays instant.
-        from lamefair_desktop.settings import SettingsError
+        from lamefair_desktop.home.settings import SettingsError
 
         if isinstance(exc, SettingsError):  # a broken settings file: stop, never guess
             print(f"error: {exc}; fix or delete the file", file=sys.stderr)
@@ -144,7 +144,7 @@ def _report_crash(exc: Exception) -> int:
     import logging
     import traceback
 
-    from lamefair_desktop import paths
+    from lamefair_desktop.home import paths
 
     log_file = paths.log_dir() / "cli-errors.log"
     logging.basicConfig(filename=log_file, level=logging.ERROR)

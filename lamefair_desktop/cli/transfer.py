@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from lamefair_desktop.cli import EXIT_FAILED, EXIT_OFFLINE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE
+from lamefair_desktop.cli.main import EXIT_FAILED, EXIT_OFFLINE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE
 
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 
@@ -41,16 +41,16 @@ class Printer:
 
 
 def _connect():
-    from lamefair_desktop.connection import connect
+    from lamefair_desktop.catalog.connection import connect
 
     return connect()
 
 
 def _run(action) -> int:
     """Connect, run `action(connection)`, and turn known failures into exit codes."""
-    from lamefair_desktop.catalog_client import CatalogError, CatalogUnreachable, SignInRequired
-    from lamefair_desktop.local_server import LocalServerError
-    from lamefair_desktop.tls import CaBundleError
+    from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable, SignInRequired
+    from lamefair_desktop.catalog.local_server import LocalServerError
+    from lamefair_desktop.catalog.tls import CaBundleError
     from lamefair_desktop.transfer.download import DownloadError
     from lamefair_desktop.transfer.upload import UploadError
 
@@ -75,7 +75,7 @@ def _run(action) -> int:
 
 
 def _local_db():
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.home.local_db import open_local_db
 
     return open_local_db()
 
@@ -92,8 +92,8 @@ LEVELS = ("project", "proposal", "sample", "experiment", "measurement")
 
 
 def run_ls(args: argparse.Namespace) -> int:
-    from lamefair_desktop.catalog_client import CatalogUnreachable
-    from lamefair_desktop.sync import Sync
+    from lamefair_desktop.catalog.client import CatalogUnreachable
+    from lamefair_desktop.catalog.sync import Sync
 
     def action(connection) -> int:
         sync = Sync(connection.client, _local_db())
@@ -150,7 +150,7 @@ def register_upload(parser: argparse.ArgumentParser) -> None:
 
 
 def run_upload(args: argparse.Namespace) -> int:
-    from lamefair_desktop.settings import Settings
+    from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
@@ -353,7 +353,7 @@ def register_sync(parser: argparse.ArgumentParser) -> None:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from lamefair_desktop.sync import Sync, describe
+    from lamefair_desktop.catalog.sync import Sync, describe
 
     def action(connection) -> int:
         sync = Sync(connection.client, _local_db())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from lamefair_desktop.sync import CatalogCache
+from lamefair_desktop.catalog.sync import CatalogCache
 
 CHILD_KIND = {
     "root": "project",

@@ -29,9 +29,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from lamefair_desktop.catalog_client import TokenSource
-from lamefair_desktop.tls import UntrustedCertificate
-from lamefair_desktop.token_store import Tokens, TokenStore  # TokenStore: callers import it here
+from lamefair_desktop.catalog.client import TokenSource
+from lamefair_desktop.catalog.tls import UntrustedCertificate
+from lamefair_desktop.catalog.token_store import (  # TokenStore: callers import it here
+    Tokens,
+    TokenStore,
+)
 
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is renewed
 CLOCK_SKEW = 60

@@ -32,17 +32,17 @@ from sqlalchemy import String, delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_desktop.catalog_client import (
+from lamefair_desktop.catalog.client import (
     CatalogClient,
     CatalogError,
     CatalogUnreachable,
     SignInRequired,
 )
-from lamefair_desktop.local_db import LocalBase
-from lamefair_desktop.sync import KINDS, CachedEntity, OutboxRow, SyncState
+from lamefair_desktop.catalog.sync import KINDS, CachedEntity, OutboxRow, SyncState
+from lamefair_desktop.home.local_db import LocalBase
 from lamefair_desktop.transfer.derived import DerivedRow
 from lamefair_desktop.transfer.queue import UploadRow
-from lamefair_desktop.watch import WatchRuleRow
+from lamefair_desktop.watch.service import WatchRuleRow
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from lamefair_desktop import paths
+from lamefair_desktop.home import paths
 
 EMBEDDED_ALREADY_RUNNING = 3  # `lamefair-catalog serve --embedded`: another owns the folder
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop import local_server
-from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
-from lamefair_desktop.catalog_client import CatalogClient, TokenSource
-from lamefair_desktop.settings import Settings
-from lamefair_desktop.tls import CaBundleError, http_client
+from lamefair_desktop.catalog import local_server
+from lamefair_desktop.catalog.auth import AuthConfig, AuthError, OidcSession, TokenStore
+from lamefair_desktop.catalog.client import CatalogClient, TokenSource
+from lamefair_desktop.catalog.tls import CaBundleError, http_client
+from lamefair_desktop.home.settings import Settings
 
 
 @dataclass
@@ -65,8 +65,8 @@ def connect(
 ) -> Connection:
     """Connect, and learn which catalog answers (its id keys every queued row; `sessions` is
     the local database, the default one when not given)."""
-    from lamefair_desktop.catalog_identity import identify
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.catalog.identity import identify
+    from lamefair_desktop.home.local_db import open_local_db
 
     settings = settings or Settings.load()
     connection = _connect(settings)

@@ -1,7 +1,7 @@
 """`lamefair convert`, `lamefair validate`, `lamefair inspect`.
 
 Inputs may be files, folders (their supported files, sub-folders included) and glob patterns,
-which are expanded here because Windows shells do not. Exit codes (lamefair_desktop/cli.py):
+which are expanded here because Windows shells do not. Exit codes (lamefair_desktop/cli/main.py):
 0 all converted and valid; 1 a file could not be converted or read; 2 usage (bad arguments, no
 input found, two inputs that would write the same output: nothing is converted then); 5 a file is
 NOT valid NXem; 6 the FAIRmat validator was asked for but is not installed, so only the structural
@@ -15,19 +15,19 @@ import json
 import sys
 from pathlib import Path
 
-from lamefair_desktop.cli import (
-    EXIT_FAILED,
-    EXIT_NO_VALIDATOR,
-    EXIT_NOT_VALID,
-    EXIT_OK,
-    EXIT_USAGE,
-)
-from lamefair_desktop.commands.input_paths import (
+from lamefair_desktop.cli.input_paths import (
     NEXUS_SUFFIXES,
     TIFF_SUFFIXES,
     InputError,
     InputFile,
     expand,
+)
+from lamefair_desktop.cli.main import (
+    EXIT_FAILED,
+    EXIT_NO_VALIDATOR,
+    EXIT_NOT_VALID,
+    EXIT_OK,
+    EXIT_USAGE,
 )
 
 _SEVERITY = (EXIT_USAGE, EXIT_FAILED, EXIT_NOT_VALID, EXIT_NO_VALIDATOR, EXIT_OK)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from lamefair_desktop import paths
+from lamefair_desktop.home import paths
 
 # 2: derived_jobs; 3: watch_rules, watch_ledger; 4: upload_claims; 5: catalog_addresses, and the
 # `server` column of every table holds the catalog's id (rows of a URL are re-filed on connecting:
@@ -50,8 +50,9 @@ def default_path() -> Path:
 
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
     # Import the table modules so their classes are registered on LocalBase.
-    from lamefair_desktop import catalog_identity, sync, watch  # noqa: F401
+    from lamefair_desktop.catalog import identity, sync  # noqa: F401
     from lamefair_desktop.transfer import claims, derived, queue  # noqa: F401
+    from lamefair_desktop.watch import service  # noqa: F401
 
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)

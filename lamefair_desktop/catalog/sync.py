@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
-from lamefair_desktop.local_db import LocalBase
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.home.local_db import LocalBase
 from lamefair_desktop.transfer.derived import DerivedQueue
 
 # entity kind -> (API collection, field naming the parent)
