@@ -27,7 +27,8 @@ import pytest
 from lamefair_catalog.seaweed import S3Credentials, SeaweedError, SeaweedServer
 from lamefair_desktop.catalog.client import CatalogClient, CatalogUnreachable
 from lamefair_desktop.catalog.connection import connect
-from lamefair_desktop.engines.process import EngineProcess, EngineTarget, Kick
+from lamefair_desktop.engines.messages import Kick
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import Downloader

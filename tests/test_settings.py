@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.cli.main import EXIT_USAGE
+from lamefair_desktop.cli.exit_codes import EXIT_USAGE
 from lamefair_desktop.home.settings import SCHEMA_VERSION, Settings, SettingsError
 
 LAMEFAIR = str(Path(sys.executable).parent / "lamefair")

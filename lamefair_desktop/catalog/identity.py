@@ -28,9 +28,9 @@ import logging
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.catalog.client import (
     CatalogClient,
@@ -38,25 +38,21 @@ from lamefair_desktop.catalog.client import (
     CatalogUnreachable,
     SignInRequired,
 )
-from lamefair_desktop.catalog.sync import KINDS, CachedEntity, OutboxRow, SyncState
-from lamefair_desktop.home.local_db import LocalBase
-from lamefair_desktop.transfer.derived import DerivedRow
-from lamefair_desktop.transfer.queue import UploadRow
-from lamefair_desktop.watch.service import WatchRuleRow
+from lamefair_desktop.catalog.sync import KINDS
+from lamefair_desktop.home.tables import (
+    CachedEntity,
+    CatalogAddress,
+    DerivedRow,
+    OutboxRow,
+    SyncState,
+    UploadRow,
+    WatchRuleRow,
+)
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 5.0  # seconds: connecting must not hang on a dead network (the id is cached)
 MAX_EVIDENCE = 3  # entities asked about per unclaimed URL, per connection
-
-
-class CatalogAddress(LocalBase):
-    """The id a catalog last reported at a URL (used when it cannot be asked)."""
-
-    __tablename__ = "catalog_addresses"
-    url: Mapped[str] = mapped_column(String(500), primary_key=True)
-    catalog_id: Mapped[str] = mapped_column(String(64))
-    seen_at: Mapped[str] = mapped_column(String(40))
 
 
 # Every table whose `server` column says which catalog a row belongs to.

@@ -12,12 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
-from lamefair_desktop.home.local_db import LocalBase
-from lamefair_desktop.transfer.derived import DerivedQueue
+from lamefair_desktop.home.tables import CachedEntity, DerivedRow, OutboxRow, SyncState, now
 
 # entity kind -> (API collection, field naming the parent)
 KINDS = {
@@ -29,36 +28,6 @@ KINDS = {
     "file": (None, "measurement"),
 }
 OFFLINE_KINDS = ("sample", "experiment")
-
-
-class CachedEntity(LocalBase):
-    __tablename__ = "cache_entities"
-    server: Mapped[str] = mapped_column(String(500), primary_key=True)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
-    parent_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
-    name: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict] = mapped_column(JSON)
-    pending: Mapped[int] = mapped_column(Integer, default=0)  # 1: created offline, not sent yet
-
-
-class SyncState(LocalBase):
-    __tablename__ = "sync_state"
-    server: Mapped[str] = mapped_column(String(500), primary_key=True)
-    last_rev: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class OutboxRow(LocalBase):
-    __tablename__ = "outbox"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    server: Mapped[str] = mapped_column(String(500), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    body: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, conflict
-    error: Mapped[str] = mapped_column(Text, default="")
-    field: Mapped[str] = mapped_column(String(64), default="")
-    existing_id: Mapped[str] = mapped_column(String(36), default="")
-    created_at: Mapped[str] = mapped_column(String(40))
 
 
 @dataclass(frozen=True)
@@ -118,14 +87,12 @@ class CatalogCache:
                 self.put(session, "file", file)
 
     def apply(self, changes: list[dict], last_rev: int) -> None:
-        # The catalog's FAIRmat verdicts go to the conversion queue's rows (the NXem column).
-        derived = DerivedQueue(self.sessions)
         with self.sessions() as session:
             for change in changes:
                 if change["entity"] in KINDS:
                     self.put(session, change["entity"], change["data"])
                 elif change["entity"] == "derived":
-                    derived.learn_server_verdict(change["data"], session)
+                    learn_server_verdict(session, change["data"])
             state = session.get(SyncState, self.server) or SyncState(server=self.server)
             state.last_rev = max(last_rev, state.last_rev or 0)
             session.merge(state)
@@ -157,6 +124,22 @@ class CatalogCache:
         with self.sessions() as session:
             r = session.get(CachedEntity, (self.server, entity_id))
             return Node(r.kind, r.id, r.parent_id, r.name, r.data, bool(r.pending)) if r else None
+
+
+def learn_server_verdict(session: Session, derived: dict) -> DerivedRow | None:
+    """The catalog's FAIRmat verdict on a derived file (a change-feed entry) onto the conversion
+    queue's row of its source file (the NXem column); None if there is no such row here or the
+    catalog has not judged it yet. The caller's transaction commits it."""
+    if derived.get("server_checked_at") is None:
+        return None
+    row = session.get(DerivedRow, str(derived.get("source_file")))
+    if row is None:
+        return None
+    row.server_valid = derived.get("server_valid")
+    row.server_validator = derived.get("server_validator") or ""
+    row.server_report = derived.get("server_report") or ""
+    row.updated_at = now()
+    return row
 
 
 class Sync:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import webbrowser
 
-from lamefair_desktop.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lamefair_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def register_login(parser: argparse.ArgumentParser) -> None:

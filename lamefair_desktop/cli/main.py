@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 
 from lamefair_desktop import __version__
-
-# Exit codes of every command, in one place (scripts on microscope PCs branch on them).
-EXIT_OK = 0
-EXIT_FAILED = 1  # something could not be done (a file not converted, a request refused)
-EXIT_USAGE = 2  # the command line or its inputs are wrong; nothing was done
-EXIT_OFFLINE = 3  # the catalog or storage is unreachable; the work waits in the queue
-EXIT_SIGN_IN = 4  # signing in is needed first
-EXIT_NOT_VALID = 5  # converted, but the file is NOT valid NXem (FAIRmat validator, or structure)
-EXIT_NO_VALIDATOR = 6  # asked for the FAIRmat validator, which is not installed: structure only
+from lamefair_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 # name -> (help, module path of a `register(subparser)` function). Each command module adds its
 # own arguments and sets `handler`, which returns an exit code.
@@ -79,16 +70,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "register_sync",
     ),
 }
-
-
-def display_available() -> bool:
-    """Whether Qt can open a window: a display on Linux, or a platform plugin that needs none."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
-    if platform in {"offscreen", "minimal", "vnc", "linuxfb", "eglfs"}:
-        return True
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True  # Windows and macOS always have their window system
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,19 +15,19 @@ import json
 import sys
 from pathlib import Path
 
+from lamefair_desktop.cli.exit_codes import (
+    EXIT_FAILED,
+    EXIT_NO_VALIDATOR,
+    EXIT_NOT_VALID,
+    EXIT_OK,
+    EXIT_USAGE,
+)
 from lamefair_desktop.cli.input_paths import (
     NEXUS_SUFFIXES,
     TIFF_SUFFIXES,
     InputError,
     InputFile,
     expand,
-)
-from lamefair_desktop.cli.main import (
-    EXIT_FAILED,
-    EXIT_NO_VALIDATOR,
-    EXIT_NOT_VALID,
-    EXIT_OK,
-    EXIT_USAGE,
 )
 
 _SEVERITY = (EXIT_USAGE, EXIT_FAILED, EXIT_NOT_VALID, EXIT_NO_VALIDATOR, EXIT_OK)

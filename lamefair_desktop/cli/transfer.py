@@ -11,7 +11,13 @@ import sys
 import threading
 from pathlib import Path
 
-from lamefair_desktop.cli.main import EXIT_FAILED, EXIT_OFFLINE, EXIT_OK, EXIT_SIGN_IN, EXIT_USAGE
+from lamefair_desktop.cli.exit_codes import (
+    EXIT_FAILED,
+    EXIT_OFFLINE,
+    EXIT_OK,
+    EXIT_SIGN_IN,
+    EXIT_USAGE,
+)
 
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 

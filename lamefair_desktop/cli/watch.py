@@ -17,7 +17,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from lamefair_desktop.cli.main import EXIT_OK, EXIT_USAGE
+from lamefair_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 
 
 def register_watch(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +115,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 def _print(printer, event) -> None:
     """The engines' events as terminal lines (progress bars on a terminal)."""
-    from lamefair_desktop.engines.engines import EngineFailed
+    from lamefair_desktop.engines.messages import EngineFailed
     from lamefair_desktop.transfer.derived import DerivedJob
     from lamefair_desktop.transfer.upload import FileProgress
     from lamefair_desktop.watch.service import WatchEvent

@@ -14,11 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.engines.messages import EngineFailed, UploadsIdle
 from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
@@ -32,21 +32,6 @@ CONVERSION_POLL = 1.0  # how soon a freshly stored TIFF is converted
 RESTART_AFTER = 5.0  # an engine that failed unexpectedly starts again after this pause
 
 Emit = Callable[[object], None]
-
-
-@dataclass(frozen=True)
-class UploadsIdle:
-    """An upload run ended: counts by state of everything queued for this catalog."""
-
-    counts: dict
-
-
-@dataclass(frozen=True)
-class EngineFailed:
-    """An engine hit an unexpected error; it starts again after a pause (the queues keep all)."""
-
-    engine: str
-    message: str
 
 
 class Engines:

@@ -29,60 +29,21 @@ from pathlib import Path
 
 from lamefair_desktop.catalog.auth import AuthError, Tokens
 from lamefair_desktop.catalog.client import CatalogClient, TokenSource
+from lamefair_desktop.engines.messages import (
+    Control,
+    EngineReady,
+    EngineStopped,
+    Kick,
+    RulesChanged,
+    SelectExperiment,
+    SignedIn,
+    Stop,
+)
 from lamefair_desktop.home.settings import Settings
 
 log = logging.getLogger(__name__)
 
 BACKGROUND_NICE = 10
-
-# --- what the window says ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Kick:
-    """Files were queued: upload them now."""
-
-
-@dataclass(frozen=True)
-class Control:
-    action: str  # "pause", "cancel" or "resume"
-    file_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """The person signed in in the window: these are the tokens it got (the keyring holds only
-    the refresh token, so the child also keeps the access token in its memory)."""
-
-    tokens: Tokens | None = None
-
-
-@dataclass(frozen=True)
-class RulesChanged:
-    """A watch rule was added, removed or switched: scan now."""
-
-
-@dataclass(frozen=True)
-class SelectExperiment:
-    experiment_id: str
-
-
-@dataclass(frozen=True)
-class Stop:
-    pass
-
-
-# --- what the child says besides the engines' own events --------------------------------------
-
-
-@dataclass(frozen=True)
-class EngineReady:
-    pid: int
-
-
-@dataclass(frozen=True)
-class EngineStopped:
-    pid: int
 
 
 @dataclass(frozen=True)

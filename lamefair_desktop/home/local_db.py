@@ -7,13 +7,16 @@ refuses a newer file instead of damaging it.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.home import paths
+
+# Every table is declared on LocalBase in tables.py; importing it registers them all (plain: see
+# there; both are imported from here by older callers).
+from lamefair_desktop.home.tables import LocalBase, plain  # noqa: F401
 
 # 2: derived_jobs; 3: watch_rules, watch_ledger; 4: upload_claims; 5: catalog_addresses, and the
 # `server` column of every table holds the catalog's id (rows of a URL are re-filed on connecting:
@@ -30,16 +33,6 @@ _ADDED_COLUMNS = {
 }
 
 
-class LocalBase(DeclarativeBase):
-    pass
-
-
-def plain(cls, row):
-    """A table row as the frozen dataclass `cls` whose fields it shares by name (what crosses
-    threads is a plain value, never an ORM object)."""
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
-
-
 class LocalDatabaseError(RuntimeError):
     pass
 
@@ -49,11 +42,6 @@ def default_path() -> Path:
 
 
 def open_local_db(path: Path | None = None) -> sessionmaker[Session]:
-    # Import the table modules so their classes are registered on LocalBase.
-    from lamefair_desktop.catalog import identity, sync  # noqa: F401
-    from lamefair_desktop.transfer import claims, derived, queue  # noqa: F401
-    from lamefair_desktop.watch import service  # noqa: F401
-
     path = path or default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

@@ -14,19 +14,20 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Boolean, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.sync import learn_server_verdict
 from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.home.local_db import LocalBase, plain
 from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.home.tables import DerivedRow, plain
+from lamefair_desktop.home.tables import now as _now
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.mapping import PairOrigin
 from lamefair_desktop.nexus.validate import (
@@ -47,32 +48,6 @@ CONVERTIBLE = (".tif", ".tiff")
 FINAL_STATES = ("stored", "failed", "skipped")
 # waiting: for the raw upload; offline: for the network; then converting → uploading → stored.
 ACTIVE_STATES = ("waiting", "offline", "converting", "uploading")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class DerivedRow(LocalBase):
-    __tablename__ = "derived_jobs"
-    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)
-    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
-    server: Mapped[str] = mapped_column(String(500))
-    rel_path: Mapped[str] = mapped_column(Text)
-    pair: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="waiting")
-    output: Mapped[str] = mapped_column(Text, default="")
-    valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    validator: Mapped[str] = mapped_column(String(16), default="")
-    report: Mapped[str] = mapped_column(Text, default="")
-    lacking: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
-    # The catalog's FAIRmat verdict on the stored file, learned from the change feed (sync.py).
-    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    server_validator: Mapped[str] = mapped_column(String(64), default="")
-    server_report: Mapped[str] = mapped_column(Text, default="")
 
 
 @dataclass(frozen=True)
@@ -217,24 +192,15 @@ class DerivedQueue:
     def learn_server_verdict(
         self, derived: dict, session: Session | None = None
     ) -> DerivedJob | None:
-        """Take the catalog's verdict from a derived file's record (a change-feed entry); None if
-        there is no job here for its source file or the catalog has not judged it. With
-        `session`, the caller's transaction commits it (one writer at a time in SQLite)."""
-        if derived.get("server_checked_at") is None:
-            return None
-        if session is None:
-            with self._session() as own:
-                job = self.learn_server_verdict(derived, own)
-                own.commit()
-                return job
-        row = session.get(DerivedRow, str(derived.get("source_file")))
-        if row is None:
-            return None
-        row.server_valid = derived.get("server_valid")
-        row.server_validator = derived.get("server_validator") or ""
-        row.server_report = derived.get("server_report") or ""
-        row.updated_at = _now()
-        return DerivedJob.of(row)
+        """The catalog's verdict from a derived file's record (catalog/sync.py does the work; this
+        commits it in a session of its own unless the caller's is given)."""
+        if session is not None:
+            row = learn_server_verdict(session, derived)
+            return DerivedJob.of(row) if row is not None else None
+        with self._session() as own:
+            job = self.learn_server_verdict(derived, own)
+            own.commit()
+            return job
 
     def retry(self, file_id: str) -> None:
         """A failed conversion (fixed mapping, freed disk), or one skipped because its upload

@@ -9,51 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop.home.local_db import LocalBase, plain
+from lamefair_desktop.home.tables import UploadPartRow, UploadRow, plain
+from lamefair_desktop.home.tables import now as _now
 
 ACTIVE_STATES = ("queued", "uploading", "waiting")
 FINAL_STATES = ("stored", "failed", "cancelled")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class UploadRow(LocalBase):
-    __tablename__ = "uploads"
-    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)  # FIFO order of registration
-    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
-    server: Mapped[str] = mapped_column(String(500))
-    local_path: Mapped[str] = mapped_column(Text)
-    rel_path: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(BigInteger)
-    mtime_ns: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="queued")
-    upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    part_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
-
-
-class UploadPartRow(LocalBase):
-    __tablename__ = "upload_parts"
-    file_id: Mapped[str] = mapped_column(
-        ForeignKey("uploads.file_id", ondelete="CASCADE"), primary_key=True
-    )
-    upload_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, primary_key=True)
-    etag: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
 
 
 @dataclass(frozen=True)

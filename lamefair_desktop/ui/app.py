@@ -9,7 +9,17 @@ import argparse
 import os
 import sys
 
-from lamefair_desktop.cli.main import EXIT_USAGE, display_available
+from lamefair_desktop.cli.exit_codes import EXIT_USAGE
+
+
+def display_available() -> bool:
+    """Whether Qt can open a window: a display on Linux, or a platform plugin that needs none."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in {"offscreen", "minimal", "vnc", "linuxfb", "eglfs"}:
+        return True
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True  # Windows and macOS always have their window system
 
 
 def missing_xcb_libraries() -> list[str]:

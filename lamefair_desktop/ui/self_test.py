@@ -119,7 +119,8 @@ def _check_local_stack(folder: Path) -> str:
 def _check_engine_process(server) -> str:
     """The uploads run in a spawned child process: in a frozen build that needs
     multiprocessing's support in the entry point, so it is checked here, for real."""
-    from lamefair_desktop.engines.process import EngineProcess, EngineReady, EngineTarget
+    from lamefair_desktop.engines.messages import EngineReady
+    from lamefair_desktop.engines.process import EngineProcess, EngineTarget
     from lamefair_desktop.home.local_db import default_path, open_local_db
     from lamefair_desktop.home.settings import Settings
 

@@ -27,11 +27,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_catalog.shared import (
     GENERIC_PAIR,
@@ -42,7 +41,8 @@ from lamefair_catalog.shared import (
 )
 from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.home.local_db import LocalBase, plain
+from lamefair_desktop.home.tables import LedgerRow, WatchRuleRow, plain
+from lamefair_desktop.home.tables import now as _now
 from lamefair_desktop.transfer.derived import DerivedQueue, wants_conversion
 from lamefair_desktop.transfer.upload import LocalFile, Uploader
 from lamefair_desktop.watch.free_space import check_before_delete
@@ -54,47 +54,6 @@ LOCK_SIDECARS = (".lock", ".writing")
 MIN_CHECKS = 3  # observations of an unchanged size and mtime before a file counts as settled
 BATCH_LIMIT = 1000  # files per measurement
 MIN_SCAN_GAP = 0.5  # seconds between the starts of two scans
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class WatchRuleRow(LocalBase):
-    __tablename__ = "watch_rules"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    server: Mapped[str] = mapped_column(String(500), index=True)
-    folder: Mapped[str] = mapped_column(Text)
-    experiment_id: Mapped[str] = mapped_column(String(36), default="")  # "" = follow selection
-    pair: Mapped[str] = mapped_column(String(64), default=GENERIC_PAIR)
-    operator: Mapped[str] = mapped_column(String(200), default="")
-    include: Mapped[list] = mapped_column(JSON, default=list)
-    exclude: Mapped[list] = mapped_column(JSON, default=list)
-    quiet_seconds: Mapped[float] = mapped_column(Float, default=5.0)
-    polling: Mapped[bool] = mapped_column(Boolean, default=False)
-    convert: Mapped[bool] = mapped_column(Boolean, default=True)
-    free_space: Mapped[bool] = mapped_column(Boolean, default=False)
-    done_marker: Mapped[str] = mapped_column(String(100), default="")  # e.g. "{name}.done"
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[str] = mapped_column(String(40), default=_now)
-
-
-class LedgerRow(LocalBase):
-    __tablename__ = "watch_ledger"
-    rule_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    rel_path: Mapped[str] = mapped_column(Text, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)
-    size: Mapped[int] = mapped_column(BigInteger)
-    mtime_ns: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    measurement_id: Mapped[str] = mapped_column(String(36))
-    file_id: Mapped[str] = mapped_column(String(36))
-    # registering -> queued -> stored (-> freed, or kept: free_space found a reason not to)
-    # renamed; failed
-    state: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
 
 
 @dataclass(frozen=True)

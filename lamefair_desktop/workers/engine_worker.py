@@ -13,19 +13,19 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from lamefair_desktop.engines.engines import EngineFailed, UploadsIdle
-from lamefair_desktop.engines.process import (
+from lamefair_desktop.engines.messages import (
     Control,
-    EngineProcess,
+    EngineFailed,
     EngineReady,
     EngineStopped,
-    EngineTarget,
     Kick,
     RulesChanged,
     SelectExperiment,
     SignedIn,
     Stop,
+    UploadsIdle,
 )
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.transfer.derived import DerivedJob, MeasurementConverted
 from lamefair_desktop.transfer.upload import FileProgress, MeasurementProgress
 from lamefair_desktop.watch.service import WatchEvent

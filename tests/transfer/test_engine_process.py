@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.engines.engines import UploadsIdle
-from lamefair_desktop.engines.process import (
+from lamefair_desktop.engines.messages import (
     Control,
-    EngineProcess,
     EngineReady,
     EngineStopped,
-    EngineTarget,
     Kick,
     RulesChanged,
     SelectExperiment,
+    UploadsIdle,
 )
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.queue import UploadQueue

@@ -8,7 +8,7 @@ import argparse
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from lamefair_desktop.cli.main import EXIT_USAGE
+from lamefair_desktop.cli.exit_codes import EXIT_USAGE
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.ui import app
 
