@@ -32,8 +32,9 @@ from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import Downloader
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from tests.support import components
 from tests.support.catalog import Api, CatalogProcess, start_catalog
 from tests.support.tls import LabCa, make_lab_ca, start_tls_proxy

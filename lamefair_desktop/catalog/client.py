@@ -1,14 +1,14 @@
 """A typed client for the catalog API (httpx): timeouts, retries, readable errors.
 
-Retries with exponential backoff and jitter on connection errors and 502/503/504 (every write of the
-API is idempotent: creates carry a client id, upload plans and completes can be repeated). A 4xx is
-never retried, except a 401 once after the token provider refreshed the token.
+Retries (retry.py: the desktop's one policy) on connection errors and 502/503/504 (every write of
+the API is idempotent: creates carry a client id, upload plans and completes can be repeated). A
+4xx is never retried, except a 401 once after the token provider refreshed the token. Closing the
+client ends a backoff wait at once.
 """
 
 from __future__ import annotations
 
-import random
-import time
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from lamefair_desktop.catalog.retry import Cancelled, RetryLater, RetryNow, RetryPolicy
 from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
 
 RETRY_STATUSES = {502, 503, 504}
@@ -84,6 +85,7 @@ class CatalogClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.ca_bundle = ca_bundle  # the S3 clients of the transfers trust what this one trusts
+        self._closed = threading.Event()  # ends a backoff wait at once
         timeout_ = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         if transport is not None:
             self.http = httpx.Client(base_url=self.base_url, timeout=timeout_, transport=transport)
@@ -96,7 +98,12 @@ class CatalogClient:
         survives a new port or host name; the URL only while the id is unknown."""
         return self.catalog_id or self.base_url
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.attempts, self.backoff, self.max_backoff)
+
     def close(self) -> None:
+        self._closed.set()
         self.http.close()
 
     def __enter__(self) -> CatalogClient:
@@ -107,16 +114,13 @@ class CatalogClient:
 
     # --- the request loop ---------------------------------------------------------------------
 
-    def _sleep_before(self, attempt: int) -> None:
-        delay = min(self.max_backoff, self.backoff * 2**attempt)
-        time.sleep(delay * random.uniform(0.5, 1.0))  # jitter: clients do not retry in lockstep
-
     def request(
         self, method: str, path: str, *, json: Any = None, params: dict | None = None
     ) -> Any:
         refreshed = False
-        last_error: Exception | None = None
-        for attempt in range(self.attempts):
+
+        def once() -> Any:
+            nonlocal refreshed
             token = self.token.get()
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             try:
@@ -127,19 +131,13 @@ class CatalogClient:
                 # Not retried: no amount of waiting makes the certificate trusted.
                 raise CatalogUnreachable(f"Cannot reach the catalog safely: {exc}") from exc
             except NETWORK_ERRORS as exc:
-                last_error = exc
-                if attempt + 1 < self.attempts:
-                    self._sleep_before(attempt)
-                continue
+                raise RetryLater("network", exc) from exc
             if response.status_code in RETRY_STATUSES:
-                last_error = _error_from(response)
-                if attempt + 1 < self.attempts:
-                    self._sleep_before(attempt)
-                continue
+                raise RetryLater("server", _error_from(response))
             if response.status_code == 401:
                 if not refreshed and self.token.refresh is not None and self.token.refresh():
                     refreshed = True
-                    continue
+                    raise RetryNow("token refreshed")
                 raise SignInRequired(
                     _detail(response) or "Sign in to the catalog again.", status=401
                 )
@@ -148,13 +146,22 @@ class CatalogClient:
             if response.status_code == 204 or not response.content:
                 return None
             return response.json()
+
+        try:
+            return self.retry_policy.run(once, cancel=self._closed)
+        except Cancelled:
+            raise CatalogUnreachable("The connection to the catalog was closed.") from None
+        except RetryNow as exc:
+            raise self._unreachable(exc.cause) from None
+
+    def _unreachable(self, last_error: object) -> CatalogUnreachable:
         if isinstance(last_error, CatalogError):
-            raise CatalogUnreachable(
+            return CatalogUnreachable(
                 f"The catalog at {self.base_url} is not answering ({last_error.detail}); "
                 "your work is kept and will be sent when it is back.",
                 status=last_error.status,
             )
-        raise CatalogUnreachable(
+        return CatalogUnreachable(
             f"Cannot reach the catalog at {self.base_url} "
             f"({last_error.__class__.__name__ if last_error else 'no answer'}); "
             "check the network. Your work is kept and will be sent when it is back."

@@ -18,6 +18,7 @@ from lamefair_desktop.cli.exit_codes import (
     EXIT_SIGN_IN,
     EXIT_USAGE,
 )
+from lamefair_desktop.transfer.states import ACTIVE_STATES, UploadState
 
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 
@@ -58,7 +59,7 @@ def _run(action) -> int:
     from lamefair_desktop.catalog.local_server import LocalServerError
     from lamefair_desktop.catalog.tls import CaBundleError
     from lamefair_desktop.transfer.download import DownloadError
-    from lamefair_desktop.transfer.upload import UploadError
+    from lamefair_desktop.transfer.errors import UploadError
 
     try:
         connection = _connect()
@@ -158,6 +159,7 @@ def register_upload(parser: argparse.ArgumentParser) -> None:
 def run_upload(args: argparse.Namespace) -> int:
     from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.transfer.derived import DerivedQueue
+    from lamefair_desktop.transfer.intake import Intake, Measurement
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
@@ -175,17 +177,18 @@ def run_upload(args: argparse.Namespace) -> int:
             progress=lambda p: printer.progress(p.path, p.bytes_done, p.size, p.state, p.error),
         )
         try:
-            measurement = uploader.register(
-                args.experiment,
+            taken = Intake(uploader, DerivedQueue(uploader.queue.sessions)).take(
+                Measurement(
+                    args.experiment, args.pair, args.operator, args.description, args.convert
+                ),
                 args.inputs,
-                instrument_pair=args.pair,
-                operator=args.operator,
-                description=args.description,
             )
+            measurement = taken.measurement
             print(f"measurement {measurement['id']}: {len(measurement['files'])} file(s) queued")
-            if args.convert:
-                DerivedQueue(uploader.queue.sessions).add(
-                    connection.client.catalog_key, measurement, args.pair
+            if taken.conversion_problem:
+                print(
+                    f"warning: the conversion to NXem was not queued: {taken.conversion_problem}",
+                    file=sys.stderr,
                 )
             # A script should not hang on a dead network: after five minutes of waiting the
             # files stay queued and `lamefair queue --resume` finishes them. Files of ours that
@@ -234,16 +237,16 @@ def _counts(queue, file_ids: set[str]) -> dict[str, int]:
 
 def _summary(counts: dict[str, int]) -> int:
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing queued")
-    if counts.get("failed"):
+    if counts.get(UploadState.FAILED):
         return EXIT_FAILED
-    if counts.get("signin"):
+    if counts.get(UploadState.SIGNIN):
         print(
             "Some uploads wait for you to sign in: run `lamefair login`, then "
             "`lamefair queue --resume`.",
             file=sys.stderr,
         )
         return EXIT_SIGN_IN
-    if counts.get("waiting") or counts.get("queued") or counts.get("uploading"):
+    if any(counts.get(state) for state in ACTIVE_STATES):
         return EXIT_OFFLINE
     return EXIT_OK
 
@@ -261,8 +264,9 @@ def register_queue(parser: argparse.ArgumentParser) -> None:
 def run_queue(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.claims import Claims
     from lamefair_desktop.transfer.derived import DerivedQueue
-    from lamefair_desktop.transfer.queue import ACTIVE_STATES, UploadQueue
+    from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.reconcile import reconcile
+    from lamefair_desktop.transfer.states import ACTIVE_STATES
     from lamefair_desktop.transfer.upload import Uploader
 
     queue = UploadQueue(_local_db())

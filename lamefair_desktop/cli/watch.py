@@ -117,7 +117,7 @@ def _print(printer, event) -> None:
     """The engines' events as terminal lines (progress bars on a terminal)."""
     from lamefair_desktop.engines.messages import EngineFailed
     from lamefair_desktop.transfer.derived import DerivedJob
-    from lamefair_desktop.transfer.upload import FileProgress
+    from lamefair_desktop.transfer.progress import FileProgress
     from lamefair_desktop.watch.service import WatchEvent
 
     if isinstance(event, FileProgress):

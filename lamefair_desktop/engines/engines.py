@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.engines.messages import EngineFailed, UploadsIdle
 from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from lamefair_desktop.watch.service import WatchRule, WatchService, WatchStore
 
 log = logging.getLogger(__name__)

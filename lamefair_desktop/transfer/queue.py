@@ -17,9 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from lamefair_desktop.home.tables import UploadPartRow, UploadRow, plain
 from lamefair_desktop.home.tables import now as _now
 
-ACTIVE_STATES = ("queued", "uploading", "waiting")
-FINAL_STATES = ("stored", "failed", "cancelled")
-
 
 @dataclass(frozen=True)
 class QueuedFile:

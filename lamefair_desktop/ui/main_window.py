@@ -40,8 +40,10 @@ from lamefair_desktop.engines.process import EngineTarget
 from lamefair_desktop.engines.workspace import Identity, Workspace
 from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.transfer.derived import MeasurementConverted, wants_conversion
-from lamefair_desktop.transfer.upload import MeasurementProgress
+from lamefair_desktop.transfer.derived import MeasurementConverted
+from lamefair_desktop.transfer.intake import Intake, Measurement
+from lamefair_desktop.transfer.progress import MeasurementProgress
+from lamefair_desktop.transfer.states import UploadState
 from lamefair_desktop.ui.about_dialog import AboutDialog
 from lamefair_desktop.ui.bucket_browser import BucketBrowser
 from lamefair_desktop.ui.entity_dialog import EntityDialog
@@ -486,23 +488,20 @@ class MainWindow(QMainWindow):
                 )
             except (OSError, SettingsError) as exc:  # a convenience: never a reason not to upload
                 log.warning("could not remember the instrument pair: %s", exc)
-            measurement = workspace.uploader.register(
-                request.experiment_id,
+            taken = Intake(workspace.uploader, workspace.derived).take(
+                Measurement(
+                    request.experiment_id,
+                    request.pair,
+                    request.operator,
+                    request.description,
+                    request.convert,
+                ),
                 list(request.inputs),
-                instrument_pair=request.pair,
-                operator=request.operator,
-                description=request.description,
             )
-            problem = ""
-            if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
-                try:
-                    workspace.derived.add(workspace.catalog_key, measurement, request.pair)
-                except Exception as exc:  # noqa: BLE001 - the files are queued: say what is not
-                    log.exception("conversion of measurement %s not queued", measurement["id"])
-                    problem = str(exc) or exc.__class__.__name__
-                else:
-                    # Announced once converted, not once uploaded (set.add is atomic: safe here).
-                    converting.add(measurement["id"])
+            measurement, problem = taken.measurement, taken.conversion_problem
+            if taken.converting:
+                # Announced once converted, not once uploaded (set.add is atomic: safe here).
+                converting.add(measurement["id"])
             return measurement, problem
 
         def registered(result: tuple[dict, str]) -> None:
@@ -604,7 +603,7 @@ class MainWindow(QMainWindow):
 
         def work() -> tuple[int, object]:
             tokens = session.login(webbrowser.open)
-            waiting = workspace.uploads.items(("signin",))
+            waiting = workspace.uploads.items((UploadState.SIGNIN,))
             resumed = sum(item.server == workspace.catalog_key for item in waiting)
             # Handed to the engines' process too: the keyring shares only the refresh token
             # (where there is a keyring at all), so the child starts from this access token.

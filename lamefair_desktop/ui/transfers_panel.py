@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop.transfer.derived import DerivedJob, DerivedQueue
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress
 from lamefair_desktop.ui.models.catalog_tree_model import dropped_paths
 from lamefair_desktop.ui.models.transfers_model import (
     COLUMNS,

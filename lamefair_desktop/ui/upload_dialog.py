@@ -30,7 +30,8 @@ from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.writer import anticipate
 from lamefair_desktop.transfer.derived import wants_conversion
-from lamefair_desktop.transfer.upload import LocalFile, UploadError, collect_files
+from lamefair_desktop.transfer.errors import UploadError
+from lamefair_desktop.transfer.registration import LocalFile, collect_files
 from lamefair_desktop.ui.models.transfers_model import human_size
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool

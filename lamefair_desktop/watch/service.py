@@ -43,8 +43,10 @@ from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.home.tables import LedgerRow, WatchRuleRow, plain
 from lamefair_desktop.home.tables import now as _now
-from lamefair_desktop.transfer.derived import DerivedQueue, wants_conversion
-from lamefair_desktop.transfer.upload import LocalFile, Uploader
+from lamefair_desktop.transfer.derived import DerivedQueue
+from lamefair_desktop.transfer.intake import Intake, Measurement
+from lamefair_desktop.transfer.registration import LocalFile
+from lamefair_desktop.transfer.upload import Uploader
 from lamefair_desktop.watch.free_space import check_before_delete
 
 log = logging.getLogger(__name__)
@@ -466,13 +468,13 @@ class FolderWatcher:
         ids = {e.rel_path: e.file_id for e in entries}
         hashes = {e.rel_path: e.sha256 for e in entries}
         description = f"watch folder {self.rule.folder}"
+        about = Measurement(
+            experiment_id, self.rule.pair, self.rule.operator, description, self.rule.convert
+        )
         try:
-            measurement = self.uploader.register_files(
-                experiment_id,
+            taken = Intake(self.uploader, self.derived).take_files(
+                about,
                 files,
-                instrument_pair=self.rule.pair,
-                operator=self.rule.operator,
-                description=description,
                 measurement_id=measurement_id,
                 file_ids=ids,
                 known_sha256=hashes,
@@ -485,8 +487,8 @@ class FolderWatcher:
             self.say(f"{len(files)} file(s) were refused by the catalog: {exc}", "error")
             return
         self._reported.pop("catalog", None)
-        if self.rule.convert and any(wants_conversion(f.rel_path) for f in files):
-            self.derived.add(self.uploader.client.catalog_key, measurement, self.rule.pair)
+        if taken.conversion_problem:
+            self.say(f"conversion to NXem not queued: {taken.conversion_problem}", "error")
         self.store.set_state(self.rule.id, measurement_id, "queued")
         self.taken += len(files)
         names = ", ".join(f.rel_path for f in files[:3]) + (" …" if len(files) > 3 else "")

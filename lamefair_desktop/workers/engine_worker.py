@@ -27,7 +27,7 @@ from lamefair_desktop.engines.messages import (
 )
 from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.transfer.derived import DerivedJob, MeasurementConverted
-from lamefair_desktop.transfer.upload import FileProgress, MeasurementProgress
+from lamefair_desktop.transfer.progress import FileProgress, MeasurementProgress
 from lamefair_desktop.watch.service import WatchEvent
 
 RESTARTS = 3  # unexpected deaths in RESTART_WINDOW before we give up and say so

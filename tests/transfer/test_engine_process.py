@@ -24,8 +24,9 @@ from lamefair_desktop.engines.messages import (
 from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from lamefair_desktop.watch.service import WatchEvent, WatchRule, WatchStore
 
 MiB = 1024 * 1024
