@@ -93,7 +93,7 @@ def _watch_burst(app, window, experiment_id: str, home: Path, count: int) -> flo
     import threading
     import uuid
 
-    from lamefair_desktop.watch.service import WatchRule
+    from lamefair_desktop.watch.rules import WatchRule
 
     folder = home / "burst"
     folder.mkdir()

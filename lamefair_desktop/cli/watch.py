@@ -46,7 +46,7 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     from lamefair_desktop.cli.transfer import Printer, _local_db, _run
     from lamefair_desktop.engines.engines import Engines
-    from lamefair_desktop.watch.service import DEFAULT_EXCLUDE, WatchRule, WatchStore
+    from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchRule, WatchStore
 
     if args.folder is not None and not args.folder.is_dir() and not args.remove:
         print(f"error: {args.folder} is not a folder.", file=sys.stderr)
@@ -118,7 +118,7 @@ def _print(printer, event) -> None:
     from lamefair_desktop.engines.messages import EngineFailed
     from lamefair_desktop.transfer.derived import DerivedJob
     from lamefair_desktop.transfer.progress import FileProgress
-    from lamefair_desktop.watch.service import WatchEvent
+    from lamefair_desktop.watch.rules import WatchEvent
 
     if isinstance(event, FileProgress):
         printer.progress(event.path, event.bytes_done, event.size, event.state, event.error)

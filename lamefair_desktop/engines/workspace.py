@@ -17,7 +17,7 @@ from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch.service import WatchStore
+from lamefair_desktop.watch.rules import WatchStore
 
 
 @dataclass(frozen=True)

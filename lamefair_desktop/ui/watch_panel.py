@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_catalog.shared import GENERIC_PAIR
-from lamefair_desktop.watch.service import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
+from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
 from lamefair_desktop.workers.job import JobGroup
 
 LOG_LINES = 2000  # the live log keeps the newest lines

@@ -28,7 +28,7 @@ from lamefair_desktop.engines.messages import (
 from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.transfer.derived import DerivedJob, MeasurementConverted
 from lamefair_desktop.transfer.progress import FileProgress, MeasurementProgress
-from lamefair_desktop.watch.service import WatchEvent
+from lamefair_desktop.watch.rules import WatchEvent
 
 RESTARTS = 3  # unexpected deaths in RESTART_WINDOW before we give up and say so
 RESTART_WINDOW = 300.0

@@ -27,7 +27,7 @@ from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch.service import WatchEvent, WatchRule, WatchStore
+from lamefair_desktop.watch.rules import WatchEvent, WatchRule, WatchStore
 
 MiB = 1024 * 1024
 
