@@ -23,8 +23,8 @@ from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch.service import WatchService
 from lamefair_desktop.watch.rules import WatchRule, WatchStore
+from lamefair_desktop.watch.service import WatchService
 
 log = logging.getLogger(__name__)
 

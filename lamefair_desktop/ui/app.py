@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
     from lamefair_desktop.engines.workspace import Workspace
     from lamefair_desktop.home.settings import Settings, SettingsError
     from lamefair_desktop.resources import resource_path
-    from lamefair_desktop.ui.crash_dialog import CrashReporter, setup_logging
+    from lamefair_desktop.ui.dialogs.crash_dialog import CrashReporter, setup_logging
+    from lamefair_desktop.ui.dialogs.settings_dialog import settings_problem_box
     from lamefair_desktop.ui.main_window import MainWindow
-    from lamefair_desktop.ui.settings_dialog import settings_problem_box
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:  # checked before the window: a broken file must not mean the local catalog

@@ -44,16 +44,16 @@ from lamefair_desktop.transfer.derived import MeasurementConverted
 from lamefair_desktop.transfer.intake import Intake, Measurement
 from lamefair_desktop.transfer.progress import MeasurementProgress
 from lamefair_desktop.transfer.states import UploadState
-from lamefair_desktop.ui.about_dialog import AboutDialog
-from lamefair_desktop.ui.bucket_browser import BucketBrowser
-from lamefair_desktop.ui.entity_dialog import EntityDialog
+from lamefair_desktop.ui.dialogs.about_dialog import AboutDialog
+from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
+from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
+from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE, CatalogTreeModel
-from lamefair_desktop.ui.preview_panel import PreviewPanel
-from lamefair_desktop.ui.settings_dialog import SettingsDialog
-from lamefair_desktop.ui.transfers_panel import TransfersPanel
-from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
-from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
+from lamefair_desktop.ui.panels.bucket_browser import BucketBrowser
+from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
+from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
+from lamefair_desktop.ui.panels.watch_panel import WatchPanel, WatchRuleDialog
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import all_pools, registration_pool

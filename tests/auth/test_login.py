@@ -271,7 +271,7 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     from lamefair_desktop.engines.workspace import Workspace
     from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.ui import main_window
-    from lamefair_desktop.ui.upload_dialog import UploadRequest
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadRequest
 
     settings = Settings(server_url=auth_catalog.url, oidc_client_secret=SECRET)
     window = main_window.MainWindow(open_workspace=lambda: Workspace.open(settings))

@@ -15,7 +15,7 @@ from lamefair_desktop.home.local_db import default_path, open_local_db
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.ui.transfers_panel import TransfersPanel
+from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.workers.engine_worker import EngineWorker
 
 
