@@ -32,7 +32,7 @@ from lamefair_desktop.nexus.writer import anticipate
 from lamefair_desktop.transfer.derived import wants_conversion
 from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.registration import LocalFile, collect_files
-from lamefair_desktop.ui.models.transfers_model import human_size
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 

@@ -14,6 +14,7 @@ from lamefair_desktop.transfer.derived import DerivedJob
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import QueuedFile
 from lamefair_desktop.transfer.states import ACTIVE_STATES, UploadState
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.table_model import ColumnsTableModel
 
 COLUMNS = ("File", "Size", "Progress", "Rate", "ETA", "State", "NXem")
@@ -33,14 +34,6 @@ class Row:
     state: str
     error: str
     derived: DerivedJob | None = None
-
-
-def human_size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if count < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return ""
 
 
 def _eta(seconds: float | None) -> str:

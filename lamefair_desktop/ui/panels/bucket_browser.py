@@ -34,13 +34,13 @@ from lamefair_desktop.transfer.download import (
     RemoteObject,
     export_aria2,
 )
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
     BucketModel,
     BucketSortModel,
     Entry,
 )
-from lamefair_desktop.ui.models.transfers_model import human_size
 from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import general_pool
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.transfer.derived import DerivedJob, DerivedQueue
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.ui.models.catalog_tree_model import dropped_paths
+from lamefair_desktop.ui.drops import dropped_paths
 from lamefair_desktop.ui.models.transfers_model import (
     COLUMNS,
     DERIVED_ROLE,
