@@ -9,8 +9,10 @@ from pathlib import Path
 from lamefair_desktop.home.settings import Settings
 
 
-def preview_dir(settings: Settings | None = None) -> Path:
-    return (settings or Settings.load()).cache_path() / "preview"
+def preview_dir(settings: Settings) -> Path:
+    """The folder of previews, from the settings already loaded (a file broken since they were
+    read is reported where settings are read, by name, not by whatever read it again)."""
+    return settings.cache_path() / "preview"
 
 
 def trim(folder: Path, max_bytes: int, keep: frozenset[Path] = frozenset()) -> int:

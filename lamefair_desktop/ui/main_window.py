@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from lamefair_desktop import __version__
 from lamefair_desktop.catalog.client import CatalogError, SignInRequired
-from lamefair_desktop.catalog.sync import CatalogCache, Node
+from lamefair_desktop.catalog.sync import Node
 from lamefair_desktop.catalog.tree import CHILD_KIND, LoadState, TreeNode
 from lamefair_desktop.engines.process import EngineTarget
 from lamefair_desktop.engines.workspace import Identity, Workspace
@@ -44,6 +44,7 @@ from lamefair_desktop.transfer.derived import MeasurementConverted
 from lamefair_desktop.transfer.intake import Intake, Measurement
 from lamefair_desktop.transfer.progress import MeasurementProgress
 from lamefair_desktop.transfer.states import UploadState
+from lamefair_desktop.transfer.upload_context import UploadContext, remember_pair, upload_context
 from lamefair_desktop.ui.dialogs.about_dialog import AboutDialog
 from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
 from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
@@ -67,17 +68,6 @@ class SyncResult:
     problem: str  # empty when the catalog answered
     identity: Identity
     sign_in: bool = False  # the catalog answered, but wants a sign-in first
-
-
-@dataclass(frozen=True)
-class UploadContext:
-    """What the upload dialog needs about the experiment, read from the cache on a worker."""
-
-    experiment_id: str
-    experiment_name: str
-    context: dict
-    pairs: tuple[tuple[str, str], ...] = ()
-    remembered_pair: str | None = None
 
 
 OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
@@ -321,7 +311,7 @@ class MainWindow(QMainWindow):
         where = "Local catalog" if workspace.is_local else "Catalog"
         self.server_label.setText(f"{where}: {workspace.server_url}")
         self.tree_model.reload(workspace.sync.cache)
-        self.buckets.attach(workspace.client)
+        self.buckets.attach(workspace.client, workspace.settings)
         self._start_engines(workspace)
         self._update_actions()
         self.workspace_ready.emit(workspace)
@@ -451,7 +441,10 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             return
         cache = self.workspace.sync.cache
-        self._run(lambda: _upload_context(cache, node.id), lambda c: self._ask_upload(c, paths))
+        settings = self.workspace.settings
+        self._run(
+            lambda: upload_context(cache, node.id, settings), lambda c: self._ask_upload(c, paths)
+        )
 
     def _ask_upload(self, context: UploadContext, paths: list[Path]) -> None:
         dialog = UploadDialog(
@@ -477,15 +470,7 @@ class MainWindow(QMainWindow):
 
         def work() -> tuple[dict, str]:
             try:  # the pair is proposed again for this experiment
-                Settings.update(
-                    lambda s: replace(
-                        s,
-                        pairs_by_experiment={
-                            **s.pairs_by_experiment,
-                            request.experiment_id: request.pair,
-                        },
-                    )
-                )
+                workspace.settings = remember_pair(request.experiment_id, request.pair)
             except (OSError, SettingsError) as exc:  # a convenience: never a reason not to upload
                 log.warning("could not remember the instrument pair: %s", exc)
             taken = Intake(workspace.uploader, workspace.derived).take(
@@ -663,23 +648,3 @@ class MainWindow(QMainWindow):
             workspace.close()
         self.workspace = None
         self._opened.clear()
-
-
-def _upload_context(cache: CatalogCache, experiment_id: str) -> UploadContext:
-    """The experiment's chain from the local cache (what the NXem will be told), the instrument
-    pairs and the one last used here: all read on a worker."""
-    context: dict = {}
-    node = cache.get(experiment_id)
-    name = node.name if node else ""
-    for kind in ("experiment", "sample", "proposal", "project"):
-        if node is None:
-            break
-        context[kind] = dict(node.data)
-        node = cache.get(node.parent_id) if node.parent_id else None
-    return UploadContext(
-        experiment_id,
-        name,
-        context,
-        tuple(default_registry().pairs()),
-        Settings.load().pairs_by_experiment.get(experiment_id),
-    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -26,13 +25,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamefair_desktop.home.preview_cache import preview_dir, trim
+from lamefair_desktop.home.preview_cache import preview_dir
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import (
-    Downloader,
-    DownloadProgress,
     RemoteObject,
     export_aria2,
+)
+from lamefair_desktop.transfer.download_job import (
+    Downloaded,
+    PreviewCache,
+    Wanted,
+    download,
 )
 from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.bucket_model import (
@@ -47,12 +50,6 @@ from lamefair_desktop.workers.pools import general_pool
 PREVIEWABLE = (".tif", ".tiff", ".nxs", ".h5", ".hdf5", ".nx5")
 
 
-@dataclass(frozen=True)
-class Downloaded:
-    paths: tuple[Path, ...]
-    for_preview: bool
-
-
 class BucketBrowser(QWidget):
     buckets_loaded = Signal(int)
     downloaded = Signal(object)  # Downloaded
@@ -63,6 +60,7 @@ class BucketBrowser(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.client = None
+        self.settings: Settings | None = None  # the workspace's, loaded once
         self._wanted = ""  # a bucket to show once the list arrives
         self._jobs = JobGroup(self.problem.emit)
         self._download: Job | None = None
@@ -134,8 +132,11 @@ class BucketBrowser(QWidget):
 
     # --- navigation ---------------------------------------------------------------------------
 
-    def attach(self, client) -> None:
+    def attach(self, client, settings: Settings) -> None:
+        """The workspace's client and settings (loaded once: the preview cache's folder and
+        size come from them, never from re-reading the file on a worker)."""
         self.client = client
+        self.settings = settings
         self.reload_buckets()
 
     def _run(self, work, done, failed=None) -> Job:
@@ -255,16 +256,18 @@ class BucketBrowser(QWidget):
             self.problem.emit("Select an image to preview.")
             return
         entry = files[0]
-        folder = preview_dir() / self.bucket / entry.key.rsplit("/", 1)[0]
+        folder = preview_dir(self.settings) / self.bucket / entry.key.rsplit("/", 1)[0]
         self._start_download([entry], folder, for_preview=True)
 
     def _start_download(self, entries: list[Entry], folder: Path, *, for_preview: bool) -> None:
         if self._download is not None:
             self.problem.emit("A download is running; wait for it or cancel it first.")
             return
-        client, bucket = self.client, self.bucket
-        remotes = [self._remote(e) for e in entries]
-        total = sum(e.size for e in entries if not e.is_folder)
+        client = self.client
+        wanted = [Wanted(self._remote(e), e.is_folder) for e in entries]
+        cache = None
+        if for_preview and self.settings is not None:
+            cache = PreviewCache(preview_dir(self.settings), self.settings.cache_size_mb * 1024**2)
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
@@ -272,30 +275,9 @@ class BucketBrowser(QWidget):
         self.cancel_button.setEnabled(True)
 
         def work(report, cancel: threading.Event) -> Downloaded:
-            done_before: dict[str, int] = {}
-
-            def progress(event: DownloadProgress) -> None:
-                done_before[event.relative_path] = event.bytes_done
-                report((sum(done_before.values()), total, event.relative_path))
-
-            downloader = Downloader(client, progress=progress)
-            try:
-                paths: list[Path] = []
-                for entry, remote in zip(entries, remotes, strict=True):
-                    if entry.is_folder:
-                        paths += downloader.prefix(bucket, entry.key, folder, cancel)
-                    else:
-                        paths.append(downloader.object(remote, folder, cancel))
-                if for_preview:
-                    settings = Settings.load()
-                    trim(
-                        preview_dir(settings),
-                        settings.cache_size_mb * 1024 * 1024,
-                        frozenset(paths),
-                    )
-                return Downloaded(tuple(paths), for_preview)
-            finally:
-                downloader.close()
+            return download(
+                client, wanted, folder, report=report, cancel=cancel, preview_cache=cache
+            )
 
         job = Job(work)
         job.signals.progress.connect(self._download_progress)
