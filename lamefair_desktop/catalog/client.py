@@ -78,7 +78,7 @@ class CatalogClient:
         catalog_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        # The catalog's own id once known (catalog_identity.identify); see `catalog_key`.
+        # The catalog's own id once known (identity.identify); see `catalog_key`.
         self.catalog_id = catalog_id
         self.token = token if isinstance(token, TokenSource) else TokenSource.fixed(token)
         self.attempts = attempts

@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+from lamefair_desktop.cli.connected import local_db, run_connected
 from lamefair_desktop.cli.exit_codes import (
     EXIT_FAILED,
     EXIT_OFFLINE,
@@ -47,46 +48,6 @@ class Printer:
                 print(f"{state}: {label} {extra}".rstrip(), file=self.stream, flush=True)
 
 
-def _connect():
-    from lamefair_desktop.catalog.connection import connect
-
-    return connect()
-
-
-def _run(action) -> int:
-    """Connect, run `action(connection)`, and turn known failures into exit codes."""
-    from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable, SignInRequired
-    from lamefair_desktop.catalog.local_server import LocalServerError
-    from lamefair_desktop.catalog.tls import CaBundleError
-    from lamefair_desktop.transfer.download import DownloadError
-    from lamefair_desktop.transfer.errors import UploadError
-
-    try:
-        connection = _connect()
-    except (LocalServerError, CaBundleError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    try:
-        return action(connection)
-    except SignInRequired as exc:
-        print(f"error: {exc} Run `lamefair login`.", file=sys.stderr)
-        return EXIT_SIGN_IN
-    except CatalogUnreachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_OFFLINE
-    except (CatalogError, UploadError, DownloadError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        connection.close()
-
-
-def _local_db():
-    from lamefair_desktop.home.local_db import open_local_db
-
-    return open_local_db()
-
-
 # --- ls ---------------------------------------------------------------------------------------
 
 
@@ -103,7 +64,7 @@ def run_ls(args: argparse.Namespace) -> int:
     from lamefair_desktop.catalog.sync import Sync
 
     def action(connection) -> int:
-        sync = Sync(connection.client, _local_db())
+        sync = Sync(connection.client, local_db())
         try:
             sync.pull()
         except CatalogUnreachable:
@@ -136,7 +97,7 @@ def run_ls(args: argparse.Namespace) -> int:
                     print(f"  {file.name}\t{file.data.get('state')}\t{file.data.get('size')} B")
         return EXIT_OK
 
-    return _run(action)
+    return run_connected(action)
 
 
 # --- upload -----------------------------------------------------------------------------------
@@ -169,7 +130,7 @@ def run_upload(args: argparse.Namespace) -> int:
     def action(connection) -> int:
         uploader = Uploader(
             connection.client,
-            UploadQueue(_local_db()),
+            UploadQueue(local_db()),
             UploadSettings(
                 part_concurrency=settings.part_concurrency,
                 file_concurrency=settings.file_concurrency,
@@ -203,7 +164,7 @@ def run_upload(args: argparse.Namespace) -> int:
             status = max(status, _convert(connection.client, uploader.queue, measurement["id"]))
         return status
 
-    return _run(action)
+    return run_connected(action)
 
 
 def _convert(client, uploads, measurement_id: str) -> int:
@@ -269,7 +230,7 @@ def run_queue(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.states import ACTIVE_STATES
     from lamefair_desktop.transfer.upload import Uploader
 
-    queue = UploadQueue(_local_db())
+    queue = UploadQueue(local_db())
     if not args.resume:
         items = queue.items()
         busy = Claims(queue.sessions).holders(i.file_id for i in items if i.state in ACTIVE_STATES)
@@ -306,7 +267,7 @@ def run_queue(args: argparse.Namespace) -> int:
         finally:
             uploader.close()
 
-    return _run(action)
+    return run_connected(action)
 
 
 # --- download ---------------------------------------------------------------------------------
@@ -352,7 +313,7 @@ def run_download(args: argparse.Namespace) -> int:
             downloader.close()
         return EXIT_OK
 
-    return _run(action)
+    return run_connected(action)
 
 
 # --- sync -------------------------------------------------------------------------------------
@@ -366,7 +327,7 @@ def run_sync(args: argparse.Namespace) -> int:
     from lamefair_desktop.catalog.sync import Sync, describe
 
     def action(connection) -> int:
-        sync = Sync(connection.client, _local_db())
+        sync = Sync(connection.client, local_db())
         sent = sync.push()
         applied = sync.pull()
         print(f"{connection.description}: {applied} change(s) received, {len(sent)} sent")
@@ -375,4 +336,4 @@ def run_sync(args: argparse.Namespace) -> int:
             print(f"conflict: {describe(item)}")
         return EXIT_FAILED if conflicts else EXIT_OK
 
-    return _run(action)
+    return run_connected(action)

@@ -44,7 +44,8 @@ def register_watch(parser: argparse.ArgumentParser) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from lamefair_desktop.cli.transfer import Printer, _local_db, _run
+    from lamefair_desktop.cli.connected import local_db, run_connected
+    from lamefair_desktop.cli.transfer import Printer
     from lamefair_desktop.engines.engines import Engines
     from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchRule, WatchStore
 
@@ -54,7 +55,7 @@ def run_watch(args: argparse.Namespace) -> int:
     printer = Printer()
 
     def action(connection) -> int:
-        sessions = _local_db()
+        sessions = local_db()
         store = WatchStore(sessions)
         server = connection.client.catalog_key
         if args.list:
@@ -110,7 +111,7 @@ def run_watch(args: argparse.Namespace) -> int:
         print("stopped", flush=True)
         return EXIT_OK
 
-    return _run(action)
+    return run_connected(action)
 
 
 def _print(printer, event) -> None:

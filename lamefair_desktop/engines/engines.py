@@ -2,7 +2,7 @@
 folders (no Qt).
 
 `lamefair watch` runs them in its own process; the desktop runs them in a child process
-(engine_process.py), so that hashing, uploading and scanning never compete with the window for
+(process.py), so that hashing, uploading and scanning never compete with the window for
 the interpreter. Everything they have to say goes through one `emit(event)` callable as frozen
 dataclasses: FileProgress, MeasurementProgress, DerivedJob, MeasurementConverted, WatchEvent,
 UploadsIdle and EngineFailed.

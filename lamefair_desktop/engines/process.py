@@ -57,7 +57,7 @@ class EngineTarget:
     settings: Settings
     attempts: int = 6
     backoff: float = 0.5
-    catalog_id: str | None = None  # what the window's rows are filed under (catalog_identity)
+    catalog_id: str | None = None  # what the window's rows are filed under (catalog/identity.py)
 
     @classmethod
     def of(cls, workspace) -> EngineTarget:

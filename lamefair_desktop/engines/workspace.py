@@ -82,7 +82,7 @@ class Workspace:
     @cached_property
     def uploader(self) -> Uploader:
         """Registers new files (hashes them, asks the catalog, queues them); the engines'
-        process (engine_process.py) uploads what is queued."""
+        process (engines/process.py) uploads what is queued."""
         return Uploader(
             self.client,
             self.uploads,

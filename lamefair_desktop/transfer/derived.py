@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,14 +130,9 @@ class DerivedQueue:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
-
     def add(self, server: str, measurement: dict, pair: str) -> list[DerivedJob]:
         """Ask for a derived NXem of every TIFF of a just-registered measurement."""
-        with self._session() as session:
+        with self.sessions() as session:
             seq = session.scalar(select(func.coalesce(func.max(DerivedRow.seq), 0))) or 0
             for registered in measurement["files"]:
                 if not wants_conversion(registered["path"]):
@@ -172,16 +166,16 @@ class DerivedQueue:
             query = query.where(DerivedRow.measurement_id == measurement_id)
         if session is not None:
             return [DerivedJob.of(r) for r in session.scalars(query)]
-        with self._session() as own:
+        with self.sessions() as own:
             return [DerivedJob.of(r) for r in own.scalars(query)]
 
     def get(self, file_id: str) -> DerivedJob | None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(DerivedRow, file_id)
             return DerivedJob.of(row) if row else None
 
     def update(self, file_id: str, **values) -> DerivedJob:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(DerivedRow, file_id)
             for key, value in values.items():
                 setattr(row, key, value)
@@ -197,7 +191,7 @@ class DerivedQueue:
         if session is not None:
             row = learn_server_verdict(session, derived)
             return DerivedJob.of(row) if row is not None else None
-        with self._session() as own:
+        with self.sessions() as own:
             job = self.learn_server_verdict(derived, own)
             own.commit()
             return job

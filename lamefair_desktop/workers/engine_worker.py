@@ -1,4 +1,4 @@
-"""The window's side of the engines' process (engine_process.py): commands go down the pipe,
+"""The window's side of the engines' process (engines/process.py): commands go down the pipe,
 events come back as signals on the UI thread.
 
 A reader thread waits on the child's event queue and emits one signal per event (Qt queues them

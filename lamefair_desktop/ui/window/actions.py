@@ -5,31 +5,11 @@ A part of MainWindow (ui/main_window.py): it uses the window's slots and its sel
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QMenu,
-)
+from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.catalog.tree import CHILD_KIND
-from lamefair_desktop.engines.workspace import Identity
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    changes: int
-    problem: str  # empty when the catalog answered
-    identity: Identity
-    sign_in: bool = False  # the catalog answered, but wants a sign-in first
-
-
-OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
-
 
 KIND_LABEL = {
     "project": "project",

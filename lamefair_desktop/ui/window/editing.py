@@ -6,29 +6,12 @@ A part of MainWindow (ui/main_window.py).
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
 from lamefair_desktop.catalog.sync import Node
 from lamefair_desktop.catalog.tree import CHILD_KIND, TreeNode
-from lamefair_desktop.engines.workspace import Identity
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
 from lamefair_desktop.ui.panels.watch_panel import WatchRuleDialog
 from lamefair_desktop.ui.window.actions import KIND_LABEL
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    changes: int
-    problem: str  # empty when the catalog answered
-    identity: Identity
-    sign_in: bool = False  # the catalog answered, but wants a sign-in first
-
-
-OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
 
 
 class WindowEditing:

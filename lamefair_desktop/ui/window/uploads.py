@@ -7,7 +7,6 @@ A part of MainWindow (ui/main_window.py): it uses the window's workspace, jobs a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -16,7 +15,6 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop.catalog.tree import TreeNode
-from lamefair_desktop.engines.workspace import Identity
 from lamefair_desktop.home.settings import SettingsError
 from lamefair_desktop.transfer.derived import MeasurementConverted
 from lamefair_desktop.transfer.intake import Intake, Measurement
@@ -26,17 +24,6 @@ from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadReques
 from lamefair_desktop.workers.pools import registration_pool
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    changes: int
-    problem: str  # empty when the catalog answered
-    identity: Identity
-    sign_in: bool = False  # the catalog answered, but wants a sign-in first
-
-
-OPEN_FILTER = "Microscope images (*.tif *.tiff *.nxs *.h5 *.hdf5 *.nx5);;All files (*)"
 
 
 class WindowUploads:
