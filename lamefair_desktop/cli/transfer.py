@@ -19,7 +19,7 @@ from lamefair_desktop.cli.exit_codes import (
     EXIT_SIGN_IN,
     EXIT_USAGE,
 )
-from lamefair_desktop.transfer.states import ACTIVE_STATES, UploadState
+from lamefair_desktop.transfer.states import ACTIVE_STATES, ConversionState, UploadState
 
 UPLOAD_PATIENCE = 300.0  # seconds `lamefair upload` waits for a lost network before exiting 3
 
@@ -180,9 +180,9 @@ def _convert(client, uploads, measurement_id: str) -> int:
     status = EXIT_OK
     for job in derived.items(measurement_id=measurement_id):
         print(f"NXem: {job.rel_path}: {job.verdict} {job.error}".rstrip())
-        if job.state == "failed":
+        if job.state == ConversionState.FAILED:
             status = EXIT_FAILED
-        elif job.state == "offline":
+        elif job.state == ConversionState.OFFLINE:
             status = max(status, EXIT_OFFLINE)
     return status
 

@@ -40,13 +40,19 @@ from lamefair_desktop.nexus.validate import (
 )
 from lamefair_desktop.nexus.writer import convert
 from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.states import (
+    CONVERSION_ACTIVE,
+    CONVERSION_FINAL,
+    ConversionState,
+    UploadState,
+)
 
 log = logging.getLogger(__name__)
 
 CONVERTIBLE = (".tif", ".tiff")
-FINAL_STATES = ("stored", "failed", "skipped")
+FINAL_STATES = CONVERSION_FINAL
 # waiting: for the raw upload; offline: for the network; then converting → uploading → stored.
-ACTIVE_STATES = ("waiting", "offline", "converting", "uploading")
+ACTIVE_STATES = CONVERSION_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class DerivedJob:
         """In words, for a table cell: the verdict and which check gave it (a structure that is
         complete is not yet valid NXem for FAIRmat). The catalog's FAIRmat verdict, once known,
         outranks whatever this computer could run."""
-        if self.state == "stored":
+        if self.state == ConversionState.STORED:
             if self.server_valid is not None:
                 return (
                     "valid NXem (FAIRmat, checked by the catalog)"
@@ -101,9 +107,9 @@ class DerivedJob:
                 return "valid NXem (FAIRmat)" if self.valid else "stored, NOT valid (FAIRmat)"
             who = VALIDATOR_LABELS.get(self.validator, self.validator)
             return f"structure complete ({who})" if self.valid else f"stored, NOT valid ({who})"
-        if self.state == "failed":
+        if self.state == ConversionState.FAILED:
             return "conversion failed"
-        if self.state == "skipped":
+        if self.state == ConversionState.SKIPPED:
             return "not converted"
         return self.state
 
@@ -146,7 +152,7 @@ class DerivedQueue:
                         server=server,
                         rel_path=registered["path"],
                         pair=pair,
-                        state="waiting",
+                        state=ConversionState.WAITING,
                     )
                 )
             session.commit()
@@ -200,8 +206,8 @@ class DerivedQueue:
         """A failed conversion (fixed mapping, freed disk), or one skipped because its upload
         was cancelled and is now resumed, goes round again."""
         job = self.get(file_id)
-        if job is not None and job.state in ("failed", "skipped"):
-            self.update(file_id, state="waiting", error="")
+        if job is not None and job.state in (ConversionState.FAILED, ConversionState.SKIPPED):
+            self.update(file_id, state=ConversionState.WAITING, error="")
 
 
 class Deriver:
@@ -251,10 +257,14 @@ class Deriver:
                     continue
                 upload = self.uploads.get(job.file_id)
                 raw_state = upload.state if upload else "missing"
-                if raw_state in ("failed", "cancelled", "missing"):
-                    self._set(job.file_id, state="skipped", error=f"the raw upload is {raw_state}")
+                if raw_state in (UploadState.FAILED, UploadState.CANCELLED, "missing"):
+                    self._set(
+                        job.file_id,
+                        state=ConversionState.SKIPPED,
+                        error=f"the raw upload is {raw_state}",
+                    )
                     finished += 1
-                elif raw_state == "stored":
+                elif raw_state == UploadState.STORED:
                     finished += self._derive(job, upload.local_path, upload.sha256, cancel)
             if poll is None:
                 if not finished:  # the rest waits for uploads or the network
@@ -272,8 +282,8 @@ class Deriver:
         # Keep the relative path: a/x.tif and b/x.tif of one measurement must not collide.
         output = derived_dir() / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
         try:
-            if job.state != "uploading" or not Path(job.output).is_file():
-                job = self._set(job.file_id, state="converting", error="")
+            if job.state != ConversionState.UPLOADING or not Path(job.output).is_file():
+                job = self._set(job.file_id, state=ConversionState.CONVERTING, error="")
                 context = self._context(job.measurement_id)
                 # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
                 pair = None if job.pair == GENERIC_PAIR else job.pair
@@ -291,7 +301,7 @@ class Deriver:
                     output.unlink(missing_ok=True)
                     self._set(
                         job.file_id,
-                        state="failed",
+                        state=ConversionState.FAILED,
                         error=(
                             f"{source} changed after it was uploaded, so its NXem would not "
                             "describe the stored file; the stored raw copy is intact: download "
@@ -302,7 +312,7 @@ class Deriver:
                 report = self._validate(output)
                 job = self._set(
                     job.file_id,
-                    state="uploading",
+                    state=ConversionState.UPLOADING,
                     output=str(output),
                     valid=report.valid,
                     validator=report.validator,
@@ -314,15 +324,17 @@ class Deriver:
                 )
             self._store(job)
         except CatalogUnreachable as exc:
-            self._set(job.file_id, state="offline", error=str(exc))
+            self._set(job.file_id, state=ConversionState.OFFLINE, error=str(exc))
         except (NexusEngineError, CatalogError) as exc:
-            self._set(job.file_id, state="failed", error=str(exc))
+            self._set(job.file_id, state=ConversionState.FAILED, error=str(exc))
         except httpx.HTTPError as exc:
-            self._set(job.file_id, state="offline", error=f"Storage unreachable: {exc}")
+            self._set(
+                job.file_id, state=ConversionState.OFFLINE, error=f"Storage unreachable: {exc}"
+            )
         except FileNotFoundError:
             self._set(
                 job.file_id,
-                state="failed",
+                state=ConversionState.FAILED,
                 error=(
                     f"{source} is gone, so it cannot be converted here; the stored raw copy is "
                     "intact: download it and convert that with `lamefair convert`."
@@ -363,7 +375,7 @@ class Deriver:
                 "locally and will be sent again."
             )
         self.client.complete_derived(plan["id"])
-        self._set(job.file_id, state="stored", error="")
+        self._set(job.file_id, state=ConversionState.STORED, error="")
 
     def _context(self, measurement_id: str) -> dict:
         """Sample, experiment, proposal and project of a measurement, as the catalog has them."""
@@ -387,7 +399,7 @@ class Deriver:
         if self.converted is None or any(j.state not in FINAL_STATES for j in jobs):
             return
         uploads = [u for u in self.uploads.items() if u.measurement_id == measurement_id]
-        if any(u.state != "stored" for u in uploads):
+        if any(u.state != UploadState.STORED for u in uploads):
             return
-        valid = sum(1 for j in jobs if j.state == "stored" and j.valid)
+        valid = sum(1 for j in jobs if j.state == ConversionState.STORED and j.valid)
         self.converted(MeasurementConverted(measurement_id, len(uploads), valid, len(jobs) - valid))

@@ -10,38 +10,42 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from lamefair_desktop.transfer.states import UploadState
 from lamefair_desktop.watch.free_space import check_before_delete
-from lamefair_desktop.watch.rules import LedgerEntry
+from lamefair_desktop.watch.rules import LedgerEntry, LedgerState
 
 
 class AfterUpload:
     def _follow(self) -> None:
         """Ledger rows follow their uploads; with free_space, verified files leave the folder."""
-        for entry in self.store.entries(self.rule.id, ("queued", "stored")):
+        for entry in self.store.entries(self.rule.id, (LedgerState.QUEUED, LedgerState.STORED)):
             upload = self.uploader.queue.get(entry.file_id)
             if upload is None:
                 continue
-            if entry.state == "queued" and upload.state == "stored":
-                self.store.set_state(self.rule.id, None, "stored", file_id=entry.file_id)
-                entry = replace(entry, state="stored")
-            elif entry.state == "queued" and upload.state in ("failed", "cancelled"):
+            if entry.state == LedgerState.QUEUED and upload.state == UploadState.STORED:
+                self.store.set_state(self.rule.id, None, LedgerState.STORED, file_id=entry.file_id)
+                entry = replace(entry, state=LedgerState.STORED)
+            elif entry.state == LedgerState.QUEUED and upload.state in (
+                UploadState.FAILED,
+                UploadState.CANCELLED,
+            ):
                 self.store.set_state(
                     self.rule.id,
                     None,
-                    "failed",
+                    LedgerState.FAILED,
                     upload.error or upload.state,
                     file_id=entry.file_id,
                 )
                 self.say(f"{entry.rel_path}: upload {upload.state}: {upload.error}", "error")
                 continue
-            if entry.state == "stored" and self.rule.free_space:
+            if entry.state == LedgerState.STORED and self.rule.free_space:
                 self._free(entry)
 
     def _free(self, entry: LedgerEntry) -> None:
         """Delete the local copy only when proven to be the bytes stored; else say why, once."""
         path = Path(self.rule.folder) / entry.rel_path
         if not path.exists():
-            self.store.set_state(self.rule.id, None, "freed", file_id=entry.file_id)
+            self.store.set_state(self.rule.id, None, LedgerState.FREED, file_id=entry.file_id)
             return
         client = self.uploader.client
         verdict = check_before_delete(
@@ -51,7 +55,7 @@ class AfterUpload:
         if not verdict.delete:
             if verdict.final:  # nothing will change that: stop checking (and re-hashing) it
                 self.store.set_state(
-                    self.rule.id, None, "kept", verdict.reason, file_id=entry.file_id
+                    self.rule.id, None, LedgerState.KEPT, verdict.reason, file_id=entry.file_id
                 )
             self._problem(key, f"{entry.rel_path} is kept, not deleted: {verdict.reason}.")
             return
@@ -61,5 +65,5 @@ class AfterUpload:
             self.say(f"{entry.rel_path} is stored but could not be deleted: {exc}", "warning")
             return
         self._reported.pop(key, None)
-        self.store.set_state(self.rule.id, None, "freed", file_id=entry.file_id)
+        self.store.set_state(self.rule.id, None, LedgerState.FREED, file_id=entry.file_id)
         self.say(f"{entry.rel_path}: stored and verified (SHA-256), local copy deleted.")

@@ -30,7 +30,7 @@ from lamefair_desktop.transfer.intake import Intake, Measurement
 from lamefair_desktop.transfer.registration import LocalFile
 from lamefair_desktop.transfer.upload import Uploader
 from lamefair_desktop.watch.after_upload import AfterUpload
-from lamefair_desktop.watch.rules import LedgerEntry, WatchEvent, WatchRule, WatchStore
+from lamefair_desktop.watch.rules import LedgerEntry, LedgerState, WatchEvent, WatchRule, WatchStore
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ class FolderWatcher(AfterUpload):
                         moved,
                         rel_path=item.rel_path,
                         version=1,
-                        state="renamed",
+                        state=LedgerState.RENAMED,
                         size=item.size,
                         mtime_ns=item.mtime_ns,
                         error=f"renamed from {moved.rel_path}",
@@ -276,7 +276,7 @@ class FolderWatcher(AfterUpload):
                 digest,
                 batch.measurement_id,
                 str(uuid.uuid4()),
-                "registering",
+                LedgerState.REGISTERING,
                 "",
             )
         )
@@ -290,13 +290,13 @@ class FolderWatcher(AfterUpload):
             self._settling.pop(item.rel_path, None)
         if not batch.files:
             return 0
-        registering = [e for e in batch.entries if e.state == "registering"]
+        registering = [e for e in batch.entries if e.state == LedgerState.REGISTERING]
         self._register(experiment_id, batch.measurement_id, registering, batch.files)
         return len(batch.files)
 
     def _renamed_from(self, by_hash, item: LocalFile, digest: str) -> LedgerEntry | None:
         for entry in by_hash.get((digest, item.size), []):
-            if entry.state in ("failed",):
+            if entry.state == LedgerState.FAILED:
                 continue
             if not (Path(self.rule.folder) / entry.rel_path).exists():
                 return entry
@@ -327,20 +327,20 @@ class FolderWatcher(AfterUpload):
             self._problem("catalog", f"{len(files)} file(s) wait for the catalog: {exc}")
             return
         except CatalogError as exc:
-            self.store.set_state(self.rule.id, measurement_id, "failed", str(exc))
+            self.store.set_state(self.rule.id, measurement_id, LedgerState.FAILED, str(exc))
             self.say(f"{len(files)} file(s) were refused by the catalog: {exc}", "error")
             return
         self._reported.pop("catalog", None)
         if taken.conversion_problem:
             self.say(f"conversion to NXem not queued: {taken.conversion_problem}", "error")
-        self.store.set_state(self.rule.id, measurement_id, "queued")
+        self.store.set_state(self.rule.id, measurement_id, LedgerState.QUEUED)
         self.taken += len(files)
         names = ", ".join(f.rel_path for f in files[:3]) + (" …" if len(files) > 3 else "")
         self.say(f"{len(files)} file(s) queued: {names}")
 
     def _retry_registering(self) -> None:
         """Registrations cut short (offline, crash) go again with the ids they were given."""
-        pending = self.store.entries(self.rule.id, ("registering",))
+        pending = self.store.entries(self.rule.id, (LedgerState.REGISTERING,))
         if not pending:
             return
         experiment_id = self.experiment_for(self.rule)
@@ -363,7 +363,7 @@ class FolderWatcher(AfterUpload):
                     self.store.set_state(
                         self.rule.id,
                         measurement_id,
-                        "failed",
+                        LedgerState.FAILED,
                         "changed or removed before registration",
                         rel_path=entry.rel_path,
                     )

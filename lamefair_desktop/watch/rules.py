@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import time
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -21,6 +22,19 @@ from lamefair_catalog.shared import (
 )
 from lamefair_desktop.home.tables import LedgerRow, WatchRuleRow, plain
 from lamefair_desktop.home.tables import now as _now
+
+
+class LedgerState(StrEnum):
+    """A ledger entry's state; the values are stored in `watch_ledger.state`: never change one."""
+
+    REGISTERING = "registering"  # ids chosen and committed; the catalog not yet told
+    QUEUED = "queued"  # registered; its upload is queued
+    STORED = "stored"
+    FREED = "freed"  # stored, verified, and deleted from the folder (free_space)
+    KEPT = "kept"  # stored, but free_space found a reason not to delete it
+    RENAMED = "renamed"  # the bytes of a file stored under another name: not sent again
+    FAILED = "failed"
+
 
 DEFAULT_EXCLUDE = ("*.tmp", "*.part", "*.partial", "*.lamefair-partial", "~*", ".*", "*.lock")
 

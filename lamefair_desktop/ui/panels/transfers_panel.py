@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.transfer.derived import DerivedJob, DerivedQueue
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.states import ConversionState
 from lamefair_desktop.ui.drops import dropped_paths
 from lamefair_desktop.ui.models.transfers_model import (
     COLUMNS,
@@ -129,7 +130,7 @@ class TransfersPanel(QWidget):
         """The validator's verdict and full report, and what the entry lacks."""
         box = QMessageBox(self)
         box.setWindowTitle(f"NXem of {job.rel_path}")
-        if job.state == "failed":
+        if job.state == ConversionState.FAILED:
             box.setIcon(QMessageBox.Icon.Warning)
             box.setText(f"{job.rel_path} was not converted.\n\n{job.error}")
         else:
