@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +47,7 @@ class Engines:
         upload_settings: UploadSettings | None = None,
         progress_interval: float = PROGRESS_INTERVAL,
         validate_with_pynx: bool | None = None,
+        derived_dir: Path | None = None,  # where NXem files are written (default: settings)
     ) -> None:
         self.emit = emit
         self.uploads = UploadQueue(sessions)
@@ -65,6 +67,7 @@ class Engines:
             progress=emit,
             converted=emit,
             validate_with_pynx=validate_with_pynx,
+            output_dir=derived_dir,
         )
         # Rules that follow the selection send files to the experiment selected in the app.
         self.selected_experiment_id = ""

@@ -159,6 +159,7 @@ def serve(target: EngineTarget, commands, events) -> None:
     """The child's main: run the engines until told to stop or the window is gone."""
     from lamefair_desktop.engines.engines import Engines
     from lamefair_desktop.home.local_db import open_local_db
+    from lamefair_desktop.transfer.derived import derived_dir
     from lamefair_desktop.transfer.upload import UploadSettings
 
     _lower_priority()
@@ -175,6 +176,7 @@ def serve(target: EngineTarget, commands, events) -> None:
             part_concurrency=target.settings.part_concurrency,
             file_concurrency=target.settings.file_concurrency,
         ),
+        derived_dir=derived_dir(target.settings),
     )
     engines.start()
     events.put(EngineReady(os.getpid()))

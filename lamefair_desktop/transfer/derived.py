@@ -128,8 +128,8 @@ def wants_conversion(rel_path: str) -> bool:
     return rel_path.lower().endswith(CONVERTIBLE)
 
 
-def derived_dir() -> Path:
-    return Settings.load().cache_path() / "derived"
+def derived_dir(settings: Settings) -> Path:
+    return settings.cache_path() / "derived"
 
 
 class DerivedQueue:
@@ -222,8 +222,12 @@ class Deriver:
         progress: Callable[[DerivedJob], None] | None = None,
         converted: Callable[[MeasurementConverted], None] | None = None,
         validate_with_pynx: bool | None = None,
+        output_dir: Path | None = None,
     ) -> None:
         self.client = client
+        # Where the NXem files are written: from the settings the caller loaded, else read once
+        # now (not for every file: a settings file broken later must not stop conversions).
+        self.output_dir = output_dir if output_dir is not None else derived_dir(Settings.load())
         self.uploads = uploads
         self.queue = queue
         self.progress = progress
@@ -280,7 +284,7 @@ class Deriver:
     def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
         """Returns 1 when the job reached a final state."""
         # Keep the relative path: a/x.tif and b/x.tif of one measurement must not collide.
-        output = derived_dir() / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
+        output = self.output_dir / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
         try:
             if job.state != ConversionState.UPLOADING or not Path(job.output).is_file():
                 job = self._set(job.file_id, state=ConversionState.CONVERTING, error="")
