@@ -37,8 +37,8 @@ def _write_random(path: Path, size: int) -> None:
 
 def _ours_worker(url: str, token: str, experiment: str, source: str, home: str) -> None:
     os.environ["LAMEFAIR_HOME"] = home
-    from lamefair_desktop.catalog_client import CatalogClient
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.catalog.client import CatalogClient
+    from lamefair_desktop.home.local_db import open_local_db
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader
 

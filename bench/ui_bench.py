@@ -93,7 +93,7 @@ def _watch_burst(app, window, experiment_id: str, home: Path, count: int) -> flo
     import threading
     import uuid
 
-    from lamefair_desktop.watch import WatchRule
+    from lamefair_desktop.watch.rules import WatchRule
 
     folder = home / "burst"
     folder.mkdir()
@@ -175,8 +175,8 @@ def _run(home: Path, quick: bool) -> None:
     from PySide6.QtWidgets import QApplication
 
     from lamefair_desktop.ui.app import favour_the_ui_thread
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadRequest
     from lamefair_desktop.ui.main_window import MainWindow
-    from lamefair_desktop.ui.upload_dialog import UploadRequest
 
     big_size = (128 if quick else 1024) * MiB
     frames, side = (20, 1024) if quick else (50, 2048)

@@ -1,5 +1,5 @@
 import sys
 
-from lamefair_desktop.cli import main
+from lamefair_desktop.cli.main import main
 
 sys.exit(main())

@@ -8,7 +8,7 @@ executable means one PyInstaller analysis: half the build time, one copy of ever
 import multiprocessing
 import sys
 
-# The engines' process is spawned from this executable (lamefair_desktop/engine_process.py):
+# The engines' process is spawned from this executable (lamefair_desktop/engines/process.py):
 # in a child, this runs the engines and exits instead of starting another window.
 multiprocessing.freeze_support()
 
@@ -17,6 +17,6 @@ if sys.argv[1:2] == ["catalog"]:
 
     sys.exit(catalog_main(sys.argv[2:]))
 
-from lamefair_desktop.cli import main  # noqa: E402 - after freeze_support, on purpose
+from lamefair_desktop.cli.main import main  # noqa: E402 - after freeze_support, on purpose
 
 sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from lamefair_desktop.cache import trim
+from lamefair_desktop.home.preview_cache import trim
 
 
 def test_trim_removes_least_recently_used_files_first(tmp_path):

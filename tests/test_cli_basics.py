@@ -45,7 +45,7 @@ def test_gui_without_display_points_to_the_cli():
 def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
     import httpx
 
-    from lamefair_desktop import local_server
+    from lamefair_desktop.catalog import local_server
     from lamefair_desktop.ui.main_window import MainWindow
 
     window = MainWindow()
@@ -119,7 +119,7 @@ def test_sigterm_closes_the_window_and_stops_the_local_catalog(tmp_path):
     import signal
     import time
 
-    from lamefair_desktop import local_server
+    from lamefair_desktop.catalog import local_server
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
     env |= {"LAMEFAIR_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"}

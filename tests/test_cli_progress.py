@@ -8,7 +8,7 @@ import re
 
 from rich.console import Console
 
-from lamefair_desktop.commands.progress import TransferProgress
+from lamefair_desktop.cli.progress import TransferProgress
 
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MB = 1_000_000

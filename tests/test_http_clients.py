@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lamefair_catalog.embedded.seaweed_security import write_security_config
-from lamefair_desktop.tls import http_client
+from lamefair_desktop.catalog.tls import http_client
 
 
 class _Proxy(BaseHTTPRequestHandler):

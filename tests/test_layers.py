@@ -3,6 +3,9 @@
 - Core engines in lamefair_desktop (everything outside ui/ and workers/) import no Qt and no pyqtgraph,
   not even indirectly.
 - workers/ never imports ui/.
+- The desktop's packages form layers (LAYERS below): a module imports only from its own layer or
+  lower ones, and no modules of lamefair_desktop import each other in a circle (function-level
+  imports count too: a cycle hidden in a function is still a cycle).
 - The desktop imports from the catalog server only its shared schema module and the shared NXem
   judge (the one child-process runner of the FAIRmat validator, used by both sides); the server
   never imports the desktop.
@@ -24,6 +27,20 @@ QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6")
 # child process), so the desktop never pulls FastAPI, SQLAlchemy models or boto3 through them.
 SHARED_WITH_DESKTOP = ("lamefair_catalog.shared", "lamefair_catalog.nxem_judge")
 
+# Lowest first. Module prefixes under lamefair_desktop; the longest matching prefix decides.
+LAYERS = (
+    # this PC: folders, settings, the local database; and the exit codes (they import nothing)
+    ("", "hashing", "resources", "home", "cli.exit_codes"),
+    ("catalog",),  # talking to a catalog: client, sign-in, sync, the Qt-free tree
+    ("nexus",),  # conversion to NXem (knows nothing of catalogs or transfers)
+    ("transfer",),  # queues, uploads, downloads, conversions to upload
+    ("watch",),  # watch folders feed the transfer intake
+    ("engines",),  # the engines of one catalog together, their process, the workspace
+    ("workers", "cli"),  # Qt adapters over the engines; the headless commands
+    ("ui",),  # the window
+    ("cli.main", "__main__"),  # the entry point: starts the GUI or a command
+)
+
 
 def _python_files(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
@@ -32,12 +49,36 @@ def _python_files(package: str) -> list[Path]:
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _run_time_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            # `from package import module` imports that module
+            names.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if _module_path(f"{node.module}.{alias.name}") is not None
+            )
     return names
+
+
+def _run_time_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:` (annotations only: never imported)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_run_time_nodes(child)])
+            continue
+        yield node
+        yield from _run_time_nodes(node)
+
+
+def _module_path(name: str) -> Path | None:
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _module_name(path: Path) -> str:
@@ -67,7 +108,7 @@ def test_core_modules_do_not_load_qt_transitively():
         if _is_core(path)
         and path.name != "__main__.py"
         # Alembic's scripts run inside Alembic only (env.py reads its running context).
-        and "local_migrations" not in path.parts
+        and "migrations" not in path.parts
     ]
     script = (
         "import importlib, sys\n"
@@ -205,3 +246,58 @@ def test_server_packages_depend_one_way():
         )
     cycle = _find_cycle(parts)
     assert cycle is None, " -> ".join(cycle)
+
+
+def _layer(module: str) -> int:
+    inner = module.removeprefix("lamefair_desktop").removeprefix(".")
+    best, best_length = None, -1
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            matches = inner == prefix or inner.startswith(f"{prefix}.") or prefix == ""
+            if matches and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    return best
+
+
+def _desktop_graph() -> dict[str, set[str]]:
+    graph = {}
+    for path in _python_files("lamefair_desktop"):
+        module = _module_name(path).removesuffix(".__init__")
+        graph[module] = {
+            name
+            for name in _imports(path)
+            if name.startswith("lamefair_desktop.") and _module_path(name) is not None
+        }
+    return graph
+
+
+def test_no_module_imports_from_a_higher_layer():
+    offenders = [
+        f"{module} (layer {LAYERS[_layer(module)]}) imports {name} (layer {LAYERS[_layer(name)]})"
+        for module, names in _desktop_graph().items()
+        for name in names
+        if _layer(name) > _layer(module)
+    ]
+    assert not offenders, "\n".join(sorted(offenders))
+
+
+def test_no_import_cycles_in_the_desktop():
+    graph = _desktop_graph()
+    # A package's __init__ is imported with every module inside it: not an edge of its own.
+    cycles, state = [], {}
+
+    def visit(module: str, stack: list[str]) -> None:
+        state[module] = "open"
+        stack.append(module)
+        for name in sorted(graph.get(module, ())):
+            if state.get(name) == "open":
+                cycles.append(" -> ".join([*stack[stack.index(name) :], name]))
+            elif name not in state:
+                visit(name, stack)
+        stack.pop()
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert not cycles, "\n".join(cycles)

@@ -17,11 +17,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from lamefair_desktop import local_db
-from lamefair_desktop.local_db import LocalBase, LocalDatabaseError, open_local_db
+from lamefair_desktop.home import local_db
+from lamefair_desktop.home.local_db import LocalBase, LocalDatabaseError, open_local_db
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.watch import WatchStore
+from lamefair_desktop.watch.rules import WatchStore
 
 SCHEMA_6 = Path(__file__).parent / "fixtures" / "local_db_schema6.sql"
 TABLES = (
@@ -203,7 +203,7 @@ def test_opening_a_file_at_the_newest_schema_does_not_load_alembic(tmp_path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from lamefair_desktop.local_db import open_local_db\n"
+        "from lamefair_desktop.home.local_db import open_local_db\n"
         f"open_local_db(Path({str(path)!r}))\n"
         "print('alembic' in sys.modules)\n"
     )

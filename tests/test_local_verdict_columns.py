@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.derived import DerivedQueue
 
 # derived_jobs as schema 5 made it (before the server_* columns).

@@ -10,12 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lamefair_desktop import log_files, paths
+from lamefair_desktop.home import log_files, paths
 
 LIMIT = 4_000
 WRITER = """
 import logging, sys
-from lamefair_desktop import log_files
 log_files.MAX_BYTES, log_files.BACKUPS = {limit}, 50
 log_files.log_to_file("shared.log")
 for number in range(600):
@@ -76,7 +75,7 @@ def test_the_local_catalog_logs_to_a_file_it_rotates_and_its_console_is_set_asid
     catches what it prints before logging is set up is set aside at start when large."""
     import httpx
 
-    from lamefair_desktop import local_server
+    from lamefair_desktop.catalog import local_server
 
     console = paths.log_dir() / "local-catalog-console.log"
     console.write_bytes(b"old start-up lines\n" * 100_000)  # 1.9 MB: past the limit

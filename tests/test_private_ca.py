@@ -25,14 +25,16 @@ import httpx
 import pytest
 
 from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, SeaweedServer
-from lamefair_desktop.catalog_client import CatalogClient, CatalogUnreachable
-from lamefair_desktop.connection import connect
-from lamefair_desktop.engine_process import EngineProcess, EngineTarget, Kick
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.catalog.client import CatalogClient, CatalogUnreachable
+from lamefair_desktop.catalog.connection import connect
+from lamefair_desktop.engines.messages import Kick
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
+from lamefair_desktop.home.local_db import open_local_db
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import Downloader
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from tests.support import components
 from tests.support.catalog import Api, CatalogProcess, start_catalog
 from tests.support.tls import LabCa, make_lab_ca, start_tls_proxy
@@ -230,8 +232,8 @@ def test_without_the_ca_bundle_the_cli_names_the_certificate_problem(lab, tmp_pa
 def test_an_untrusted_provider_is_named_as_a_certificate_problem(lab):
     """The catalog is trusted but the provider's certificate is not (say the lab's CA bundle
     covers only the catalog): sign-in names the certificate problem, not 'does not answer'."""
-    from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession
-    from lamefair_desktop.tls import http_client
+    from lamefair_desktop.catalog.auth import AuthConfig, AuthError, OidcSession
+    from lamefair_desktop.catalog.tls import http_client
 
     with http_client(str(lab.ca.ca_file), timeout=10) as trusted:
         config = AuthConfig.fetch(lab.catalog.url, trusted)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.cli import EXIT_USAGE
-from lamefair_desktop.settings import SCHEMA_VERSION, Settings, SettingsError
+from lamefair_desktop.cli.exit_codes import EXIT_USAGE
+from lamefair_desktop.home.settings import SCHEMA_VERSION, Settings, SettingsError
 
 LAMEFAIR = str(Path(sys.executable).parent / "lamefair")
 

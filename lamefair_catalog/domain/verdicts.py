@@ -40,7 +40,7 @@ from lamefair_catalog.nxem_judge import JudgeTimeout, judge
 from lamefair_catalog.shared import REPORT_LENGTH
 from lamefair_catalog.storage.errors import ObjectTooLarge, StorageError
 
-log = logging.getLogger("lamefair_catalog.verdicts")
+log = logging.getLogger("lamefair_catalog.domain.verdicts")
 RETRIES = 10  # a storage outage of up to RETRIES x RETRY_AFTER seconds leaves no file unjudged
 RETRY_AFTER = 30.0
 

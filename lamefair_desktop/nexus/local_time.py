@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lamefair_desktop.home.time_zones import zone_info
 
 RULE = (
     "Vendor times without a zone are read as wall-clock time in the zone named here, with the UTC "
@@ -37,15 +38,6 @@ class ZoneChoice:
 
     def __post_init__(self) -> None:
         zone_info(self.name)  # an unknown name fails here, before any file is written
-
-
-def zone_info(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r} (expected an IANA name such as Europe/Berlin)"
-        ) from None
 
 
 def computer_zone() -> ZoneChoice:

@@ -34,22 +34,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Float, String, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop.local_db import LocalBase
+from lamefair_desktop.home.tables import ClaimRow
 
 LEASE_SECONDS = 30.0  # how long a silent owner keeps its files
 RENEW_EVERY = 5.0  # several renewals per lease: one slow commit must not lose a claim
-
-
-class ClaimRow(LocalBase):
-    __tablename__ = "upload_claims"
-    # No foreign key: a claim may outlive a forgotten row for a moment, and must not cascade.
-    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(300))
-    lease_until: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)

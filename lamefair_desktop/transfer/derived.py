@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Boolean, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_catalog.shared import GENERIC_PAIR
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.sync import learn_server_verdict
+from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
-from lamefair_desktop.local_db import LocalBase, plain
+from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.home.tables import DerivedRow, plain
+from lamefair_desktop.home.tables import now as _now
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
-from lamefair_desktop.nexus.local_time import ZoneChoice, computer_zone
+from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import PairOrigin, default_registry
 from lamefair_desktop.nexus.validate import (
     FAIRMAT,
@@ -39,47 +41,20 @@ from lamefair_desktop.nexus.validate import (
     structural_report,
 )
 from lamefair_desktop.nexus.writer import convert
-from lamefair_desktop.settings import Settings
-from lamefair_desktop.tls import http_client
 from lamefair_desktop.transfer.queue import UploadQueue
+from lamefair_desktop.transfer.states import (
+    CONVERSION_ACTIVE,
+    CONVERSION_FINAL,
+    ConversionState,
+    UploadState,
+)
 
 log = logging.getLogger(__name__)
 
 CONVERTIBLE = CONVERTIBLE_SUFFIXES
-FINAL_STATES = ("stored", "failed", "skipped")
+FINAL_STATES = CONVERSION_FINAL
 # waiting: for the raw upload; offline: for the network; then converting → uploading → stored.
-ACTIVE_STATES = ("waiting", "offline", "converting", "uploading")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class DerivedRow(LocalBase):
-    __tablename__ = "derived_jobs"
-    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)
-    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
-    server: Mapped[str] = mapped_column(String(500))
-    rel_path: Mapped[str] = mapped_column(Text)
-    pair: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="waiting")
-    output: Mapped[str] = mapped_column(Text, default="")
-    valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    validator: Mapped[str] = mapped_column(String(16), default="")
-    report: Mapped[str] = mapped_column(Text, default="")
-    lacking: Mapped[str] = mapped_column(Text, default="")
-    error: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
-    # The catalog's FAIRmat verdict on the stored file, learned from the change feed (sync.py).
-    server_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    server_validator: Mapped[str] = mapped_column(String(64), default="")
-    server_report: Mapped[str] = mapped_column(Text, default="")
-    # The instrument clock's zone for this conversion and why (None: the pair's, else this
-    # computer's default), and the SHA-256 of the derived file made here last.
-    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    timezone_reason: Mapped[str] = mapped_column(Text, default="")
-    output_sha256: Mapped[str] = mapped_column(String(64), default="")
+ACTIVE_STATES = CONVERSION_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -126,7 +101,7 @@ class DerivedJob:
         """In words, for a table cell: the verdict and which check gave it (a structure that is
         complete is not yet valid NXem for FAIRmat). The catalog's FAIRmat verdict, once known,
         outranks whatever this computer could run."""
-        if self.state == "stored":
+        if self.state == ConversionState.STORED:
             if self.server_valid is not None:
                 return (
                     "valid NXem (FAIRmat, checked by the catalog)"
@@ -137,9 +112,9 @@ class DerivedJob:
                 return "valid NXem (FAIRmat)" if self.valid else "stored, NOT valid (FAIRmat)"
             who = VALIDATOR_LABELS.get(self.validator, self.validator)
             return f"structure complete ({who})" if self.valid else f"stored, NOT valid ({who})"
-        if self.state == "failed":
+        if self.state == ConversionState.FAILED:
             return "conversion failed"
-        if self.state == "skipped":
+        if self.state == ConversionState.SKIPPED:
             return "not converted"
         return self.state
 
@@ -172,39 +147,20 @@ def default_zone(pair: str | None) -> ZoneChoice | None:
     return ZoneChoice(setting, "this computer's default time zone (lamefair settings)")
 
 
-def proposed_zone(experiment_id: str, pair: str | None) -> str:
-    """The zone the upload dialog proposes: the one last used for this experiment, else the
-    instrument pair's own, else this computer's (its setting, then the system's)."""
-    settings = Settings.load()
-    remembered = settings.timezones_by_experiment.get(experiment_id)
-    if remembered:
-        return remembered
-    try:
-        own = default_registry().get(pair).timezone if pair and pair != GENERIC_PAIR else None
-    except NexusEngineError:
-        own = None
-    return own or settings.default_timezone or computer_zone().name
-
-
-def derived_dir() -> Path:
-    return Settings.load().cache_path() / "derived"
+def derived_dir(settings: Settings) -> Path:
+    return settings.cache_path() / "derived"
 
 
 class DerivedQueue:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
-
     def add(
         self, server: str, measurement: dict, pair: str, zone: ZoneChoice | None = None
     ) -> list[DerivedJob]:
         """Ask for a derived NXem of every TIFF of a just-registered measurement; `zone`: the
         instrument clock's, as chosen for these files (None: see `default_zone`)."""
-        with self._session() as session:
+        with self.sessions() as session:
             seq = session.scalar(select(func.coalesce(func.max(DerivedRow.seq), 0))) or 0
             for registered in measurement["files"]:
                 if not wants_conversion(registered["path"]):
@@ -218,7 +174,7 @@ class DerivedQueue:
                         server=server,
                         rel_path=registered["path"],
                         pair=pair,
-                        state="waiting",
+                        state=ConversionState.WAITING,
                         timezone=zone.name if zone else None,
                         timezone_reason=zone.reason if zone else "",
                     )
@@ -240,16 +196,16 @@ class DerivedQueue:
             query = query.where(DerivedRow.measurement_id == measurement_id)
         if session is not None:
             return [DerivedJob.of(r) for r in session.scalars(query)]
-        with self._session() as own:
+        with self.sessions() as own:
             return [DerivedJob.of(r) for r in own.scalars(query)]
 
     def get(self, file_id: str) -> DerivedJob | None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(DerivedRow, file_id)
             return DerivedJob.of(row) if row else None
 
     def update(self, file_id: str, **values) -> DerivedJob:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(DerivedRow, file_id)
             for key, value in values.items():
                 setattr(row, key, value)
@@ -260,37 +216,22 @@ class DerivedQueue:
     def learn_server_verdict(
         self, derived: dict, session: Session | None = None
     ) -> DerivedJob | None:
-        """Take the catalog's verdict from a derived file's record (a change-feed entry); None if
-        there is no job here for its source file, the catalog has not judged it, or it judged
-        other bytes than the derived file now recorded here. With
-        `session`, the caller's transaction commits it (one writer at a time in SQLite)."""
-        if derived.get("server_checked_at") is None:
-            return None
-        if session is None:
-            with self._session() as own:
-                job = self.learn_server_verdict(derived, own)
-                own.commit()
-                return job
-        row = session.get(DerivedRow, str(derived.get("source_file")))
-        if row is None:
-            return None
-        if row.output_sha256 and derived.get("sha256") != row.output_sha256:
-            # About other bytes: the file was converted again here since (the change feed
-            # can bring the verdict on the old ones after that); "" is a job from before
-            # the hash was kept, which takes the verdict as it always did.
-            return None
-        row.server_valid = derived.get("server_valid")
-        row.server_validator = derived.get("server_validator") or ""
-        row.server_report = derived.get("server_report") or ""
-        row.updated_at = _now()
-        return DerivedJob.of(row)
+        """The catalog's verdict from a derived file's record (catalog/sync.py does the work; this
+        commits it in a session of its own unless the caller's is given)."""
+        if session is not None:
+            row = learn_server_verdict(session, derived)
+            return DerivedJob.of(row) if row is not None else None
+        with self.sessions() as own:
+            job = self.learn_server_verdict(derived, own)
+            own.commit()
+            return job
 
     def retry(self, file_id: str) -> None:
         """A failed conversion (fixed mapping, freed disk), or one skipped because its upload
         was cancelled and is now resumed, goes round again."""
         job = self.get(file_id)
-        if job is not None and job.state in ("failed", "skipped"):
-            self.update(file_id, state="waiting", error="")
+        if job is not None and job.state in (ConversionState.FAILED, ConversionState.SKIPPED):
+            self.update(file_id, state=ConversionState.WAITING, error="")
 
 
 class Deriver:
@@ -305,8 +246,12 @@ class Deriver:
         progress: Callable[[DerivedJob], None] | None = None,
         converted: Callable[[MeasurementConverted], None] | None = None,
         validate_with_pynx: bool | None = None,
+        output_dir: Path | None = None,
     ) -> None:
         self.client = client
+        # Where the NXem files are written: from the settings the caller loaded, else read once
+        # now (not for every file: a settings file broken later must not stop conversions).
+        self.output_dir = output_dir if output_dir is not None else derived_dir(Settings.load())
         self.uploads = uploads
         self.queue = queue
         self.progress = progress
@@ -340,10 +285,14 @@ class Deriver:
                     continue
                 upload = self.uploads.get(job.file_id)
                 raw_state = upload.state if upload else "missing"
-                if raw_state in ("failed", "cancelled", "missing"):
-                    self._set(job.file_id, state="skipped", error=f"the raw upload is {raw_state}")
+                if raw_state in (UploadState.FAILED, UploadState.CANCELLED, "missing"):
+                    self._set(
+                        job.file_id,
+                        state=ConversionState.SKIPPED,
+                        error=f"the raw upload is {raw_state}",
+                    )
                     finished += 1
-                elif raw_state == "stored":
+                elif raw_state == UploadState.STORED:
                     finished += self._derive(job, upload.local_path, upload.sha256, cancel)
             if poll is None:
                 if not finished:  # the rest waits for uploads or the network
@@ -359,10 +308,10 @@ class Deriver:
     def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
         """Returns 1 when the job reached a final state."""
         # Keep the relative path: a/x.tif and b/x.tif of one measurement must not collide.
-        output = derived_dir() / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
+        output = self.output_dir / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
         try:
-            if job.state != "uploading" or not Path(job.output).is_file():
-                job = self._set(job.file_id, state="converting", error="")
+            if job.state != ConversionState.UPLOADING or not Path(job.output).is_file():
+                job = self._set(job.file_id, state=ConversionState.CONVERTING, error="")
                 context = self._context(job.measurement_id)
                 # "generic" is the catalog's "not said": the file's own flavour picks the mapping.
                 pair = None if job.pair == GENERIC_PAIR else job.pair
@@ -382,7 +331,7 @@ class Deriver:
                     output.unlink(missing_ok=True)
                     self._set(
                         job.file_id,
-                        state="failed",
+                        state=ConversionState.FAILED,
                         error=(
                             f"{source} changed after it was uploaded, so its NXem would not "
                             "describe the stored file; the stored raw copy is intact: download "
@@ -393,7 +342,7 @@ class Deriver:
                 report = self._validate(output)
                 job = self._set(
                     job.file_id,
-                    state="uploading",
+                    state=ConversionState.UPLOADING,
                     output=str(output),
                     output_sha256=sha256_of(output),
                     valid=report.valid,
@@ -406,15 +355,17 @@ class Deriver:
                 )
             self._store(job)
         except CatalogUnreachable as exc:
-            self._set(job.file_id, state="offline", error=str(exc))
+            self._set(job.file_id, state=ConversionState.OFFLINE, error=str(exc))
         except (NexusEngineError, CatalogError) as exc:
-            self._set(job.file_id, state="failed", error=str(exc))
+            self._set(job.file_id, state=ConversionState.FAILED, error=str(exc))
         except httpx.HTTPError as exc:
-            self._set(job.file_id, state="offline", error=f"Storage unreachable: {exc}")
+            self._set(
+                job.file_id, state=ConversionState.OFFLINE, error=f"Storage unreachable: {exc}"
+            )
         except FileNotFoundError:
             self._set(
                 job.file_id,
-                state="failed",
+                state=ConversionState.FAILED,
                 error=(
                     f"{source} is gone, so it cannot be converted here; the stored raw copy is "
                     "intact: download it and convert that with `lamefair convert`."
@@ -455,7 +406,7 @@ class Deriver:
                 "locally and will be sent again."
             )
         self.client.complete_derived(plan["id"])
-        self._set(job.file_id, state="stored", error="")
+        self._set(job.file_id, state=ConversionState.STORED, error="")
 
     def _context(self, measurement_id: str) -> dict:
         """Sample, experiment, proposal and project of a measurement, as the catalog has them."""
@@ -479,7 +430,7 @@ class Deriver:
         if self.converted is None or any(j.state not in FINAL_STATES for j in jobs):
             return
         uploads = [u for u in self.uploads.items() if u.measurement_id == measurement_id]
-        if any(u.state != "stored" for u in uploads):
+        if any(u.state != UploadState.STORED for u in uploads):
             return
-        valid = sum(1 for j in jobs if j.state == "stored" and j.valid)
+        valid = sum(1 for j in jobs if j.state == ConversionState.STORED and j.valid)
         self.converted(MeasurementConverted(measurement_id, len(uploads), valid, len(jobs) - valid))

@@ -9,7 +9,6 @@ import errno
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -17,8 +16,9 @@ from pathlib import Path, PurePosixPath
 import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_relative_path
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.tls import UntrustedCertificate, http_client
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.catalog.retry import Cancelled, RetryLater, RetryNow, RetryPolicy
+from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
 
 PARTIAL_SUFFIX = ".lamefair-partial"
 CHUNK = 1024 * 1024
@@ -215,76 +215,124 @@ class Downloader:
         label: str,
         cancel: threading.Event | None,
     ) -> tuple[int, str]:
-        """Fill `partial` up to `size` bytes, resuming what it holds: (bytes, SHA-256 hex)."""
+        """Fill `partial` up to `size` bytes, resuming what it holds: (bytes, SHA-256 hex).
+
+        Network errors are retried by the one policy (catalog/retry.py), each try resuming
+        from the bytes already written; an expired URL is replaced at once."""
+        got = _Partial(partial)
         url = first_url or url_source()
-        digest = hashlib.sha256()
-        done = 0
-        if partial.exists():  # resume: hash what we already have, then ask for the rest
-            done = partial.stat().st_size
-            with open(partial, "rb") as handle:
+
+        def until_done() -> None:
+            nonlocal url
+            while size is None or got.done < size or size == 0:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
+                try:
+                    finished = self._stream(url, got, size, label, cancel)
+                except UntrustedCertificate as exc:
+                    raise DownloadError(f"{label}: {exc}") from None
+                except _Expired:
+                    url = url_source()
+                    raise RetryNow("expired") from None
+                except httpx.TransportError as exc:
+                    raise RetryLater("network", exc) from None
+                if finished or size is None or size == 0:
+                    return
+
+        policy = RetryPolicy(self.attempts, self.backoff, max_backoff=10.0)
+        try:
+            policy.run(until_done, cancel=cancel)
+        except Cancelled:
+            raise DownloadError(
+                f"{label}: cancelled; run the download again to continue."
+            ) from None
+        except RetryLater:
+            raise DownloadError(
+                f"{label}: the network keeps failing ({got.done} of {size} bytes kept); "
+                "run the download again to continue."
+            ) from None
+        except RetryNow:
+            raise DownloadError(f"{label}: storage refused the download (403).") from None
+        if size is not None and got.done != size:
+            raise DownloadError(f"{label}: got {got.done} bytes, expected {size}; try again.")
+        return got.done, got.digest.hexdigest()
+
+    def _stream(
+        self,
+        url: str,
+        got: _Partial,
+        size: int | None,
+        label: str,
+        cancel: threading.Event | None,
+    ) -> bool:
+        """One GET from the bytes already held to the end; True when nothing is left to ask."""
+        partial = got.path
+        headers = {"Range": f"bytes={got.done}-"} if got.done else {}
+        try:
+            with self.http.stream("GET", url, headers=headers) as response:
+                if response.status_code == 403:
+                    response.read()
+                    if "expired" in response.text.lower():
+                        raise _Expired
+                    raise DownloadError(f"{label}: storage refused the download (403).")
+                stored_size = _stored_size(response)
+                if size is not None and stored_size is not None and stored_size != size:
+                    raise self._changed(label, partial, got.done, size)
+                if response.status_code == 416 and size is not None and got.done >= size:
+                    return True
+                if response.status_code == 416:  # less is stored than the catalog recorded
+                    raise self._changed(label, partial, got.done, size)
+                if response.status_code not in (200, 206):
+                    raise DownloadError(
+                        f"{label}: storage answered {response.status_code}; try again later."
+                    )
+                if response.status_code == 200 and got.done:
+                    # The server ignored the Range: start over rather than append twice.
+                    got.restart()
+                with open(partial, "ab") as handle:
+                    for block in response.iter_bytes(CHUNK):
+                        handle.write(block)
+                        got.add(block)
+                        self._emit(label, got.done, size, "downloading")
+                        if cancel is not None and cancel.is_set():
+                            break
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                self._emit(label, got.done, size, "failed", "disk full")
+                raise DownloadError(
+                    f"{label}: the disk holding {partial.parent} is full ({got.done} bytes kept "
+                    "in a partial file); free some space and run the download again."
+                ) from exc
+            raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
+        return False
+
+
+class _Expired(Exception):
+    """The presigned URL outlived its validity: ask the catalog for a fresh one."""
+
+
+class _Partial:
+    """The partial file and the running SHA-256 of what it holds (resumed from disk)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.digest = hashlib.sha256()
+        self.done = 0
+        if path.exists():  # resume: hash what we already have, then ask for the rest
+            self.done = path.stat().st_size
+            with open(path, "rb") as handle:
                 while block := handle.read(CHUNK):
-                    digest.update(block)
-        attempt = 0
-        while size is None or done < size or size == 0:
-            if cancel is not None and cancel.is_set():
-                raise DownloadError(f"{label}: cancelled; run the download again to continue.")
-            headers = {"Range": f"bytes={done}-"} if done else {}
-            try:
-                with self.http.stream("GET", url, headers=headers) as response:
-                    if response.status_code == 403 and attempt < self.attempts:
-                        response.read()
-                        if "expired" in response.text.lower():
-                            url, attempt = url_source(), attempt + 1
-                            continue
-                        raise DownloadError(f"{label}: storage refused the download (403).")
-                    stored_size = _stored_size(response)
-                    if size is not None and stored_size is not None and stored_size != size:
-                        raise self._changed(label, partial, done, size)
-                    if response.status_code == 416 and size is not None and done >= size:
-                        break
-                    if response.status_code == 416:  # less is stored than the catalog recorded
-                        raise self._changed(label, partial, done, size)
-                    if response.status_code not in (200, 206):
-                        raise DownloadError(
-                            f"{label}: storage answered {response.status_code}; try again later."
-                        )
-                    if response.status_code == 200 and done:
-                        # The server ignored the Range: start over rather than append twice.
-                        done, digest = 0, hashlib.sha256()
-                        partial.unlink(missing_ok=True)
-                    with open(partial, "ab") as handle:
-                        for block in response.iter_bytes(CHUNK):
-                            handle.write(block)
-                            digest.update(block)
-                            done += len(block)
-                            self._emit(label, done, size, "downloading")
-                            if cancel is not None and cancel.is_set():
-                                break
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                if size is None or size == 0:
-                    break
-            except UntrustedCertificate as exc:
-                raise DownloadError(f"{label}: {exc}") from None
-            except httpx.TransportError:
-                attempt += 1
-                if attempt >= self.attempts:
-                    raise DownloadError(
-                        f"{label}: the network keeps failing ({done} of {size} bytes kept); "
-                        "run the download again to continue."
-                    ) from None
-                time.sleep(min(10.0, self.backoff * 2**attempt))
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    self._emit(label, done, size, "failed", "disk full")
-                    raise DownloadError(
-                        f"{label}: the disk holding {partial.parent} is full ({done} bytes kept "
-                        "in a partial file); free some space and run the download again."
-                    ) from exc
-                raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
-        if size is not None and done != size:
-            raise DownloadError(f"{label}: got {done} bytes, expected {size}; try again.")
-        return done, digest.hexdigest()
+                    self.digest.update(block)
+
+    def add(self, block: bytes) -> None:
+        self.digest.update(block)
+        self.done += len(block)
+
+    def restart(self) -> None:
+        self.done, self.digest = 0, hashlib.sha256()
+        self.path.unlink(missing_ok=True)
 
 
 def _stored_size(response: httpx.Response) -> int | None:

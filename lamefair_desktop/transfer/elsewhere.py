@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from lamefair_desktop.transfer.claims import Claims
-from lamefair_desktop.transfer.queue import ACTIVE_STATES, QueuedFile, UploadQueue
+from lamefair_desktop.transfer.queue import QueuedFile, UploadQueue
+from lamefair_desktop.transfer.states import ACTIVE_STATES, ELSEWHERE
 
 POLL_SECONDS = 1.0  # between looks at files another process is uploading
 
@@ -40,7 +41,7 @@ class Awaited:
             if item.file_id in holders and item.file_id not in self._announced:
                 self._announced.add(item.file_id)
                 who = holders[item.file_id].describe()
-                self.report(item, "elsewhere", f"being uploaded by {who}")
+                self.report(item, ELSEWHERE, f"being uploaded by {who}")
         return bool(awaited)
 
     def finished(self) -> None:

@@ -6,54 +6,14 @@ After a crash, kill -9 or reboot the queue says exactly where each upload was: p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from lamefair_desktop.local_db import LocalBase, plain
-
-ACTIVE_STATES = ("queued", "uploading", "waiting")
-FINAL_STATES = ("stored", "failed", "cancelled")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class UploadRow(LocalBase):
-    __tablename__ = "uploads"
-    file_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, index=True)  # FIFO order of registration
-    measurement_id: Mapped[str] = mapped_column(String(36), index=True)
-    server: Mapped[str] = mapped_column(String(500))
-    local_path: Mapped[str] = mapped_column(Text)
-    rel_path: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(BigInteger)
-    mtime_ns: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="queued")
-    upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    part_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[str] = mapped_column(String(40), default=_now)
-
-
-class UploadPartRow(LocalBase):
-    __tablename__ = "upload_parts"
-    file_id: Mapped[str] = mapped_column(
-        ForeignKey("uploads.file_id", ondelete="CASCADE"), primary_key=True
-    )
-    upload_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, primary_key=True)
-    etag: Mapped[str] = mapped_column(String(200))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
+from lamefair_desktop.home.tables import UploadPartRow, UploadRow, plain
+from lamefair_desktop.home.tables import now as _now
 
 
 @dataclass(frozen=True)
@@ -91,13 +51,8 @@ class UploadQueue:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
-
     def add(self, files: list[QueuedFile]) -> None:
-        with self._session() as session:
+        with self.sessions() as session:
             top = session.scalar(select(UploadRow.seq).order_by(UploadRow.seq.desc()).limit(1))
             for offset, item in enumerate(files, start=1):
                 if session.get(UploadRow, item.file_id) is not None:
@@ -119,26 +74,26 @@ class UploadQueue:
             session.commit()
 
     def get(self, file_id: str) -> QueuedFile | None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(UploadRow, file_id)
             return QueuedFile.of(row) if row else None
 
     def items(self, states: tuple[str, ...] | None = None) -> list[QueuedFile]:
-        with self._session() as session:
+        with self.sessions() as session:
             query = select(UploadRow).order_by(UploadRow.seq)
             if states:
                 query = query.where(UploadRow.state.in_(states))
             return [QueuedFile.of(row) for row in session.scalars(query)]
 
     def set_state(self, file_id: str, state: str, error: str = "") -> None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(UploadRow, file_id)
             if row is not None:
                 row.state, row.error, row.updated_at = state, error, _now()
                 session.commit()
 
     def set_upload(self, file_id: str, upload_id: str | None, part_size: int, count: int) -> None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(UploadRow, file_id)
             if row is not None and row.upload_id != upload_id:
                 # A new multipart upload: parts of an older one mean nothing any more.
@@ -160,7 +115,7 @@ class UploadQueue:
         statement = insert(UploadPartRow).values(
             file_id=file_id, upload_id=upload_id, number=part.number, **values
         )
-        with self._session() as session:
+        with self.sessions() as session:
             session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["file_id", "upload_id", "number"], set_=values
@@ -169,7 +124,7 @@ class UploadQueue:
             session.commit()
 
     def parts(self, file_id: str, upload_id: str) -> dict[int, DonePart]:
-        with self._session() as session:
+        with self.sessions() as session:
             rows = session.scalars(
                 select(UploadPartRow).where(
                     UploadPartRow.file_id == file_id, UploadPartRow.upload_id == upload_id
@@ -178,7 +133,7 @@ class UploadQueue:
             return {r.number: DonePart(r.number, r.etag, r.sha256, r.size) for r in rows}
 
     def forget(self, file_id: str) -> None:
-        with self._session() as session:
+        with self.sessions() as session:
             row = session.get(UploadRow, file_id)
             if row is not None:
                 session.delete(row)

@@ -15,12 +15,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from lamefair_desktop.catalog_client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.queue import QueuedFile, UploadQueue
+from lamefair_desktop.transfer.states import UploadState
 
-CHECKED_STATES = ("failed", "uploading", "queued", "waiting")
-UNFINISHED_REMOTE = ("pending", "uploading")
+CHECKED_STATES = (
+    UploadState.FAILED,
+    UploadState.UPLOADING,
+    UploadState.QUEUED,
+    UploadState.WAITING,
+)
+UNFINISHED_REMOTE = ("pending", "uploading")  # the catalog's own file states
 
 
 @dataclass
@@ -87,10 +93,10 @@ def _align(
         if found is None:
             continue
         if found["state"] == "stored" and found["sha256"] == item.sha256:
-            queue.set_state(item.file_id, "stored")
+            queue.set_state(item.file_id, UploadState.STORED)
             done.stored.append(item)
         elif (
-            item.state == "failed"
+            item.state == UploadState.FAILED
             and found["state"] in UNFINISHED_REMOTE
             and source_changed(item)
             and give_up(client, item.file_id, item.error or "The source file changed.")

@@ -9,7 +9,17 @@ import argparse
 import os
 import sys
 
-from lamefair_desktop.cli import EXIT_USAGE, display_available
+from lamefair_desktop.cli.exit_codes import EXIT_USAGE
+
+
+def display_available() -> bool:
+    """Whether Qt can open a window: a display on Linux, or a platform plugin that needs none."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in {"offscreen", "minimal", "vnc", "linuxfb", "eglfs"}:
+        return True
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True  # Windows and macOS always have their window system
 
 
 def missing_xcb_libraries() -> list[str]:
@@ -81,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from lamefair_desktop import __version__
+    from lamefair_desktop.engines.workspace import Workspace
+    from lamefair_desktop.home.settings import Settings, SettingsError
     from lamefair_desktop.resources import resource_path
-    from lamefair_desktop.settings import Settings, SettingsError
-    from lamefair_desktop.ui.crash_dialog import CrashReporter, setup_logging
+    from lamefair_desktop.ui.dialogs.crash_dialog import CrashReporter, setup_logging
+    from lamefair_desktop.ui.dialogs.settings_dialog import settings_problem_box
     from lamefair_desktop.ui.main_window import MainWindow
-    from lamefair_desktop.ui.settings_dialog import settings_problem_box
-    from lamefair_desktop.workspace import Workspace
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:  # checked before the window: a broken file must not mean the local catalog

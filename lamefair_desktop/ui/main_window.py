@@ -11,18 +11,15 @@ from __future__ import annotations
 import logging
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QSystemTrayIcon,
@@ -33,34 +30,27 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop import __version__
-from lamefair_desktop.catalog_client import CatalogError, SignInRequired
-from lamefair_desktop.catalog_tree import CHILD_KIND, LoadState, TreeNode
-from lamefair_desktop.engine_process import EngineTarget
+from lamefair_desktop.catalog.client import CatalogError, SignInRequired
+from lamefair_desktop.catalog.tree import LoadState, TreeNode
+from lamefair_desktop.engines.process import EngineTarget
+from lamefair_desktop.engines.workspace import Identity, Workspace
+from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus import formats
-from lamefair_desktop.nexus.local_time import ZoneChoice
-from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.settings import Settings, SettingsError
-from lamefair_desktop.sync import CatalogCache, Node
-from lamefair_desktop.transfer.derived import (
-    MeasurementConverted,
-    proposed_zone,
-    wants_conversion,
-)
-from lamefair_desktop.transfer.upload import MeasurementProgress
-from lamefair_desktop.ui.about_dialog import AboutDialog
-from lamefair_desktop.ui.bucket_browser import BucketBrowser
-from lamefair_desktop.ui.entity_dialog import EntityDialog
+from lamefair_desktop.transfer.states import UploadState
+from lamefair_desktop.ui.dialogs.about_dialog import AboutDialog
+from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE, CatalogTreeModel
-from lamefair_desktop.ui.preview_panel import PreviewPanel
-from lamefair_desktop.ui.settings_dialog import SettingsDialog
-from lamefair_desktop.ui.transfers_panel import TransfersPanel
-from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
-from lamefair_desktop.ui.watch_panel import WatchPanel, WatchRuleDialog
+from lamefair_desktop.ui.panels.bucket_browser import BucketBrowser
+from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
+from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
+from lamefair_desktop.ui.panels.watch_panel import WatchPanel
+from lamefair_desktop.ui.window.actions import WindowActions
+from lamefair_desktop.ui.window.editing import WindowEditing
+from lamefair_desktop.ui.window.uploads import WindowUploads
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job, JobGroup
-from lamefair_desktop.workers.pools import all_pools, registration_pool
-from lamefair_desktop.workspace import Identity, Workspace
+from lamefair_desktop.workers.pools import all_pools
 
 log = logging.getLogger(__name__)
 
@@ -73,28 +63,10 @@ class SyncResult:
     sign_in: bool = False  # the catalog answered, but wants a sign-in first
 
 
-@dataclass(frozen=True)
-class UploadContext:
-    """What the upload dialog needs about the experiment, read from the cache on a worker."""
-
-    experiment_id: str
-    experiment_name: str
-    context: dict
-    pairs: tuple[tuple[str, str], ...] = ()
-    remembered_pair: str | None = None
-    timezone: str = ""  # proposed: remembered, the pair's, or this computer's
-
-
 OPEN_FILTER = formats.OPEN_FILTER
-KIND_LABEL = {
-    "project": "project",
-    "proposal": "proposal",
-    "sample": "sample",
-    "experiment": "experiment",
-}
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
     workspace_ready = Signal(object)  # Workspace
     catalog_synced = Signal(int)  # changes received
     upload_dialog_opened = Signal(object)  # UploadDialog (tests drive it)
@@ -178,63 +150,7 @@ class MainWindow(QMainWindow):
         if open_workspace is not None:
             self.connect_workspace(open_workspace)
 
-    # --- actions and menus --------------------------------------------------------------------
-
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        standard = QKeySequence.StandardKey
-        self.open_action = self._action("&Open image…", self.choose_file, standard.Open)
-        self.new_project_action = self._action(
-            "New &project…", lambda: self.create("project"), "Ctrl+Shift+N"
-        )
-        self.new_child_action = self._action("&New…", self.create_child, standard.New)
-        self.edit_action = self._action("&Edit…", self.edit_selected, "F2")
-        self.upload_action = self._action(
-            "&Upload files…", self.choose_upload, "Ctrl+U", "Upload files to the experiment"
-        )
-        self.sync_action = self._action("&Sync now", self.sync_catalog, standard.Refresh)
-        self.login_action = self._action("Sign &in…", self.sign_in, "Ctrl+L")
-        self.settings_action = self._action("&Settings…", self.open_settings, standard.Preferences)
-        self.about_action = self._action("&About lamefair", self.show_about)
-        self.quit_action = self._action("&Quit", self.close, standard.Quit)
-        self.find_action = self._action(
-            "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
-        )
-        file_menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.upload_action, None, self.settings_action, None):
-            file_menu.addAction(action) if action else file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        catalog_menu = self.menuBar().addMenu("&Catalog")
-        for action in (
-            self.new_project_action,
-            self.new_child_action,
-            self.edit_action,
-            None,
-            self.sync_action,
-            self.find_action,
-        ):
-            catalog_menu.addAction(action) if action else catalog_menu.addSeparator()
-        account = self.menuBar().addMenu("&Account")
-        account.addAction(self.login_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.about_action)
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        for action in (
-            self.new_project_action,
-            self.new_child_action,
-            self.upload_action,
-            self.sync_action,
-            self.login_action,
-        ):
-            toolbar.addAction(action)
+    # --- selection ----------------------------------------------------------------------------
 
     def selected_node(self) -> TreeNode | None:
         index = self.catalog_view.currentIndex()
@@ -265,38 +181,6 @@ class MainWindow(QMainWindow):
             # Watch folders that follow the selection send their files here from now on.
             self.engines.select_experiment(node.id)
 
-    def _update_actions(self) -> None:
-        node = self.selected_node()
-        ready = self.workspace is not None
-        child = CHILD_KIND.get(node.kind) if node else None
-        creatable = child in KIND_LABEL
-        self.new_child_action.setEnabled(ready and creatable)
-        self.new_child_action.setText(f"&New {child}…" if creatable else "&New…")
-        self.edit_action.setEnabled(ready and node is not None and node.kind in KIND_LABEL)
-        self.upload_action.setEnabled(ready and node is not None and node.kind == "experiment")
-        self.new_project_action.setEnabled(ready)
-        self.sync_action.setEnabled(ready)
-        local = ready and self.workspace.is_local
-        self.login_action.setEnabled(ready and not local)
-        self.login_action.setToolTip(
-            "The local catalog needs no sign-in." if local else "Sign in through your browser."
-        )
-
-    def _context_menu(self, position) -> None:
-        node = self.catalog_view.indexAt(position).data(NODE_ROLE)
-        menu = QMenu(self)
-        if node is None:
-            menu.addAction(self.new_project_action)
-        else:
-            self._update_actions()
-            for action in (self.new_child_action, self.edit_action, self.upload_action):
-                if action.isEnabled():
-                    menu.addAction(action)
-            if node.kind == "proposal":
-                menu.addAction("Browse raw bucket", lambda: self.browse(node, "raw_bucket"))
-                menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
-        menu.popup(self.catalog_view.viewport().mapToGlobal(position))
-
     # --- connecting and syncing ---------------------------------------------------------------
 
     def _run(self, work, done=None, failed=None, pool=None, background=False) -> Job:
@@ -326,7 +210,7 @@ class MainWindow(QMainWindow):
         where = "Local catalog" if workspace.is_local else "Catalog"
         self.server_label.setText(f"{where}: {workspace.server_url}")
         self.tree_model.reload(workspace.sync.cache)
-        self.buckets.attach(workspace.client)
+        self.buckets.attach(workspace.client, workspace.settings)
         self._start_engines(workspace)
         self._update_actions()
         self.workspace_ready.emit(workspace)
@@ -398,199 +282,6 @@ class MainWindow(QMainWindow):
             self._hint_if_empty()
         self.catalog_synced.emit(result.changes)
 
-    # --- create and edit ----------------------------------------------------------------------
-
-    def create(self, kind: str, parent: TreeNode | None = None) -> EntityDialog | None:
-        if self.workspace is None:
-            return None
-        dialog = EntityDialog(
-            self.workspace.sync, kind, parent_id=parent.id if parent else None, parent=self
-        )
-        dialog.saved.connect(lambda _node: self.tree_model.reload_children(parent))
-        dialog.setModal(True)
-        dialog.show()
-        return dialog
-
-    def create_child(self) -> EntityDialog | None:
-        node = self.selected_node()
-        if node is None or CHILD_KIND.get(node.kind) not in KIND_LABEL:
-            return None
-        return self.create(CHILD_KIND[node.kind], node)
-
-    def edit_selected(self) -> EntityDialog | None:
-        node = self.selected_node()
-        if self.workspace is None or node is None or node.kind not in KIND_LABEL:
-            return None
-        # The tree node holds the cached data already: no read needed to fill the form.
-        cached = Node(node.kind, node.id, None, node.name, node.data, node.pending)
-        dialog = EntityDialog(self.workspace.sync, node.kind, node=cached, parent=self)
-        dialog.saved.connect(
-            lambda saved: self.tree_model.update_node(node, saved.name, saved.data, saved.pending)
-        )
-        dialog.setModal(True)
-        dialog.show()
-        return dialog
-
-    # --- upload -------------------------------------------------------------------------------
-
-    def choose_upload(self) -> None:
-        node = self.selected_node()
-        if node is None or node.kind != "experiment":
-            self.statusBar().showMessage("Select an experiment to upload to.", 8000)
-            return
-        files, _ = QFileDialog.getOpenFileNames(self, f"Upload to {node.name}")
-        if files:
-            self.files_dropped(node, [Path(f) for f in files])
-
-    def _dropped_on_transfers(self, paths: list[Path]) -> None:
-        node = self.selected_node()
-        if node is None or node.kind != "experiment":
-            self.statusBar().showMessage(
-                "Select the experiment in the catalog first, or drop the files onto it.", 10_000
-            )
-            return
-        self.files_dropped(node, paths)
-
-    def files_dropped(self, node: TreeNode, paths: list[Path]) -> None:
-        """Files or folders dropped on an experiment: read its context, then ask the dialog."""
-        if self.workspace is None:
-            return
-        cache = self.workspace.sync.cache
-        self._run(lambda: _upload_context(cache, node.id), lambda c: self._ask_upload(c, paths))
-
-    def _ask_upload(self, context: UploadContext, paths: list[Path]) -> None:
-        dialog = UploadDialog(
-            paths,
-            experiment_id=context.experiment_id,
-            experiment_name=context.experiment_name,
-            pairs=list(context.pairs),
-            context=context.context,
-            operator=self.identity.name if self.identity.signed_in else "",
-            remembered_pair=context.remembered_pair,
-            timezone=context.timezone,
-            parent=self,
-        )
-        dialog.accepted.connect(lambda: self.start_upload(dialog.request()))
-        dialog.setModal(True)
-        dialog.show()
-        self.upload_dialog_opened.emit(dialog)
-
-    def start_upload(self, request: UploadRequest) -> None:
-        """Hash, register the measurement, queue the files (and their conversions), on a worker."""
-        workspace = self.workspace
-        self.statusBar().showMessage(f"Reading {len(request.inputs)} item(s) for upload…")
-        converting = self._converting
-
-        def work() -> tuple[dict, str]:
-            try:  # the pair is proposed again for this experiment
-                Settings.update(
-                    lambda s: replace(
-                        s,
-                        pairs_by_experiment={
-                            **s.pairs_by_experiment,
-                            request.experiment_id: request.pair,
-                        },
-                        timezones_by_experiment=(
-                            {**s.timezones_by_experiment, request.experiment_id: request.timezone}
-                            if request.timezone
-                            else s.timezones_by_experiment
-                        ),
-                    )
-                )
-            except (OSError, SettingsError) as exc:  # a convenience: never a reason not to upload
-                log.warning("could not remember the instrument pair: %s", exc)
-            measurement = workspace.uploader.register(
-                request.experiment_id,
-                list(request.inputs),
-                instrument_pair=request.pair,
-                operator=request.operator,
-                description=request.description,
-            )
-            problem = ""
-            if request.convert and any(wants_conversion(f["path"]) for f in measurement["files"]):
-                try:
-                    zone = (
-                        ZoneChoice(request.timezone, "chosen when uploading (the upload dialog)")
-                        if request.timezone
-                        else None
-                    )
-                    workspace.derived.add(workspace.catalog_key, measurement, request.pair, zone)
-                except Exception as exc:  # noqa: BLE001 - the files are queued: say what is not
-                    log.exception("conversion of measurement %s not queued", measurement["id"])
-                    problem = str(exc) or exc.__class__.__name__
-                else:
-                    # Announced once converted, not once uploaded (set.add is atomic: safe here).
-                    converting.add(measurement["id"])
-            return measurement, problem
-
-        def registered(result: tuple[dict, str]) -> None:
-            measurement, problem = result
-            self.statusBar().showMessage(
-                f"{len(measurement['files'])} file(s) queued for upload.", 8000
-            )
-            self.tabs.setCurrentWidget(self.transfers)
-            self.transfers.reload(workspace.uploads)
-            self.engines.kick()
-            self.upload_registered.emit(measurement)
-            if problem:
-                QMessageBox.warning(
-                    self,
-                    "Files queued, conversion not",
-                    f"The files are queued for upload, but their conversion to NXem could not "
-                    f"be recorded: {problem}\n\nConvert them later with `lamefair convert`, or "
-                    "upload them again with conversion on.",
-                )
-
-        def failed(message: str, _details: str) -> None:
-            QMessageBox.warning(self, "Upload not started", f"{message}\n\nNothing was queued.")
-
-        self._run(work, registered, failed, registration_pool(), background=True)
-
-    def _measurement_progress(self, progress: MeasurementProgress) -> None:
-        done = progress.files_stored + progress.files_failed == progress.files
-        if done and progress.measurement_id not in self._converting:
-            stored = f"{progress.files_stored} of {progress.files} file(s) stored"
-            self.notify(f"Measurement uploaded: {stored}.")
-
-    def _measurement_converted(self, event: MeasurementConverted) -> None:
-        self._converting.discard(event.measurement_id)
-        text = f"Measurement stored and converted: {event.files} file(s), {event.valid} valid NXem"
-        if event.problems:
-            text += f", {event.problems} with problems (see Transfers)"
-        self.notify(text + ".")
-
-    def _update_queue_label(self, counts: dict | None = None) -> None:
-        done, size = self.transfers.model.totals()
-        active = self.transfers.model.active()
-        self.queue_label.setText(f"Queue: {active} active, {done * 100 // size if size else 100} %")
-
-    @staticmethod
-    def _default_pair() -> str | None:
-        try:
-            return Settings.load().default_pair
-        except SettingsError:
-            return None  # the window started, so it was fine; a broken file says so on save
-
-    def add_watch_folder(self) -> WatchRuleDialog | None:
-        if self.workspace is None:
-            return None
-        node = self.selected_node()
-        experiment = node if node is not None and node.kind == "experiment" else None
-        dialog = WatchRuleDialog(
-            server=self.workspace.catalog_key,
-            pairs=default_registry().pairs(),
-            experiment_id=experiment.id if experiment else None,
-            experiment_name=experiment.name if experiment else "",
-            default_pair=self._default_pair(),
-            parent=self,
-        )
-        if experiment is not None:
-            self.watch.names[experiment.id] = experiment.name
-        dialog.accepted.connect(lambda: self.watch.add_rule(dialog.rule()))
-        dialog.setModal(True)
-        dialog.show()
-        return dialog
-
     def notify(self, text: str) -> None:
         """A desktop notification where the system has a tray, the status bar always."""
         if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
@@ -630,7 +321,7 @@ class MainWindow(QMainWindow):
 
         def work() -> tuple[int, object]:
             tokens = session.login(webbrowser.open)
-            waiting = workspace.uploads.items(("signin",))
+            waiting = workspace.uploads.items((UploadState.SIGNIN,))
             resumed = sum(item.server == workspace.catalog_key for item in waiting)
             # Handed to the engines' process too: the keyring shares only the refresh token
             # (where there is a keyring at all), so the child starts from this access token.
@@ -690,26 +381,3 @@ class MainWindow(QMainWindow):
             workspace.close()
         self.workspace = None
         self._opened.clear()
-
-
-def _upload_context(cache: CatalogCache, experiment_id: str) -> UploadContext:
-    """The experiment's chain from the local cache (what the NXem will be told), the instrument
-    pairs and the one last used here: all read on a worker."""
-    context: dict = {}
-    node = cache.get(experiment_id)
-    name = node.name if node else ""
-    for kind in ("experiment", "sample", "proposal", "project"):
-        if node is None:
-            break
-        context[kind] = dict(node.data)
-        node = cache.get(node.parent_id) if node.parent_id else None
-    settings = Settings.load()
-    pair = settings.pairs_by_experiment.get(experiment_id) or settings.default_pair
-    return UploadContext(
-        experiment_id,
-        name,
-        context,
-        tuple(default_registry().pairs()),
-        pair,
-        proposed_zone(experiment_id, pair),
-    )

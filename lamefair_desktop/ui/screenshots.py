@@ -68,9 +68,9 @@ def _render(out: Path, corpus: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from lamefair_desktop.nexus.mapping import default_registry
-    from lamefair_desktop.ui.entity_dialog import EntityDialog
+    from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
     from lamefair_desktop.ui.main_window import MainWindow
-    from lamefair_desktop.ui.upload_dialog import UploadDialog, UploadRequest
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
@@ -183,7 +183,7 @@ def _render(out: Path, corpus: Path) -> int:
 
 def _node(proposal: dict):
     """A stand-in for the proposal's tree node: `browse` reads only its data."""
-    from lamefair_desktop.catalog_tree import TreeNode
+    from lamefair_desktop.catalog.tree import TreeNode
 
     return TreeNode("proposal", proposal["id"], proposal["number"], data=proposal)
 

@@ -92,7 +92,7 @@ def _check_conversion(folder: Path) -> str:
 
 
 def _check_keyring() -> str:
-    from lamefair_desktop import diagnostics
+    from lamefair_desktop.home import diagnostics
 
     backend = diagnostics.keyring_backend()
     if backend.startswith("keyring.backends.fail"):
@@ -103,7 +103,7 @@ def _check_keyring() -> str:
 def _check_local_stack(folder: Path) -> str:
     import httpx
 
-    from lamefair_desktop import local_server
+    from lamefair_desktop.catalog import local_server
 
     server = local_server.start(data_dir=folder / "catalog", timeout=120)
     try:
@@ -119,9 +119,10 @@ def _check_local_stack(folder: Path) -> str:
 def _check_engine_process(server) -> str:
     """The uploads run in a spawned child process: in a frozen build that needs
     multiprocessing's support in the entry point, so it is checked here, for real."""
-    from lamefair_desktop.engine_process import EngineProcess, EngineReady, EngineTarget
-    from lamefair_desktop.local_db import default_path, open_local_db
-    from lamefair_desktop.settings import Settings
+    from lamefair_desktop.engines.messages import EngineReady
+    from lamefair_desktop.engines.process import EngineProcess, EngineTarget
+    from lamefair_desktop.home.local_db import default_path, open_local_db
+    from lamefair_desktop.home.settings import Settings
 
     open_local_db()
     target = EngineTarget(server.url, str(default_path()), server.token, False, Settings())

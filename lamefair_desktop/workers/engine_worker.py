@@ -1,4 +1,4 @@
-"""The window's side of the engines' process (engine_process.py): commands go down the pipe,
+"""The window's side of the engines' process (engines/process.py): commands go down the pipe,
 events come back as signals on the UI thread.
 
 A reader thread waits on the child's event queue and emits one signal per event (Qt queues them
@@ -13,22 +13,22 @@ import time
 
 from PySide6.QtCore import QObject, Signal
 
-from lamefair_desktop.engine_process import (
+from lamefair_desktop.engines.messages import (
     Control,
-    EngineProcess,
+    EngineFailed,
     EngineReady,
     EngineStopped,
-    EngineTarget,
     Kick,
     RulesChanged,
     SelectExperiment,
     SignedIn,
     Stop,
+    UploadsIdle,
 )
-from lamefair_desktop.engines import EngineFailed, UploadsIdle
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
 from lamefair_desktop.transfer.derived import DerivedJob, MeasurementConverted
-from lamefair_desktop.transfer.upload import FileProgress, MeasurementProgress
-from lamefair_desktop.watch import WatchEvent
+from lamefair_desktop.transfer.progress import FileProgress, MeasurementProgress
+from lamefair_desktop.watch.rules import WatchEvent
 
 RESTARTS = 3  # unexpected deaths in RESTART_WINDOW before we give up and say so
 RESTART_WINDOW = 300.0

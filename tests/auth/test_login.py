@@ -12,9 +12,9 @@ import httpx
 import keyring
 import pytest
 
-from lamefair_desktop.auth import AuthConfig, AuthError, OidcSession, TokenStore
-from lamefair_desktop.catalog_client import CatalogClient, SignInRequired
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog.auth import AuthConfig, AuthError, OidcSession, TokenStore
+from lamefair_desktop.catalog.client import CatalogClient, SignInRequired
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from tests.support import components
@@ -269,10 +269,10 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     test), the status bar then shows who is signed in and the catalog loads. The engines' process
     uploads with that sign-in (handed over, as this machine has no keyring to share it), renewing
     the 2-second tokens as it goes."""
-    from lamefair_desktop.settings import Settings
+    from lamefair_desktop.engines.workspace import Workspace
+    from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.ui import main_window
-    from lamefair_desktop.ui.upload_dialog import UploadRequest
-    from lamefair_desktop.workspace import Workspace
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadRequest
 
     settings = Settings(server_url=auth_catalog.url, oidc_client_secret=SECRET)
     window = main_window.MainWindow(open_workspace=lambda: Workspace.open(settings))

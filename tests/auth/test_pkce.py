@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from lamefair_desktop.auth import AuthConfig, OidcSession, TokenStore
+from lamefair_desktop.catalog.auth import AuthConfig, OidcSession, TokenStore
 from tests.support.pkce_server import CLIENT_ID, PkceServer, new_verifier
 
 REDIRECT = "http://127.0.0.1:1/callback"  # never reached: the test reads the code off the redirect

@@ -90,7 +90,7 @@ def test_a_pair_made_for_other_files_is_warned_about_in_the_cli_and_the_file(
 
 def test_the_upload_dialog_flags_a_pair_made_for_other_files(qtbot, corpus_tiff_dir, context):
     from lamefair_desktop.nexus.mapping import default_registry
-    from lamefair_desktop.ui.upload_dialog import COLUMNS, UploadDialog
+    from lamefair_desktop.ui.dialogs.upload_dialog import COLUMNS, UploadDialog
 
     dialog = UploadDialog(
         [corpus_tiff_dir / TVIPS],
@@ -112,7 +112,7 @@ def test_the_upload_dialog_flags_a_pair_made_for_other_files(qtbot, corpus_tiff_
 
 @pytest.mark.parametrize("pair", [None, "TEM_JEOL_F200_TVIPS"])
 def test_detection_never_proposes_a_sites_pair(corpus_tiff_dir, context, pair):
-    from lamefair_desktop.ui.upload_dialog import inspect_inputs
+    from lamefair_desktop.ui.dialogs.upload_dialog import inspect_inputs
 
     look = inspect_inputs([corpus_tiff_dir / TVIPS], pair or "generic", context).files[0]
     assert look.pair == (pair or "TVIPS")

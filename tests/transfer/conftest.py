@@ -7,9 +7,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.catalog_identity import probe
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.catalog.identity import probe
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from tests.support.catalog import ADMIN, Api, oidc_login, start_catalog
 from tests.support.tcp_proxy import TcpProxy

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 
 from lamefair_catalog.embedded.ports import free_port
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.connection import connect
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.catalog.connection import connect
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch import WatchRule, WatchStore
+from lamefair_desktop.watch.rules import WatchRule, WatchStore
 from tests.support.catalog import Api
 from tests.support.components import spawn_logged, stop_pid, wait_http
 

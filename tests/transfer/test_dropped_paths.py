@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lamefair_desktop.transfer.upload import UploadError, collect_files
+from lamefair_desktop.transfer.errors import UploadError
+from lamefair_desktop.transfer.registration import collect_files
 
 
 def test_a_drop_whose_paths_collide_elsewhere_is_refused_naming_them(tmp_path):

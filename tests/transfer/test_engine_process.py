@@ -12,22 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.engine_process import (
+from lamefair_desktop.engines.messages import (
     Control,
-    EngineProcess,
     EngineReady,
     EngineStopped,
-    EngineTarget,
     Kick,
     RulesChanged,
     SelectExperiment,
+    UploadsIdle,
 )
-from lamefair_desktop.engines import UploadsIdle
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.engines.process import EngineProcess, EngineTarget
+from lamefair_desktop.home.local_db import open_local_db
+from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import FileProgress, Uploader, UploadSettings
-from lamefair_desktop.watch import WatchEvent, WatchRule, WatchStore
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
+from lamefair_desktop.watch.rules import WatchEvent, WatchRule, WatchStore
 
 MiB = 1024 * 1024
 

@@ -14,7 +14,7 @@ import time
 
 import h5py
 
-from lamefair_desktop.sync import Sync
+from lamefair_desktop.catalog.sync import Sync
 from lamefair_desktop.transfer import derived as derived_module
 from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings

@@ -14,8 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from lamefair_desktop.cli import main
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.cli.main import main
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lamefair_desktop.catalog_client import CatalogUnreachable
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.sync import Sync, describe
+from lamefair_desktop.catalog.client import CatalogUnreachable
+from lamefair_desktop.catalog.sync import Sync, describe
+from lamefair_desktop.home.local_db import open_local_db
 
 
 @pytest.fixture

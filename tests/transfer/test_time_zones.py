@@ -15,9 +15,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.derived import Deriver
-from lamefair_desktop.watch import WatchRule
+from lamefair_desktop.watch.rules import WatchRule
 from tests.transfer.test_watch import LAMEFAIR, Rig, sessions  # noqa: F401 - the fixture
 
 FEI = "FEI-Helios-Ebeam-16bits.tif"  # its header: 13 June 2016, 17:06:40, no zone
@@ -104,7 +104,7 @@ def test_a_watch_rule_with_an_unknown_zone_is_refused(sessions, tmp_path):  # no
         "error: --timezone: unknown time zone 'Asia/Tokio' (expected an IANA name such as "
         "Europe/Berlin)"
     )
-    from lamefair_desktop.watch import WatchStore
+    from lamefair_desktop.watch.rules import WatchStore
 
     with pytest.raises(ValueError, match="unknown time zone 'Asia/Tokio'"):
         WatchStore(sessions).save_rule(

@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.home.local_db import open_local_db
+from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.upload import Uploader, UploadError, UploadSettings
+from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
 MiB = 1024 * 1024
 FAST = UploadSettings(stable_seconds=0.05, backoff=0.1, max_backoff=1.0, retry_waiting_after=0.5)
@@ -80,8 +81,8 @@ WORKER = textwrap.dedent(
     """
     import sys, threading
     from pathlib import Path
-    from lamefair_desktop.catalog_client import CatalogClient
-    from lamefair_desktop.local_db import open_local_db
+    from lamefair_desktop.catalog.client import CatalogClient
+    from lamefair_desktop.home.local_db import open_local_db
     from lamefair_desktop.transfer.queue import UploadQueue
     from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.watch import DEFAULT_EXCLUDE, WatchRule, WatchService, WatchStore
+from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchRule, WatchStore
+from lamefair_desktop.watch.service import WatchService
 
 FAST = UploadSettings(stable_seconds=0.05, backoff=0.1, max_backoff=1.0, retry_waiting_after=0.5)
 LAMEFAIR = str(Path(sys.executable).parent / "lamefair")

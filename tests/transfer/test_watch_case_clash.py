@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.home.local_db import open_local_db
 from tests.transfer.test_watch import Rig
 
 

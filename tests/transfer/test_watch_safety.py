@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.home.local_db import open_local_db
 from tests.transfer.test_watch import Rig
 
 HOUR_AGO = time.time() - 3600

@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from lamefair_desktop import __version__, paths
-from lamefair_desktop.ui.about_dialog import AboutDialog
+from lamefair_desktop import __version__
+from lamefair_desktop.home import paths
+from lamefair_desktop.ui.dialogs.about_dialog import AboutDialog
 
 
 def test_copy_diagnostics_gives_support_what_it_needs(qtbot):

@@ -7,9 +7,9 @@ import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from lamefair_desktop import local_server
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.local_db import open_local_db
+from lamefair_desktop.catalog import local_server
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE, BucketModel, BucketSortModel

@@ -7,9 +7,9 @@ import uuid
 import pytest
 from PySide6.QtTest import QAbstractItemModelTester
 
-from lamefair_desktop.catalog_tree import CatalogTree, LoadState, matches
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.sync import CatalogCache
+from lamefair_desktop.catalog.sync import CatalogCache
+from lamefair_desktop.catalog.tree import CatalogTree, LoadState, matches
+from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.ui.models.catalog_tree_model import KIND_ROLE, CatalogTreeModel
 
 SERVER = "http://127.0.0.1:1"
@@ -123,7 +123,7 @@ def test_ten_thousand_experiments_load_in_one_answer(qtbot, tmp_path):
     with qtbot.waitSignal(model.children_loaded, timeout=10_000):  # the (empty) root
         QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
     tree_root = model.tree.root
-    from lamefair_desktop.catalog_tree import TreeNode
+    from lamefair_desktop.catalog.tree import TreeNode
 
     holder = TreeNode("sample", sample, "s", parent=tree_root)
     model.beginInsertRows(model.index(-1, 0), 0, 0)
@@ -138,7 +138,7 @@ def test_ten_thousand_experiments_load_in_one_answer(qtbot, tmp_path):
 
 
 def test_every_catalog_level_has_a_crisp_icon_at_high_dpi(qtbot):
-    from lamefair_desktop.catalog_tree import CHILD_KIND
+    from lamefair_desktop.catalog.tree import CHILD_KIND
     from lamefair_desktop.ui.models.catalog_tree_model import kind_icon
 
     for kind in [*CHILD_KIND.values()]:

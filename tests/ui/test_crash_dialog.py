@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from lamefair_desktop.ui.crash_dialog import CrashReporter, setup_logging
+from lamefair_desktop.ui.dialogs.crash_dialog import CrashReporter, setup_logging
 
 
 def test_uncaught_exceptions_are_logged_and_shown(qtbot, lamefair_home, monkeypatch):

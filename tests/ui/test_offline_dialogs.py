@@ -10,13 +10,13 @@ import pytest
 from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QDialogButtonBox
 
-from lamefair_desktop import local_server
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.connection import Connection
-from lamefair_desktop.local_db import open_local_db
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.catalog import local_server
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.catalog.connection import Connection
+from lamefair_desktop.engines.workspace import Workspace
+from lamefair_desktop.home.local_db import open_local_db
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.ui.main_window import MainWindow
-from lamefair_desktop.workspace import Workspace
 from tests.support.tcp_proxy import TcpProxy
 
 

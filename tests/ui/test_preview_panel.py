@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from lamefair_desktop.nexus.writer import convert
-from lamefair_desktop.ui.preview_panel import PreviewPanel, _nice_length
+from lamefair_desktop.ui.panels.preview_panel import PreviewPanel, _nice_length
 
 
 @pytest.fixture

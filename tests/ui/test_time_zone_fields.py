@@ -8,12 +8,12 @@ import shutil
 
 from PySide6.QtWidgets import QDialog
 
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.settings import Settings
 from lamefair_desktop.transfer.derived import proposed_zone
-from lamefair_desktop.ui.settings_dialog import SettingsDialog
-from lamefair_desktop.ui.upload_dialog import UploadDialog
-from lamefair_desktop.ui.watch_panel import WatchRuleDialog
+from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
+from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog
+from lamefair_desktop.ui.panels.watch_panel import WatchRuleDialog
 
 PAIRS = [("generic", "Generic"), ("fei-helios", "FEI Helios")]
 UNKNOWN = "unknown time zone 'Asia/Tokio' (expected an IANA name such as Europe/Berlin)"

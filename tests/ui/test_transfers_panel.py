@@ -8,14 +8,14 @@ import signal
 import httpx
 import pytest
 
-from lamefair_desktop import local_server
-from lamefair_desktop.catalog_client import CatalogClient
-from lamefair_desktop.engine_process import EngineTarget
-from lamefair_desktop.local_db import default_path, open_local_db
-from lamefair_desktop.settings import Settings
+from lamefair_desktop.catalog import local_server
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.engines.process import EngineTarget
+from lamefair_desktop.home.local_db import default_path, open_local_db
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
-from lamefair_desktop.ui.transfers_panel import TransfersPanel
+from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.workers.engine_worker import EngineWorker
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import QApplication, QStyle
 
-from lamefair_desktop.catalog_client import CatalogClient
+from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.table_model import ColumnsTableModel
-from lamefair_desktop.ui.models.transfers_model import human_size
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel
 
-from lamefair_desktop.catalog_tree import matches
+from lamefair_desktop.catalog.tree import matches
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
 
 

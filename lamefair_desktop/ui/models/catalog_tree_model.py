@@ -7,7 +7,6 @@ arrives (a node shows "loading…" meanwhile). Answers for nodes reloaded since 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -20,9 +19,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from lamefair_desktop.catalog_tree import CatalogTree, LoadRequest, LoadState, TreeNode
+from lamefair_desktop.catalog.sync import CatalogCache
+from lamefair_desktop.catalog.tree import CatalogTree, LoadRequest, LoadState, TreeNode
 from lamefair_desktop.resources import resource_path
-from lamefair_desktop.sync import CatalogCache
+from lamefair_desktop.ui.drops import dropped_paths
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
@@ -41,16 +41,6 @@ def kind_icon(kind: str) -> QIcon:
     if path.is_file():
         return QIcon(str(path))
     return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
-
-
-def dropped_paths(data: QMimeData) -> list[Path]:
-    """Local files and folders of a drop; remote URLs (a browser's links) are not ours to take."""
-    if not data.hasUrls():
-        return []
-    urls = data.urls()
-    if not all(url.isLocalFile() for url in urls):
-        return []
-    return [Path(url.toLocalFile()) for url in urls]
 
 
 STATE_MARKS = {"stored": "✓", "uploading": "↑", "pending": "…", "failed": "✗"}

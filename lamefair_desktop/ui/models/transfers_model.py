@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QModelIndex, Qt
 
 from lamefair_desktop.transfer.derived import DerivedJob
+from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import QueuedFile
-from lamefair_desktop.transfer.upload import FileProgress
+from lamefair_desktop.transfer.states import ACTIVE_STATES, UploadState
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.table_model import ColumnsTableModel
 
-ACTIVE = ("queued", "uploading", "waiting")
 COLUMNS = ("File", "Size", "Progress", "Rate", "ETA", "State", "NXem")
 FILE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 DERIVED_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -33,14 +34,6 @@ class Row:
     state: str
     error: str
     derived: DerivedJob | None = None
-
-
-def human_size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if count < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return ""
 
 
 def _eta(seconds: float | None) -> str:
@@ -70,7 +63,7 @@ class TransfersModel(ColumnsTableModel):
                 i.file_id,
                 i.rel_path,
                 i.size,
-                i.size if i.state == "stored" else 0,
+                i.size if i.state == UploadState.STORED else 0,
                 0.0,
                 None,
                 i.state,
@@ -82,7 +75,7 @@ class TransfersModel(ColumnsTableModel):
         self._index = {row.file_id: n for n, row in enumerate(self.rows)}
         self._done = sum(r.done for r in self.rows)
         self._size = sum(r.size for r in self.rows)
-        self._active = sum(r.state in ACTIVE for r in self.rows)
+        self._active = sum(r.state in ACTIVE_STATES for r in self.rows)
         self.endResetModel()
 
     def update(self, event: FileProgress) -> None:
@@ -109,7 +102,7 @@ class TransfersModel(ColumnsTableModel):
             position = self._index[event.file_id]
             row = self.rows[position]
             self._done += event.bytes_done - row.done
-            self._active += (event.state in ACTIVE) - (row.state in ACTIVE)
+            self._active += (event.state in ACTIVE_STATES) - (row.state in ACTIVE_STATES)
             row.done, row.rate, row.eta = event.bytes_done, event.rate, event.eta
             row.state, row.error = event.state, event.error
             first, last = min(first, position), max(last, position)
@@ -154,9 +147,13 @@ class TransfersModel(ColumnsTableModel):
         if column == "Progress":
             return f"{100 * row.done / row.size:.0f} %" if row.size else "100 %"
         if column == "Rate":
-            return f"{human_size(row.rate)}/s" if row.rate and row.state == "uploading" else ""
+            return (
+                f"{human_size(row.rate)}/s"
+                if row.rate and row.state == UploadState.UPLOADING
+                else ""
+            )
         if column == "ETA":
-            return _eta(row.eta) if row.state == "uploading" else ""
+            return _eta(row.eta) if row.state == UploadState.UPLOADING else ""
         if column == "NXem":
             return row.derived.verdict if row.derived is not None else ""
         return row.state

@@ -1,0 +1,285 @@
+"""A typed client for the catalog API (httpx): timeouts, retries, readable errors.
+
+Retries (retry.py: the desktop's one policy) on connection errors and 502/503/504 (every write of
+the API is idempotent: creates carry a client id, upload plans and completes can be repeated). A
+4xx is never retried, except a 401 once after the token provider refreshed the token. Closing the
+client ends a backoff wait at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from lamefair_desktop.catalog.retry import Cancelled, RetryLater, RetryNow, RetryPolicy
+from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
+
+RETRY_STATUSES = {502, 503, 504}
+NETWORK_ERRORS = (httpx.TransportError,)
+
+
+class CatalogError(Exception):
+    """The catalog refused or failed a request; `str()` is a message for people."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        field: str | None = None,
+        existing_id: str | None = None,
+        body: dict | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.field = field
+        self.existing_id = existing_id
+        self.body = body or {}
+
+
+class CatalogUnreachable(CatalogError):
+    """No answer after the retries: the network or the server is down. Safe to try later."""
+
+
+class SignInRequired(CatalogError):
+    """The server wants a (new) sign-in; queued work waits for it."""
+
+
+@dataclass
+class TokenSource:
+    """Where the bearer token comes from: a fixed token, or a provider that can refresh."""
+
+    get: Callable[[], str | None]
+    refresh: Callable[[], bool] | None = None
+
+    @classmethod
+    def fixed(cls, token: str | None) -> TokenSource:
+        return cls(get=lambda: token)
+
+
+class CatalogClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource | str | None = None,
+        *,
+        timeout: float = 30.0,
+        attempts: int = 6,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        ca_bundle: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        catalog_id: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        # The catalog's own id once known (identity.identify); see `catalog_key`.
+        self.catalog_id = catalog_id
+        self.token = token if isinstance(token, TokenSource) else TokenSource.fixed(token)
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.ca_bundle = ca_bundle  # the S3 clients of the transfers trust what this one trusts
+        self._closed = threading.Event()  # ends a backoff wait at once
+        timeout_ = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        if transport is not None:
+            self.http = httpx.Client(base_url=self.base_url, timeout=timeout_, transport=transport)
+        else:
+            self.http = http_client(ca_bundle, base_url=self.base_url, timeout=timeout_)
+
+    @property
+    def catalog_key(self) -> str:
+        """What this catalog's rows in the local database are filed under: its id, which
+        survives a new port or host name; the URL only while the id is unknown."""
+        return self.catalog_id or self.base_url
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.attempts, self.backoff, self.max_backoff)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.http.close()
+
+    def __enter__(self) -> CatalogClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the request loop ---------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+    ) -> Any:
+        refreshed = False
+
+        def once() -> Any:
+            nonlocal refreshed
+            token = self.token.get()
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                response = self.http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except UntrustedCertificate as exc:
+                # Not retried: no amount of waiting makes the certificate trusted.
+                raise CatalogUnreachable(f"Cannot reach the catalog safely: {exc}") from exc
+            except NETWORK_ERRORS as exc:
+                raise RetryLater("network", exc) from exc
+            if response.status_code in RETRY_STATUSES:
+                raise RetryLater("server", _error_from(response))
+            if response.status_code == 401:
+                if not refreshed and self.token.refresh is not None and self.token.refresh():
+                    refreshed = True
+                    raise RetryNow("token refreshed")
+                raise SignInRequired(
+                    _detail(response) or "Sign in to the catalog again.", status=401
+                )
+            if response.status_code >= 400:
+                raise _error_from(response)
+            if response.status_code == 204 or not response.content:
+                return None
+            return response.json()
+
+        try:
+            return self.retry_policy.run(once, cancel=self._closed)
+        except Cancelled:
+            raise CatalogUnreachable("The connection to the catalog was closed.") from None
+        except RetryNow as exc:
+            raise self._unreachable(exc.cause) from None
+
+    def _unreachable(self, last_error: object) -> CatalogUnreachable:
+        if isinstance(last_error, CatalogError):
+            return CatalogUnreachable(
+                f"The catalog at {self.base_url} is not answering ({last_error.detail}); "
+                "your work is kept and will be sent when it is back.",
+                status=last_error.status,
+            )
+        return CatalogUnreachable(
+            f"Cannot reach the catalog at {self.base_url} "
+            f"({last_error.__class__.__name__ if last_error else 'no answer'}); "
+            "check the network. Your work is kept and will be sent when it is back."
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, json=body)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    # --- service ------------------------------------------------------------------------------
+
+    def health(self) -> dict:
+        return self.get("/api/health")
+
+    def me(self) -> dict:
+        return self.get("/api/me")
+
+    def changes(self, since: int, limit: int = 1000) -> dict:
+        return self.get("/api/changes", since=since, limit=limit)
+
+    # --- hierarchy ----------------------------------------------------------------------------
+
+    def create(self, kind: str, body: dict) -> dict:
+        """Create an entity; a client id is added when missing so retries stay idempotent."""
+        return self.post(f"/api/{kind}", {"id": str(uuid.uuid4()), **body})
+
+    def get_entity(self, kind: str, entity_id: str) -> dict:
+        return self.get(f"/api/{kind}/{entity_id}")
+
+    def list(self, kind: str, **parent: str) -> list[dict]:
+        return self.get(f"/api/{kind}", **parent)
+
+    # --- measurements and transfers -----------------------------------------------------------
+
+    def create_measurement(self, body: dict) -> dict:
+        return self.post("/api/measurements", {"id": str(uuid.uuid4()), **body})
+
+    def get_file(self, file_id: str) -> dict:
+        return self.get(f"/api/files/{file_id}")
+
+    def upload_plan(self, file_id: str) -> dict:
+        return self.post(f"/api/files/{file_id}/upload")
+
+    def upload_plans(self, measurement_id: str, file_ids: list[str]) -> dict:
+        """`{"plans": [{"file", "plan"}], "errors": [{"file", "detail", "state"}]}`."""
+        return self.post(f"/api/measurements/{measurement_id}/uploads", {"files": file_ids})
+
+    def complete_uploads(self, measurement_id: str, file_ids: list[str]) -> dict:
+        """Complete single-PUT files at once: `{"files": [...], "errors": [...]}`."""
+        body = {"files": [{"id": file_id, "parts": []} for file_id in file_ids]}
+        return self.post(f"/api/measurements/{measurement_id}/complete", body)
+
+    def presign_parts(self, file_id: str, parts: list[tuple[int, str]]) -> list[dict]:
+        body = {"parts": [{"number": n, "sha256": sha} for n, sha in parts]}
+        return self.post(f"/api/files/{file_id}/parts", body)["parts"]
+
+    def complete_upload(self, file_id: str, parts: list[tuple[int, str, str]]) -> dict:
+        body = {"parts": [{"number": n, "etag": e, "sha256": s} for n, e, s in parts]}
+        return self.post(f"/api/files/{file_id}/complete", body)
+
+    def abort_upload(self, file_id: str) -> dict:
+        return self.delete(f"/api/files/{file_id}/upload")
+
+    def give_up_upload(self, file_id: str, reason: str) -> dict:
+        """This client will not finish the file: the catalog aborts it and marks it failed."""
+        return self.post(f"/api/files/{file_id}/give-up", {"reason": reason})
+
+    def download_url(self, file_id: str) -> dict:
+        return self.get(f"/api/files/{file_id}/download")
+
+    def start_derived(self, file_id: str, size: int, sha256: str, valid: bool, report: str):
+        body = {"size": size, "sha256": sha256, "valid": valid, "report": report}
+        return self.post(f"/api/files/{file_id}/derived", body)
+
+    def complete_derived(self, derived_id: str) -> dict:
+        return self.post(f"/api/derived/{derived_id}/complete")
+
+    # --- buckets ------------------------------------------------------------------------------
+
+    def buckets(self) -> list[dict]:
+        return self.get("/api/buckets")
+
+    def list_objects(
+        self, bucket: str, prefix: str = "", cursor: str | None = None, limit: int = 1000
+    ) -> dict:
+        return self.get(f"/api/buckets/{bucket}/objects", prefix=prefix, cursor=cursor, limit=limit)
+
+    def presign_keys(self, bucket: str, keys: list[str]) -> list[dict]:
+        return self.post(f"/api/buckets/{bucket}/presign", {"keys": keys})["urls"]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("detail", "")) if isinstance(body, dict) else ""
+
+
+def _error_from(response: httpx.Response) -> CatalogError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return CatalogError(
+        str(body.get("detail") or f"The catalog answered {response.status_code}."),
+        status=response.status_code,
+        field=body.get("field"),
+        existing_id=body.get("existing_id"),
+        body=body,
+    )

@@ -1,0 +1,1 @@
+"""Dialogs, built in code: small, composed, validation shown on the field concerned."""

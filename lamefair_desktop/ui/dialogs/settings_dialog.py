@@ -1,0 +1,147 @@
+"""Settings: the catalog server (empty: the local catalog), CA bundle, transfer concurrency,
+cache folder and size, this computer's default instrument pair and time zone. Saved as JSON in the config folder (settings.py); secrets never go there.
+
+Also the message shown at start-up when the settings file cannot be used: the window stops there
+rather than guess (a guess would be the local catalog, and uploads going to the wrong place)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.home.settings import Settings, SettingsError
+from lamefair_desktop.nexus.local_time import computer_zone
+from lamefair_desktop.nexus.mapping import default_registry
+from lamefair_desktop.ui.zone_field import ZoneField
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        pairs: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.original = settings
+        self.setWindowTitle("lamefair settings")
+        self.server = QLineEdit(settings.server_url or "")
+        self.server.setPlaceholderText("empty: the local catalog on this computer")
+        self.ca_bundle = QLineEdit(settings.ca_bundle or "")
+        self.ca_bundle.setPlaceholderText("PEM file of your institute's CA (optional)")
+        self.parts = QSpinBox()
+        self.parts.setRange(1, 32)
+        self.parts.setValue(settings.part_concurrency)
+        self.files = QSpinBox()
+        self.files.setRange(1, 32)
+        self.files.setValue(settings.file_concurrency)
+        self.cache = QLineEdit(settings.cache_dir or "")
+        self.cache.setPlaceholderText(str(Settings().cache_path()))
+        self.cache_size = QSpinBox()
+        self.cache_size.setRange(100, 1_000_000)
+        self.cache_size.setSuffix(" MB")
+        self.cache_size.setValue(settings.cache_size_mb)
+        self.default_pair = QComboBox()
+        self.default_pair.addItem("None (detect from each file)", None)
+        for pair_id, label in default_registry().pairs() if pairs is None else pairs:
+            if pair_id != GENERIC_PAIR:
+                self.default_pair.addItem(label, pair_id)
+        if settings.default_pair and self.default_pair.findData(settings.default_pair) < 0:
+            self.default_pair.addItem(
+                f"{settings.default_pair} (unknown here)", settings.default_pair
+            )
+        self.default_pair.setCurrentIndex(max(0, self.default_pair.findData(settings.default_pair)))
+        self.default_timezone = ZoneField(
+            settings.default_timezone, placeholder=f"empty: the system's ({computer_zone().name})"
+        )
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Catalog server URL", self.server)
+        form.addRow("CA bundle", self.ca_bundle)
+        form.addRow("Parts in flight per file", self.parts)
+        form.addRow("Files in flight", self.files)
+        form.addRow("Cache folder", self.cache)
+        form.addRow("Cache size", self.cache_size)
+        form.addRow("Default instrument pair", self.default_pair)
+        form.addRow("Instruments' time zone", self.default_timezone)
+        note = QLabel("A change of server takes effect the next time lamefair starts.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def settings(self) -> Settings | None:
+        """The edited settings, or None with a message when a value cannot work."""
+        server = self.server.text().strip().rstrip("/") or None
+        if server and not server.startswith(("https://", "http://")):
+            self.error.setText("The server URL starts with https:// (or http:// on a lab network).")
+            return None
+        ca_bundle = self.ca_bundle.text().strip() or None
+        if ca_bundle and not Path(ca_bundle).expanduser().is_file():
+            self.error.setText(f"The CA bundle {ca_bundle} does not exist.")
+            return None
+        try:
+            default_timezone = self.default_timezone.zone()
+        except ValueError as exc:
+            self.error.setText(f"Instruments' time zone: {exc}.")
+            return None
+        return replace(
+            self.original,
+            default_pair=self.default_pair.currentData(),
+            default_timezone=default_timezone,
+            server_url=server,
+            ca_bundle=ca_bundle,
+            part_concurrency=self.parts.value(),
+            file_concurrency=self.files.value(),
+            cache_dir=self.cache.text().strip() or None,
+            cache_size_mb=self.cache_size.value(),
+        )
+
+    def accept(self) -> None:
+        if self.settings() is not None:
+            super().accept()
+
+
+def settings_problem_box(error: SettingsError, parent: QWidget | None = None) -> QMessageBox:
+    """Names the file and what is wrong in it; offers to open its folder, or to quit."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle("lamefair settings")
+    box.setText(f"lamefair cannot start: its settings file cannot be used.\n\n{error}")
+    box.setInformativeText(
+        "Fix or delete the file, then start lamefair again. The file was left as it is, and "
+        "lamefair did not fall back to the local catalog."
+    )
+    folder = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    # ActionRole buttons close the box too: open the folder, then quit like the other button.
+    folder.clicked.connect(
+        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(error.path.parent)))
+    )
+    return box

@@ -1,0 +1,342 @@
+"""The bucket browser (PIs on a laptop): the buckets one may read, breadcrumbs through prefixes,
+sortable paged listings, downloads through the transfer engine, presigned links, aria2 exports,
+and a preview of any image (downloaded to the cache first)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lamefair_desktop.home.preview_cache import preview_dir
+from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.nexus.formats import PREVIEWABLE_SUFFIXES
+from lamefair_desktop.transfer.download import (
+    RemoteObject,
+    export_aria2,
+)
+from lamefair_desktop.transfer.download_job import (
+    Downloaded,
+    PreviewCache,
+    Wanted,
+    download,
+)
+from lamefair_desktop.ui.format import human_size
+from lamefair_desktop.ui.models.bucket_model import (
+    ENTRY_ROLE,
+    BucketModel,
+    BucketSortModel,
+    Entry,
+)
+from lamefair_desktop.workers.job import Job, JobGroup
+from lamefair_desktop.workers.pools import general_pool
+
+PREVIEWABLE = PREVIEWABLE_SUFFIXES
+
+
+class BucketBrowser(QWidget):
+    buckets_loaded = Signal(int)
+    downloaded = Signal(object)  # Downloaded
+    preview_requested = Signal(str)  # a local path
+    link_copied = Signal(str)
+    problem = Signal(str)  # a message for the status bar
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.client = None
+        self.settings: Settings | None = None  # the workspace's, loaded once
+        self._wanted = ""  # a bucket to show once the list arrives
+        self._jobs = JobGroup(self.problem.emit)
+        self._download: Job | None = None
+        self.ask_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
+            self, "Download into"
+        )
+        self.ask_aria2_file: Callable[[], str] = lambda: QFileDialog.getSaveFileName(
+            self, "Export an aria2 input file", "lamefair.aria2", "aria2 input (*.aria2 *.txt)"
+        )[0]
+        self.bucket_box = QComboBox()
+        self.bucket_box.setMinimumWidth(280)
+        self.bucket_box.currentIndexChanged.connect(lambda _i: self.go(""))
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("Refresh")
+        self.refresh_button.clicked.connect(self.reload_buckets)
+        self.crumbs = QHBoxLayout()
+        self.crumbs.setSpacing(0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Bucket"))
+        top.addWidget(self.bucket_box)
+        top.addWidget(self.refresh_button)
+        top.addLayout(self.crumbs)
+        top.addStretch(1)
+        self.model = BucketModel(self)
+        self.sorted = BucketSortModel(self)
+        self.sorted.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.sorted)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)  # uniform rows: fast at 100k
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self._activated)
+        self.model.load_failed.connect(self.problem.emit)
+        self.model.page_loaded.connect(self._update_count)
+        self.count = QLabel()
+        self.download_button = QPushButton("Download…")
+        self.link_button = QPushButton("Copy link")
+        self.aria2_button = QPushButton("Export aria2…")
+        self.preview_button = QPushButton("Preview")
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.setEnabled(False)
+        self.download_button.clicked.connect(self.download_selected)
+        self.link_button.clicked.connect(self.copy_link)
+        self.aria2_button.clicked.connect(self.export_aria2)
+        self.preview_button.clicked.connect(self.preview_selected)
+        self.cancel_button.clicked.connect(self._cancel_download)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        buttons = QHBoxLayout()
+        for button in (
+            self.download_button,
+            self.link_button,
+            self.aria2_button,
+            self.preview_button,
+            self.cancel_button,
+        ):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.progress)
+        layout.addLayout(buttons)
+
+    # --- navigation ---------------------------------------------------------------------------
+
+    def attach(self, client, settings: Settings) -> None:
+        """The workspace's client and settings (loaded once: the preview cache's folder and
+        size come from them, never from re-reading the file on a worker)."""
+        self.client = client
+        self.settings = settings
+        self.reload_buckets()
+
+    def _run(self, work, done, failed=None) -> Job:
+        return self._jobs.run(work, done, failed)
+
+    def reload_buckets(self) -> None:
+        if self.client is None:
+            return
+        client = self.client
+        self._run(client.buckets, self._show_buckets)
+
+    def show_bucket(self, name: str) -> None:
+        """Read the bucket list again (new proposals appear) and open `name` in it."""
+        self._wanted = name
+        self.reload_buckets()
+
+    def _show_buckets(self, buckets: list[dict]) -> None:
+        current, self._wanted = self._wanted or self.bucket, ""
+        self.bucket_box.blockSignals(True)
+        self.bucket_box.clear()
+        for bucket in buckets:
+            kind = "raw data" if bucket["kind"] == "raw" else "NXem mirror"
+            label = f"{bucket['project']} / {bucket['number']} — {kind}"
+            self.bucket_box.addItem(label, bucket["name"])
+            self.bucket_box.setItemData(
+                self.bucket_box.count() - 1, bucket["name"], Qt.ItemDataRole.ToolTipRole
+            )
+        self.bucket_box.blockSignals(False)
+        if current and self.bucket_box.findData(current) >= 0:
+            self.bucket_box.setCurrentIndex(self.bucket_box.findData(current))
+        self.go(self.model.prefix if current == self.model.bucket else "")
+        self.buckets_loaded.emit(len(buckets))
+
+    @property
+    def bucket(self) -> str:
+        return self.bucket_box.currentData() or ""
+
+    def select_bucket(self, name: str) -> bool:
+        index = self.bucket_box.findData(name)
+        if index >= 0:
+            self.bucket_box.setCurrentIndex(index)
+        return index >= 0
+
+    def go(self, prefix: str) -> None:
+        """Show a prefix of the current bucket (and its breadcrumbs)."""
+        if self.client is None or not self.bucket:
+            return
+        self.model.open(self.client, self.bucket, prefix)
+        self._breadcrumbs(prefix)
+
+    def _breadcrumbs(self, prefix: str) -> None:
+        while self.crumbs.count():
+            widget = self.crumbs.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        parts = [p for p in prefix.split("/") if p]
+        targets = [("/", "")] + [
+            (part, "/".join(parts[: i + 1]) + "/") for i, part in enumerate(parts)
+        ]
+        for position, (label, target) in enumerate(targets):
+            button = QToolButton()
+            button.setText(label if position == 0 else f"› {label}")
+            button.setAutoRaise(True)
+            button.setObjectName("crumb")
+            button.clicked.connect(lambda _c=False, t=target: self.go(t))
+            self.crumbs.addWidget(button)
+
+    def crumb_labels(self) -> list[str]:
+        return [
+            self.crumbs.itemAt(i).widget().text().removeprefix("› ")
+            for i in range(self.crumbs.count())
+            if self.crumbs.itemAt(i).widget() is not None
+        ]
+
+    def _update_count(self, rows: int) -> None:
+        more = " (scroll for more)" if self.model.canFetchMore() else ""
+        self.count.setText(f"{rows} item(s){more}")
+
+    def _activated(self, index: QModelIndex) -> None:
+        entry: Entry = index.data(ENTRY_ROLE)
+        if entry is None:
+            return
+        if entry.is_folder:
+            self.go(entry.key)
+        elif entry.name.lower().endswith(PREVIEWABLE):
+            self.preview_selected()
+
+    def selected(self) -> list[Entry]:
+        rows = {index.row(): index for index in self.table.selectionModel().selectedRows()}
+        return [rows[row].data(ENTRY_ROLE) for row in sorted(rows)]
+
+    def select_name(self, name: str) -> bool:
+        for row in range(self.sorted.rowCount()):
+            index = self.sorted.index(row, 0)
+            if index.data(ENTRY_ROLE).name == name:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _remote(self, entry: Entry) -> RemoteObject:
+        return RemoteObject(self.bucket, entry.key, entry.name, entry.size, entry.sha256)
+
+    def download_selected(self, folder: str | None = None) -> None:
+        entries = self.selected()
+        if not entries:
+            self.problem.emit("Select files or folders to download.")
+            return
+        folder = folder or self.ask_folder()
+        if folder:
+            self._start_download(entries, Path(folder), for_preview=False)
+
+    def preview_selected(self) -> None:
+        files = [e for e in self.selected() if not e.is_folder]
+        if not files:
+            self.problem.emit("Select an image to preview.")
+            return
+        entry = files[0]
+        folder = preview_dir(self.settings) / self.bucket / entry.key.rsplit("/", 1)[0]
+        self._start_download([entry], folder, for_preview=True)
+
+    def _start_download(self, entries: list[Entry], folder: Path, *, for_preview: bool) -> None:
+        if self._download is not None:
+            self.problem.emit("A download is running; wait for it or cancel it first.")
+            return
+        client = self.client
+        wanted = [Wanted(self._remote(e), e.is_folder) for e in entries]
+        cache = None
+        if for_preview and self.settings is not None:
+            cache = PreviewCache(preview_dir(self.settings), self.settings.cache_size_mb * 1024**2)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+        self.progress.show()
+        self.cancel_button.setEnabled(True)
+
+        def work(report, cancel: threading.Event) -> Downloaded:
+            return download(
+                client, wanted, folder, report=report, cancel=cancel, preview_cache=cache
+            )
+
+        job = Job(work)
+        job.signals.progress.connect(self._download_progress)
+        job.signals.finished.connect(self._download_done)
+        job.signals.failed.connect(lambda message, _d: self._download_failed(message))
+        job.signals.cancelled.connect(lambda: self._download_failed("Download cancelled."))
+        self._download = job
+        job.start_on(general_pool())
+
+    def _download_progress(self, event: tuple[int, int, str]) -> None:
+        done, total, label = event
+        if total:
+            self.progress.setValue(int(1000 * min(done, total) / total))
+        self.progress.setFormat(f"{label}: {human_size(done)} of {human_size(total)}")
+
+    def _download_done(self, result: Downloaded) -> None:
+        self._download = None
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(1000)
+        self.progress.setFormat(f"{len(result.paths)} file(s) downloaded and verified (SHA-256)")
+        self.downloaded.emit(result)
+        if result.for_preview and result.paths:
+            self.preview_requested.emit(str(result.paths[0]))
+
+    def _download_failed(self, message: str) -> None:
+        self._download = None
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat(message)
+        self.problem.emit(message)
+
+    def _cancel_download(self) -> None:
+        if self._download is not None:
+            self._download.cancel()
+
+    def copy_link(self) -> None:
+        files = [e for e in self.selected() if not e.is_folder]
+        if not files:
+            self.problem.emit("Select a file to copy its link.")
+            return
+        client, bucket, key = self.client, self.bucket, files[0].key
+
+        def copied(url: str) -> None:
+            QGuiApplication.clipboard().setText(url)
+            self.link_copied.emit(url)
+
+        self._run(lambda: client.presign_keys(bucket, [key])[0]["url"], copied)
+
+    def export_aria2(self, target: str | None = None) -> None:
+        target = target or self.ask_aria2_file()
+        if not target:
+            return
+        client, bucket = self.client, self.bucket
+        folders = [e.key for e in self.selected() if e.is_folder]
+        prefix = folders[0] if folders else self.model.prefix
+
+        def done(count: int) -> None:
+            self.progress.show()
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"{target}: {count} object(s); run `aria2c -i {target}`")
+
+        self._run(lambda: export_aria2(client, bucket, prefix, Path(target)), done)

@@ -1,0 +1,109 @@
+"""The main window's actions, menus, toolbar and context menu, and when each is enabled.
+
+A part of MainWindow (ui/main_window.py): it uses the window's slots and its selection.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from lamefair_desktop.catalog.tree import CHILD_KIND
+from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
+
+KIND_LABEL = {
+    "project": "project",
+    "proposal": "proposal",
+    "sample": "sample",
+    "experiment": "experiment",
+}
+
+
+class WindowActions:
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        standard = QKeySequence.StandardKey
+        self.open_action = self._action("&Open image…", self.choose_file, standard.Open)
+        self.new_project_action = self._action(
+            "New &project…", lambda: self.create("project"), "Ctrl+Shift+N"
+        )
+        self.new_child_action = self._action("&New…", self.create_child, standard.New)
+        self.edit_action = self._action("&Edit…", self.edit_selected, "F2")
+        self.upload_action = self._action(
+            "&Upload files…", self.choose_upload, "Ctrl+U", "Upload files to the experiment"
+        )
+        self.sync_action = self._action("&Sync now", self.sync_catalog, standard.Refresh)
+        self.login_action = self._action("Sign &in…", self.sign_in, "Ctrl+L")
+        self.settings_action = self._action("&Settings…", self.open_settings, standard.Preferences)
+        self.about_action = self._action("&About lamefair", self.show_about)
+        self.quit_action = self._action("&Quit", self.close, standard.Quit)
+        self.find_action = self._action(
+            "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
+        )
+        file_menu = self.menuBar().addMenu("&File")
+        for action in (self.open_action, self.upload_action, None, self.settings_action, None):
+            file_menu.addAction(action) if action else file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        catalog_menu = self.menuBar().addMenu("&Catalog")
+        for action in (
+            self.new_project_action,
+            self.new_child_action,
+            self.edit_action,
+            None,
+            self.sync_action,
+            self.find_action,
+        ):
+            catalog_menu.addAction(action) if action else catalog_menu.addSeparator()
+        account = self.menuBar().addMenu("&Account")
+        account.addAction(self.login_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        for action in (
+            self.new_project_action,
+            self.new_child_action,
+            self.upload_action,
+            self.sync_action,
+            self.login_action,
+        ):
+            toolbar.addAction(action)
+
+    def _update_actions(self) -> None:
+        node = self.selected_node()
+        ready = self.workspace is not None
+        child = CHILD_KIND.get(node.kind) if node else None
+        creatable = child in KIND_LABEL
+        self.new_child_action.setEnabled(ready and creatable)
+        self.new_child_action.setText(f"&New {child}…" if creatable else "&New…")
+        self.edit_action.setEnabled(ready and node is not None and node.kind in KIND_LABEL)
+        self.upload_action.setEnabled(ready and node is not None and node.kind == "experiment")
+        self.new_project_action.setEnabled(ready)
+        self.sync_action.setEnabled(ready)
+        local = ready and self.workspace.is_local
+        self.login_action.setEnabled(ready and not local)
+        self.login_action.setToolTip(
+            "The local catalog needs no sign-in." if local else "Sign in through your browser."
+        )
+
+    def _context_menu(self, position) -> None:
+        node = self.catalog_view.indexAt(position).data(NODE_ROLE)
+        menu = QMenu(self)
+        if node is None:
+            menu.addAction(self.new_project_action)
+        else:
+            self._update_actions()
+            for action in (self.new_child_action, self.edit_action, self.upload_action):
+                if action.isEnabled():
+                    menu.addAction(action)
+            if node.kind == "proposal":
+                menu.addAction("Browse raw bucket", lambda: self.browse(node, "raw_bucket"))
+                menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
+        menu.popup(self.catalog_view.viewport().mapToGlobal(position))
