@@ -49,14 +49,15 @@ def register_convert(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pair",
-        help="instrument pair (mapping id): adds the site's microscope; default: the file's "
-        "flavour mapping, which writes only what the file states",
+        help="instrument pair (mapping id): adds the site's microscope; default: this "
+        "computer's (settings), else the file's flavour mapping, which writes only what the "
+        "file states",
     )
     parser.add_argument(
         "--timezone",
         metavar="ZONE",
         help="IANA time zone of the instrument's clock, e.g. Europe/Rome; default: the pair's, "
-        "else this computer's",
+        "else this computer's (settings, then system)",
     )
     parser.add_argument("--meta", type=Path, help="catalog context JSON (sample, experiment, ...)")
     parser.add_argument(
@@ -91,9 +92,12 @@ def _outputs(args: argparse.Namespace, inputs: list[InputFile]) -> dict[Path, Pa
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.nexus.context import load_context
     from lamefair_desktop.nexus.errors import NexusEngineError
     from lamefair_desktop.nexus.local_time import ZoneChoice
+    from lamefair_desktop.nexus.mapping import PairOrigin
+    from lamefair_desktop.transfer.derived import default_zone
 
     try:
         inputs = expand(args.inputs, TIFF_SUFFIXES)
@@ -117,11 +121,17 @@ def run_convert(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # This PC's instrument pair and clock zone (settings) when none is given: what the window
+    # and watch folders assume for this microscope, the command assumes too.
+    origin, computer_pair = PairOrigin.CHOSEN, Settings.load().default_pair
+    if args.pair is None and computer_pair:
+        args.pair, origin = computer_pair, PairOrigin.COMPUTER
+    zone = zone or default_zone(args.pair)
     status = EXIT_OK
     judge = _Judge() if args.validate else None
     for item in inputs:
         with working_on(item.path):  # what tifffile or h5py warn about names this file
-            written = _convert_one(item, outputs[item.path], args, zone, context)
+            written = _convert_one(item, outputs[item.path], args, (origin, zone), context)
             if written is None:
                 status = _worst(status, EXIT_FAILED)
             elif judge is not None:
@@ -129,13 +139,16 @@ def run_convert(args: argparse.Namespace) -> int:
     return status
 
 
-def _convert_one(item: InputFile, output: Path, args, zone, context) -> Path | None:
+def _convert_one(item: InputFile, output: Path, args, origin_zone, context) -> Path | None:
     """Convert one file and print what came of it; the file written, None if it failed."""
     from lamefair_desktop.nexus.errors import NexusEngineError
     from lamefair_desktop.nexus.writer import convert
 
     try:
-        result = convert(item.path, output, pair=args.pair, zone=zone, context=context)
+        origin, zone = origin_zone
+        result = convert(
+            item.path, output, pair=args.pair, pair_origin=origin, zone=zone, context=context
+        )
     except NexusEngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -62,6 +62,7 @@ class PairOrigin(StrEnum):
     DETECTED = "detected"  # no pair given: the file's flavour chose its flavour mapping
     CHOSEN = "chosen"  # the operator chose it for this conversion (`lamefair convert --pair`)
     REMEMBERED = "remembered"  # the pair last used for the experiment, proposed again
+    COMPUTER = "computer default"  # this PC's instrument pair (settings), no --pair given
     WATCH_RULE = "watch rule"
     MEASUREMENT = "measurement"  # the pair recorded with the measurement in the catalog
 
@@ -71,6 +72,7 @@ _ORIGIN_WORDS = {
     "flavour ({flavour}) was used; it writes only what the file states",
     PairOrigin.CHOSEN: "chosen by the operator for this conversion",
     PairOrigin.REMEMBERED: "remembered: the pair last used for this experiment",
+    PairOrigin.COMPUTER: "this computer's default instrument pair (lamefair settings)",
     PairOrigin.WATCH_RULE: "set by the watch rule of the folder the file arrived in",
     PairOrigin.MEASUREMENT: "the instrument pair recorded with the measurement in the catalog "
     "(chosen at upload or by a watch rule)",

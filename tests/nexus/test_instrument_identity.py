@@ -117,3 +117,39 @@ def test_detection_never_proposes_a_sites_pair(corpus_tiff_dir, context, pair):
     look = inspect_inputs([corpus_tiff_dir / TVIPS], pair or "generic", context).files[0]
     assert look.pair == (pair or "TVIPS")
     assert look.warnings == ()
+
+
+def test_the_cli_uses_this_computers_default_pair_and_zone(corpus_tiff_dir, tmp_path):
+    """On the microscope PC the instrument pair and the clock's zone are set once (settings):
+    `lamefair convert` without --pair/--timezone uses them and the NXem says so; --pair wins."""
+    from lamefair_desktop.home.settings import Settings
+
+    Settings(default_pair="TEM_JEOL_F200_TVIPS", default_timezone="Asia/Tokyo").save()
+    camera, scanned = tmp_path / "camera.nxs", tmp_path / "scanned.nxs"
+    for source, out in ((TVIPS, camera), ("FEI-Helios-Ebeam-16bits.tif", scanned)):
+        run = subprocess.run(
+            [LAMEFAIR, "convert", str(corpus_tiff_dir / source), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+    with h5py.File(camera) as handle:
+        assert handle[f"{FABRICATION}/vendor"][()] == b"JEOL"
+    description, note = _mapping_note(camera)
+    assert (note["mapping"], note["origin"]) == ("TEM_JEOL_F200_TVIPS", "computer default")
+    assert "this computer" in description
+    with h5py.File(scanned) as handle:
+        start = handle["entry1/measurement/event1/start_time"][()].decode()
+        zone = json.loads(handle["entry1/local_time/data"][()])["times"]["event.start_time"]
+    assert start.endswith("+09:00"), start
+    assert zone["zone_reason"] == "this computer's default time zone (lamefair settings)"
+    chosen = tmp_path / "chosen.nxs"
+    run = subprocess.run(
+        [LAMEFAIR, "convert", str(corpus_tiff_dir / TVIPS), "-o", str(chosen), "--pair", "TVIPS"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert _mapping_note(chosen)[1]["origin"] == "chosen"
