@@ -62,7 +62,7 @@ def test_python_warnings_are_one_line_too(lamefair_home):
     """A library's `warnings.warn` in a command, as the CLI configures logging."""
     code = (
         "import warnings\n"
-        "from lamefair_desktop.commands import console_log\n"
+        "from lamefair_desktop.cli import console_log\n"
         "console_log.configure(0)\n"
         "with console_log.working_on('/data/a.tif'):\n"
         "    warnings.warn('the scale is not square', UserWarning)\n"

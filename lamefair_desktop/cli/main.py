@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*args_list, "gui"])
     handler: Callable[[argparse.Namespace], int] = args.handler
     if args.command != "gui":  # the window logs to its own file (ui/crash_dialog.py)
-        from lamefair_desktop.commands import console_log
+        from lamefair_desktop.cli import console_log
 
         console_log.configure(args.verbose)
     try:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog
 
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.transfer.derived import proposed_zone
+from lamefair_desktop.transfer.upload_context import proposed_zone
 from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
 from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog
 from lamefair_desktop.ui.panels.watch_panel import WatchRuleDialog
@@ -31,7 +31,7 @@ def test_the_upload_dialog_proposes_the_zone_and_refuses_an_unknown_one(
         experiment_name="grid scan",
         pairs=default_registry().pairs(),
         context={},
-        timezone=proposed_zone("e1", "generic"),
+        timezone=proposed_zone("e1", "generic", Settings.load()),
     )
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.inspected, timeout=30_000):
@@ -51,8 +51,8 @@ def test_the_upload_dialog_proposes_the_zone_and_refuses_an_unknown_one(
 
 def test_the_zone_last_used_for_an_experiment_is_proposed_again():
     Settings(default_timezone="Asia/Tokyo", timezones_by_experiment={"e1": "Europe/Rome"}).save()
-    assert proposed_zone("e1", "generic") == "Europe/Rome"
-    assert proposed_zone("e2", "generic") == "Asia/Tokyo"
+    assert proposed_zone("e1", "generic", Settings.load()) == "Europe/Rome"
+    assert proposed_zone("e2", "generic", Settings.load()) == "Asia/Tokyo"
 
 
 def test_a_watch_rule_takes_a_zone_or_says_what_is_wrong(qtbot, tmp_path):
