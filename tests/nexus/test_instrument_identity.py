@@ -126,9 +126,12 @@ def test_the_cli_uses_this_computers_default_pair_and_zone(corpus_tiff_dir, tmp_
 
     Settings(default_pair="TEM_JEOL_F200_TVIPS", default_timezone="Asia/Tokyo").save()
     camera, scanned = tmp_path / "camera.nxs", tmp_path / "scanned.nxs"
-    for source, out in ((TVIPS, camera), ("FEI-Helios-Ebeam-16bits.tif", scanned)):
+    for source, out, pair in (
+        (TVIPS, camera, []),
+        ("FEI-Helios-Ebeam-16bits.tif", scanned, ["--pair", "SEM_FEI"]),  # the zone still applies
+    ):
         run = subprocess.run(
-            [LAMEFAIR, "convert", str(corpus_tiff_dir / source), "-o", str(out)],
+            [LAMEFAIR, "convert", str(corpus_tiff_dir / source), "-o", str(out), *pair],
             capture_output=True,
             text=True,
             timeout=120,
