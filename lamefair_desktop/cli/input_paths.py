@@ -12,9 +12,6 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
-
-TIFF_SUFFIXES = CONVERTIBLE_SUFFIXES  # every format that converts (TIFF, DM, EMD): nexus/formats.py
 NEXUS_SUFFIXES = (".nxs", ".nx5", ".h5", ".hdf5")
 
 

@@ -19,7 +19,7 @@ from lamefair_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "gui": ("start the desktop application (the default)", "lamefair_desktop.ui.app", "register"),
     "convert": (
-        "convert vendor TIFFs to NeXus/NXem",
+        "convert vendor images (TIFF, DM3/DM4, Velox EMD) to NeXus/NXem",
         "lamefair_desktop.cli.nexus",
         "register_convert",
     ),
@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "register_validate",
     ),
     "inspect": (
-        "print a TIFF's flattened metadata or a NeXus tree",
+        "print an image's flattened metadata or a NeXus tree",
         "lamefair_desktop.cli.nexus",
         "register_inspect",
     ),

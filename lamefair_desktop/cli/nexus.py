@@ -25,11 +25,11 @@ from lamefair_desktop.cli.exit_codes import (
 )
 from lamefair_desktop.cli.input_paths import (
     NEXUS_SUFFIXES,
-    TIFF_SUFFIXES,
     InputError,
     InputFile,
     expand,
 )
+from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
 
 _SEVERITY = (EXIT_USAGE, EXIT_FAILED, EXIT_NOT_VALID, EXIT_NO_VALIDATOR, EXIT_OK)
 
@@ -40,7 +40,10 @@ def _worst(*codes: int) -> int:
 
 def register_convert(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="TIFF files, folders or patterns (*.tif)"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="TIFF, DM3/DM4 or Velox EMD files, folders or patterns (*.tif)",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", type=Path, help="output file (one input only)")
@@ -100,7 +103,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from lamefair_desktop.transfer.derived import default_zone
 
     try:
-        inputs = expand(args.inputs, TIFF_SUFFIXES)
+        inputs = expand(args.inputs, CONVERTIBLE_SUFFIXES)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -234,7 +237,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def register_inspect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="TIFF or NeXus files, folders or patterns"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="image (TIFF, DM, EMD) or NeXus files, folders or patterns",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run_inspect)
@@ -242,7 +248,7 @@ def register_inspect(parser: argparse.ArgumentParser) -> None:
 
 def run_inspect(args: argparse.Namespace) -> int:
     try:
-        inputs = expand(args.files, TIFF_SUFFIXES + NEXUS_SUFFIXES)
+        inputs = expand(args.files, CONVERTIBLE_SUFFIXES + NEXUS_SUFFIXES)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
