@@ -205,6 +205,7 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     assert browser.bucket_box.count() == 2  # raw and mirror of the one proposal
     _open_until(qtbot, browser, TIFFS[1])
     assert len(browser.crumb_labels()) >= 2  # "/" and the folders walked through
+    _crumbs_are_readable(qtbot, window, browser)
     target = tmp_path / "downloads"
     browser.ask_folder = lambda: str(target)
     with qtbot.waitSignal(browser.downloaded, timeout=LONG) as downloaded:
@@ -228,3 +229,20 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     assert "value = " in text
     assert ("nm" in text) or ("µm" in text)
     assert window.preview.scale_bar is not None
+
+
+def _crumbs_are_readable(qtbot, window, browser) -> None:
+    """A deep path (SAMPLE-…/EXP-…/raw/<measurement>) keeps every crumb as wide as its text, side
+    by side (they overlapped), and leaves the catalog tree its width (it was squeezed to a sliver)."""
+    window.tabs.setCurrentWidget(browser)
+    window.resize(1400, 820)
+    qtbot.waitUntil(lambda: browser.isVisible())
+    layout = browser.crumbs
+    buttons = [layout.itemAt(i).widget() for i in range(layout.count())]
+    buttons = [b for b in buttons if b is not None]
+    qtbot.waitUntil(lambda: all(b.width() > 0 for b in buttons))
+    for button in buttons:
+        assert button.width() >= button.sizeHint().width(), button.text()
+    for left, right in zip(buttons, buttons[1:], strict=False):
+        assert left.geometry().right() < right.geometry().left(), (left.text(), right.text())
+    assert window.catalog_view.width() >= 250, window.catalog_view.width()

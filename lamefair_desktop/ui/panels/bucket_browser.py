@@ -14,11 +14,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -77,14 +80,28 @@ class BucketBrowser(QWidget):
         self.refresh_button = QToolButton()
         self.refresh_button.setText("Refresh")
         self.refresh_button.clicked.connect(self.reload_buckets)
-        self.crumbs = QHBoxLayout()
+        # Breadcrumbs on a row of their own that scrolls sideways: a deep path (SAMPLE-…/EXP-…)
+        # beside the bucket box squeezed the buttons until their texts overlapped, and its width
+        # forced the catalog tree beside the tabs down to a sliver.
+        crumb_row = QWidget()
+        self.crumbs = QHBoxLayout(crumb_row)
+        self.crumbs.setContentsMargins(0, 0, 0, 0)
         self.crumbs.setSpacing(0)
+        self.crumbs.addStretch(1)
+        self.crumb_scroll = QScrollArea()
+        self.crumb_scroll.setWidget(crumb_row)
+        self.crumb_scroll.setWidgetResizable(True)
+        self.crumb_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.crumb_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.crumb_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.crumb_scroll.setFixedHeight(crumb_row.sizeHint().height() + 30)
+        # A deep path scrolls to its end: the crumb one is in stays in view.
+        bar = self.crumb_scroll.horizontalScrollBar()
+        bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))
         top = QHBoxLayout()
         top.addWidget(QLabel("Bucket"))
-        top.addWidget(self.bucket_box)
+        top.addWidget(self.bucket_box, 1)
         top.addWidget(self.refresh_button)
-        top.addLayout(self.crumbs)
-        top.addStretch(1)
         self.model = BucketModel(self)
         self.sorted = BucketSortModel(self)
         self.sorted.setSourceModel(self.model)
@@ -127,6 +144,7 @@ class BucketBrowser(QWidget):
         buttons.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.crumb_scroll)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
@@ -189,7 +207,7 @@ class BucketBrowser(QWidget):
         self._breadcrumbs(prefix)
 
     def _breadcrumbs(self, prefix: str) -> None:
-        while self.crumbs.count():
+        while self.crumbs.count() > 1:  # the last item is the stretch that keeps them left
             widget = self.crumbs.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
@@ -200,10 +218,13 @@ class BucketBrowser(QWidget):
         for position, (label, target) in enumerate(targets):
             button = QToolButton()
             button.setText(label if position == 0 else f"› {label}")
+            button.setToolTip(target or "/")
             button.setAutoRaise(True)
             button.setObjectName("crumb")
+            # Never narrower than its text: the row scrolls instead of squeezing the buttons.
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             button.clicked.connect(lambda _c=False, t=target: self.go(t))
-            self.crumbs.addWidget(button)
+            self.crumbs.insertWidget(self.crumbs.count() - 1, button)
 
     def crumb_labels(self) -> list[str]:
         return [
