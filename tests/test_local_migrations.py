@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from lamefair_desktop.home import local_db
 from lamefair_desktop.home.local_db import LocalBase, LocalDatabaseError, open_local_db
@@ -212,3 +212,28 @@ def test_opening_a_file_at_the_newest_schema_does_not_load_alembic(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_several_threads_create_their_databases_at_once(tmp_path):
+    """Two clients in one process (or a window's workers) may each open a new file at the same
+    instant: every one ends at the head revision with its tables (Alembic's globals are shared)."""
+    import threading
+
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_one(index: int) -> None:
+        barrier.wait()
+        try:
+            sessions = local_db.open_local_db(tmp_path / f"db{index}.sqlite")
+            with sessions() as session:
+                session.execute(text("SELECT count(*) FROM watch_rules")).scalar()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -15,6 +15,7 @@ from lamefair_desktop.home import log_files, paths
 LIMIT = 4_000
 WRITER = """
 import logging, sys
+from lamefair_desktop.home import log_files
 log_files.MAX_BYTES, log_files.BACKUPS = {limit}, 50
 log_files.log_to_file("shared.log")
 for number in range(600):

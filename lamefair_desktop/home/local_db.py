@@ -14,6 +14,7 @@ one query, without importing Alembic (about 0.4 s).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -30,6 +31,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 HEAD_REVISION = "0003"
 LAST_HAND_VERSION = 6  # the last schema numbered in user_version, before Alembic
 MANAGED_BY_ALEMBIC = 7
+
+
+_ALEMBIC_LOCK = threading.Lock()
 
 
 class LocalDatabaseError(RuntimeError):
@@ -114,7 +118,10 @@ def _upgrade(connection: Connection, path: Path, revision: str | None) -> None:
             ScriptDirectory.from_config(config).get_revision(revision)
         except CommandError:
             raise _newer(path, f"schema revision {revision}") from None
-    command.upgrade(config, "head")
+    # Alembic runs a migration through module globals (`alembic.context`, `alembic.op`): two
+    # threads upgrading two files at once (two clients in one process) broke each other's.
+    with _ALEMBIC_LOCK:
+        command.upgrade(config, "head")
 
 
 def _newer(path: Path, schema: str) -> LocalDatabaseError:
