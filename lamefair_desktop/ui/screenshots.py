@@ -46,13 +46,20 @@ def _expand_all(app, window) -> None:
 
 def main(argv: list[str]) -> int:
     out = Path(argv[0] if argv else "docs/screenshots").resolve()
-    corpus = Path(
-        argv[1]
-        if len(argv) > 1
-        else os.environ.get(
-            "LAMEFAIR_CORPUS_TIFF", Path(__file__).resolve().parents[3] / "shared/corpus/tiff"
-        )
+    shared = (
+        os.environ.get("LAMEFAIR_CORPUS") or Path(__file__).resolve().parents[3] / "shared/corpus"
     )
+    corpus = Path(
+        argv[1] if len(argv) > 1 else os.environ.get("LAMEFAIR_CORPUS_TIFF", Path(shared) / "tiff")
+    )
+    if not (corpus / IMAGES[0]).is_file():
+        # Without the images the pictures would show an empty window: say so instead.
+        print(
+            f"error: the corpus TIFFs are not in {corpus}; pass the folder as the second argument "
+            "or set LAMEFAIR_CORPUS (the shared corpus folder).",
+            file=sys.stderr,
+        )
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     home = tempfile.mkdtemp(prefix="lamefair-screens-")
     os.environ["LAMEFAIR_HOME"] = home

@@ -155,7 +155,7 @@ class UploadDialog(QDialog):
             "The time zone of the microscope's clock (IANA name): acquisition times in the "
             "files are read in it, with the offset in force when each image was taken."
         )
-        self.convert = QCheckBox("Convert TIFFs to NeXus/NXem after upload (mirror bucket)")
+        self.convert = QCheckBox("Convert images to NeXus/NXem after upload (mirror bucket)")
         self.convert.setChecked(True)
         self.convert.toggled.connect(self.timezone.setEnabled)
         self.problem = QLabel()
@@ -238,7 +238,7 @@ class UploadDialog(QDialog):
             cells = (
                 look.rel_path,
                 human_size(look.size),
-                look.flavour or ("unreadable TIFF" if look.problem else "—"),
+                look.flavour or ("unreadable image" if look.problem else "—"),
                 f"{look.pair} (not for {look.flavour} files)" if look.warnings else look.pair,
                 str(look.frames or ""),
                 scale,
@@ -260,15 +260,15 @@ class UploadDialog(QDialog):
         total = sum(look.size for look in inspection.files)
         tiffs = sum(1 for look in inspection.files if wants_conversion(look.rel_path))
         broken = sum(1 for look in inspection.files if look.problem)
-        text = f"{len(inspection.files)} file(s), {human_size(total)}; {tiffs} TIFF(s)."
+        text = f"{len(inspection.files)} file(s), {human_size(total)}; {tiffs} image(s) to convert."
         if broken:
             text += (
-                f" {broken} TIFF(s) cannot be read: they are uploaded as they are, not converted."
+                f" {broken} image(s) cannot be read: they are uploaded as they are, not converted."
             )
         misfits = sum(1 for look in inspection.files if look.warnings)
         if misfits:
             text += (
-                f" The chosen instrument pair is not made for {misfits} TIFF(s): their NXem may "
+                f" The chosen instrument pair is not made for {misfits} image(s): their NXem may "
                 "name the wrong microscope (see the Mapping column)."
             )
         self.summary.setText(text)

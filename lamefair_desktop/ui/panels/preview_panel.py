@@ -70,7 +70,7 @@ class PreviewPanel(QWidget):
         self.info: PreviewInfo | None = None
         self.frame: np.ndarray | None = None
 
-        self.title = QLabel("Drop a TIFF or NeXus file here, or use File → Open.")
+        self.title = QLabel("Drop an image (TIFF, DM, EMD) or NeXus file here, or use File → Open.")
         self.image_view = pg.ImageView()
         self.image_view.ui.roiBtn.hide()
         self.image_view.ui.menuBtn.hide()

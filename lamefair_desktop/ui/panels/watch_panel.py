@@ -85,7 +85,7 @@ class WatchRuleDialog(QDialog):
         self.quiet.setValue(5.0)
         self.quiet.setSuffix(" s unchanged")
         self.polling = QCheckBox("Network share: poll instead of file events")
-        self.convert = QCheckBox("Convert TIFFs to NXem after upload")
+        self.convert = QCheckBox("Convert images to NXem after upload")
         self.convert.setChecked(True)
         self.free_space = QCheckBox(
             "Delete local files after the catalog has confirmed their SHA-256"
