@@ -163,7 +163,8 @@ def run_upload(args: argparse.Namespace) -> int:
 
 def _convert(client, uploads, measurement_id: str) -> int:
     """Convert what was stored to NXem, store it in the mirror bucket, print each verdict."""
-    from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+    from lamefair_desktop.transfer.derived import DerivedQueue
+    from lamefair_desktop.transfer.deriver import Deriver
 
     derived = DerivedQueue(uploads.sessions)
     deriver = Deriver(client, uploads, derived)

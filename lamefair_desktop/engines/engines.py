@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.engines.messages import EngineFailed, UploadsIdle
-from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+from lamefair_desktop.transfer.derived import DerivedQueue
+from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings

@@ -8,7 +8,8 @@ import shutil
 
 import httpx
 
-from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+from lamefair_desktop.transfer.derived import DerivedQueue
+from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
 FAST = UploadSettings(stable_seconds=0.05, backoff=0.1, max_backoff=1.0, retry_waiting_after=0.5)

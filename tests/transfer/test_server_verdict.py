@@ -16,7 +16,8 @@ import h5py
 
 from lamefair_desktop.catalog.sync import Sync
 from lamefair_desktop.transfer import derived as derived_module
-from lamefair_desktop.transfer.derived import DerivedQueue, Deriver
+from lamefair_desktop.transfer.derived import DerivedQueue
+from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
 FAST = UploadSettings(stable_seconds=0.05, backoff=0.1, max_backoff=1.0, retry_waiting_after=0.5)

@@ -16,7 +16,7 @@ import h5py
 import pytest
 
 from lamefair_desktop.home.settings import Settings
-from lamefair_desktop.transfer.derived import Deriver
+from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.watch.rules import WatchRule
 from tests.transfer.test_watch import LAMEFAIR, Rig, sessions  # noqa: F401 - the fixture
 
