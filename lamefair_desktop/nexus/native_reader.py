@@ -25,7 +25,7 @@ import numpy as np
 
 from lamefair_desktop.nexus.calibration import Calibration
 from lamefair_desktop.nexus.calibration_notes import finite_axes
-from lamefair_desktop.nexus.errors import SourceReadError
+from lamefair_desktop.nexus.errors import SourceReadError, require_content
 from lamefair_desktop.nexus.flatten import flatten
 from lamefair_desktop.nexus.formats import DM_SUFFIXES
 from lamefair_desktop.nexus.tiff_reader import MAX_STACK_FRAME_BYTES, SUPPORTED_KINDS
@@ -114,12 +114,7 @@ class NativeSource:
 def open_native(path: str | Path) -> NativeSource:
     """Open a .dm3/.dm4/.emd file; SourceReadError (naming the file and what to do) otherwise."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SourceReadError(f"{path}: cannot be opened ({exc.strerror}).") from exc
-    if size == 0:
-        raise SourceReadError(f"{path.name} is empty (0 bytes); copy the file again.")
+    require_content(path, SourceReadError)
     dm = path.suffix.lower() in DM_SUFFIXES
     try:
         if dm:

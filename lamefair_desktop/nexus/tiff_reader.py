@@ -16,7 +16,7 @@ import tifffile
 from lamefair_desktop.nexus import image_kinds
 from lamefair_desktop.nexus.calibration import Calibration, calibrate
 from lamefair_desktop.nexus.calibration_notes import finite_axes
-from lamefair_desktop.nexus.errors import TiffReadError
+from lamefair_desktop.nexus.errors import TiffReadError, require_content
 from lamefair_desktop.nexus.flatten import flatten, scalar
 
 FLAVOURS = ("tvips", "jeol_sightx", "fei", "zeiss", "gatan_dm", "imagej", "generic")
@@ -147,12 +147,7 @@ class TiffSource:
 def open_tiff(path: str | Path) -> TiffSource:
     """Open `path`; TiffReadError (naming the file and the problem) for anything unreadable."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise TiffReadError(f"{path}: cannot be opened ({exc.strerror}).") from exc
-    if size == 0:
-        raise TiffReadError(f"{path.name} is empty (0 bytes); copy the file again from the source.")
+    require_content(path, TiffReadError)
     try:
         tif = tifffile.TiffFile(path)
     except Exception as exc:
