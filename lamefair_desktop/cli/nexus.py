@@ -99,7 +99,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from lamefair_desktop.nexus.context import load_context
     from lamefair_desktop.nexus.errors import NexusEngineError
     from lamefair_desktop.nexus.local_time import ZoneChoice
-    from lamefair_desktop.nexus.mapping import PairOrigin
+    from lamefair_desktop.nexus.mapping import PairOrigin, default_registry
     from lamefair_desktop.transfer.derived import default_zone
 
     try:
@@ -128,6 +128,11 @@ def run_convert(args: argparse.Namespace) -> int:
     # and watch folders assume for this microscope, the command assumes too.
     origin, computer_pair = PairOrigin.CHOSEN, Settings.load().default_pair
     if args.pair is None and computer_pair:
+        try:
+            default_registry().get(computer_pair)
+        except NexusEngineError as exc:  # named as the setting it is, not as a --pair typo
+            print(f"error: {Settings.path()}: default_pair: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         args.pair, origin = computer_pair, PairOrigin.COMPUTER
     zone = zone or default_zone(args.pair)
     status = EXIT_OK

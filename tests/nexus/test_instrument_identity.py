@@ -156,3 +156,18 @@ def test_the_cli_uses_this_computers_default_pair_and_zone(corpus_tiff_dir, tmp_
     )
     assert run.returncode == 0, run.stderr
     assert _mapping_note(chosen)[1]["origin"] == "chosen"
+
+
+def test_an_unknown_default_pair_is_named_as_the_setting_it_is(corpus_tiff_dir, tmp_path):
+    from lamefair_desktop.home.settings import Settings
+
+    Settings(default_pair="NOPE").save()
+    run = subprocess.run(
+        [LAMEFAIR, "convert", str(corpus_tiff_dir / TVIPS), "-o", str(tmp_path / "x.nxs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "settings.json: default_pair: Unknown instrument pair 'NOPE'" in run.stderr
+    assert not (tmp_path / "x.nxs").exists()
