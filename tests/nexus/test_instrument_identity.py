@@ -107,7 +107,7 @@ def test_the_upload_dialog_flags_a_pair_made_for_other_files(qtbot, corpus_tiff_
     assert "SEM_FEI" in cell.text()
     assert "not for tvips" in cell.text()
     assert "tvips" in cell.toolTip()
-    assert "not made for 1 TIFF" in dialog.summary.text()
+    assert "not made for 1 image" in dialog.summary.text()
 
 
 @pytest.mark.parametrize("pair", [None, "TEM_JEOL_F200_TVIPS"])
