@@ -15,7 +15,7 @@ import time
 import h5py
 
 from lamefair_desktop.catalog.sync import Sync
-from lamefair_desktop.transfer import derived as derived_module
+from lamefair_desktop.transfer import deriver as deriver_module
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
@@ -86,7 +86,7 @@ def test_the_catalog_judges_with_fairmat_and_the_desktop_shows_its_verdict(
 def test_a_required_field_missing_is_refused_by_the_catalog_though_the_structure_passed(
     client, queue, api, tmp_path, corpus_tiff_dir, monkeypatch
 ):
-    real_convert = derived_module.convert
+    real_convert = deriver_module.convert
 
     def convert_then_spoil(source, output, **kwargs):
         result = real_convert(source, output, **kwargs)
@@ -95,7 +95,7 @@ def test_a_required_field_missing_is_refused_by_the_catalog_though_the_structure
             del handle["entry1/measurement/instrument/fabrication"]
         return result
 
-    monkeypatch.setattr(derived_module, "convert", convert_then_spoil)
+    monkeypatch.setattr(deriver_module, "convert", convert_then_spoil)
     derived, job, measurement = _convert_one(
         client, queue, api, tmp_path, corpus_tiff_dir / "FEI-Helios-Ebeam-16bits.tif"
     )
@@ -115,7 +115,7 @@ def test_a_required_field_missing_is_refused_by_the_catalog_though_the_structure
 def test_a_verdict_on_bytes_converted_before_a_local_reconversion_is_not_shown(
     client, queue, api, tmp_path, corpus_tiff_dir, monkeypatch
 ):
-    real_convert = derived_module.convert
+    real_convert = deriver_module.convert
 
     def convert_then_spoil(source, output, **kwargs):
         result = real_convert(source, output, **kwargs)
@@ -123,7 +123,7 @@ def test_a_verdict_on_bytes_converted_before_a_local_reconversion_is_not_shown(
             del handle["entry1/measurement/instrument/fabrication"]
         return result
 
-    monkeypatch.setattr(derived_module, "convert", convert_then_spoil)
+    monkeypatch.setattr(deriver_module, "convert", convert_then_spoil)
     derived, job, measurement = _convert_one(
         client, queue, api, tmp_path, corpus_tiff_dir / "FEI-Helios-Ebeam-16bits.tif"
     )
@@ -131,7 +131,7 @@ def test_a_verdict_on_bytes_converted_before_a_local_reconversion_is_not_shown(
     assert old["server_valid"] is False  # the catalog judged the first, spoiled, bytes
 
     # Converted again here before the change feed brought that verdict (the conversion is fixed).
-    monkeypatch.setattr(derived_module, "convert", real_convert)
+    monkeypatch.setattr(deriver_module, "convert", real_convert)
     derived.update(job.file_id, state="waiting")
     deriver = Deriver(client, queue, derived, validate_with_pynx=False)
     assert deriver.run() == {"stored": 1}
