@@ -4,6 +4,7 @@ Cases: one 4096x4096 uint16 image and a 200-frame 2048x2048 uint16 stack (1.6 GB
 measurement runs in a fresh process; memory is the peak of Python and numpy allocations during the
 work (tracemalloc; HDF5's own small C buffers are not counted), plus the process's max RSS.
 The page cache is warm for both sides (the file was just written), which favours the floor.
+Then lamefair's `convert` command against pynxtools-em's `dataconverter` (bench/em_compare.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from bench import em_compare
 from bench.report import figure, ratio
 
 MiB = 1024 * 1024
@@ -83,15 +85,6 @@ def _case(label: str, source: Path, frame_bytes: int, repeat: int) -> None:
     figure(f"{label}: our process max RSS", max(r["rss"] for r in ours) / MiB, "MiB")
 
 
-def _pynxtools_em(corpus: Path) -> None:
-    try:
-        import pynxtools_em  # noqa: F401
-    except ImportError:
-        print("   pynxtools' em reader: not installed (pip install pynxtools-em to compare)")
-        return
-    print("   pynxtools' em reader is installed; timing it needs an ELN file per run (not done)")
-
-
 def run(quick: bool = False) -> None:
     frames = 20 if quick else 200
     repeat = 1 if quick else 3
@@ -107,7 +100,7 @@ def run(quick: bool = False) -> None:
             for index in range(frames):
                 writer.write(frame + index, contiguous=True)
         _case(f"{frames}x2048x2048 uint16 stack", stack, 2048 * 2048 * 2, repeat)
-    _pynxtools_em(Path())
+        em_compare.run(folder, quick=quick)
 
 
 if __name__ == "__main__":
