@@ -149,7 +149,9 @@ def _clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
-def _case(label: str, source: Path, folder: Path, dataconverter: Path, repeat: int) -> None:
+def _case(
+    label: str, source: Path, folder: Path, dataconverter: Path, repeat: int, warm_up: bool
+) -> None:
     meta, eln = folder / "context.json", folder / "bench_eln_data.yaml"
     meta.write_text(json.dumps(CONTEXT))
     eln.write_text(ELN)
@@ -159,6 +161,9 @@ def _case(label: str, source: Path, folder: Path, dataconverter: Path, repeat: i
     ours_cmd += ["-o", str(ours_out), "--meta", str(meta)]
     theirs_cmd = [str(dataconverter), "--reader", "em", "--nxdl", "NXem"]
     theirs_cmd += [str(source), str(eln), "--output", str(theirs_out)]
+    if warm_up:  # the first start of each compiles its bytecode and fills the page cache
+        for command, env in ((ours_cmd, ours_env), (theirs_cmd, _clean_env())):
+            _timed(command, env, folder / "log.txt")
     ours, theirs = [], []
     for _ in range(repeat):  # interleaved, so a busy moment on the machine hits both
         for out, runs, command, env in (
@@ -207,6 +212,6 @@ def run(folder: Path, quick: bool = False) -> None:
                 _big_helios(corpus, source, side)
             work = folder / f"em{index}"
             work.mkdir()
-            _case(label, source, work, dataconverter, repeat)
+            _case(label, source, work, dataconverter, repeat, warm_up=index == 0)
         except Exception as exc:  # noqa: BLE001 - a failing comparison must not end the bench
             print(f"   {label}: comparison failed: {type(exc).__name__}: {exc}", flush=True)
