@@ -75,7 +75,12 @@ bench: $(VENV)/.stamp-test
 	@# awscli pins botocore exactly: it gets a venv of its own so ours stays as installed.
 	@[ -x $(VENV)/tools/bin/aws ] || { $(PYTHON) -m venv $(VENV)/tools && \
 		$(UV) pip install --python $(VENV)/tools/bin/python --quiet awscli; }
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
+	@# pynxtools-em (what the nexus bench compares with) brings its own pynxtools, numpy, hyperspy:
+	@# a venv of its own as well, one version pinned so that figures from run to run compare.
+	@[ -x $(VENV)/tools-em/bin/dataconverter ] || { $(PYTHON) -m venv $(VENV)/tools-em && \
+		$(UV) pip install --python $(VENV)/tools-em/bin/python --quiet 'pynxtools-em==0.4.6'; }
+	LAMEFAIR_BENCH_DATACONVERTER=$(abspath $(VENV)/tools-em/bin/dataconverter) \
+		QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench $(BENCH_ARGS)
 
 package: $(VENV)/.stamp-package
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \

@@ -1,9 +1,11 @@
 """NXem conversion against its floor (tifffile read + h5py write of the same array), with memory.
 
 Cases: one 4096x4096 uint16 image and a 200-frame 2048x2048 uint16 stack (1.6 GB). Each
-measurement runs in a fresh process; memory is the peak of Python and numpy allocations during the
-work (tracemalloc; HDF5's own small C buffers are not counted), plus the process's max RSS.
+measurement runs in a fresh process (the first conversion in a process, as for the command); time
+is the median of untraced runs, memory the peak of Python and numpy allocations during the work in
+one more, traced run (tracemalloc; HDF5's own small C buffers are not counted), plus max RSS.
 The page cache is warm for both sides (the file was just written), which favours the floor.
+Then lamefair's `convert` command against pynxtools-em's `dataconverter` (bench/em_compare.py).
 """
 
 from __future__ import annotations
@@ -20,19 +22,21 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from bench import em_compare
 from bench.report import figure, ratio
 
 MiB = 1024 * 1024
 
 
-def _worker(mode: str, source: str, output: str) -> None:
+def _worker(mode: str, source: str, output: str, traced: str) -> None:
     import tracemalloc
 
     import h5py
 
     from lamefair_desktop.nexus.writer import convert
 
-    tracemalloc.start()
+    if traced == "traced":
+        tracemalloc.start()
     started = time.perf_counter()
     if mode == "floor":
         data = tifffile.imread(source)
@@ -50,14 +54,15 @@ def _worker(mode: str, source: str, output: str) -> None:
         }
         convert(source, output, context=context)
     seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
+    _, peak = tracemalloc.get_traced_memory()  # (0, 0) untraced
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "peak": peak, "rss": rss}))
 
 
-def _measure(mode: str, source: Path, output: Path) -> dict:
+def _measure(mode: str, source: Path, output: Path, traced: bool = False) -> dict:
+    command = [sys.executable, "-m", "bench.nexus_bench", mode, str(source), str(output)]
     result = subprocess.run(
-        [sys.executable, "-m", "bench.nexus_bench", mode, str(source), str(output)],
+        [*command, "traced" if traced else "untraced"],
         capture_output=True,
         text=True,
         check=True,
@@ -68,33 +73,28 @@ def _measure(mode: str, source: Path, output: Path) -> dict:
 
 def _case(label: str, source: Path, frame_bytes: int, repeat: int) -> None:
     output = source.with_suffix(".nxs")
-    floor = [_measure("floor", source, output) for _ in range(repeat)]
-    ours = [_measure("ours", source, output) for _ in range(repeat)]
+    # Timed untraced: tracemalloc slows Python code (more of it on our side) but not numpy's
+    # copies, so it would bill its own cost to us. Interleaved, so a busy moment hits both.
+    floor, ours = [], []
+    for _ in range(repeat):
+        floor.append(_measure("floor", source, output))
+        ours.append(_measure("ours", source, output))
+    floor_mem = _measure("floor", source, output, traced=True)["peak"]
+    ours_mem = _measure("ours", source, output, traced=True)["peak"]
     floor_s = statistics.median(r["seconds"] for r in floor)
     ours_s = statistics.median(r["seconds"] for r in ours)
     figure(f"{label}: floor (tifffile read + h5py write)", floor_s, "s")
     figure(f"{label}: lamefair convert (SHA-256, metadata, NXem)", ours_s, "s")
     ratio(f"{label}: ours / floor (target <= 1.3)", ours_s, floor_s)
-    floor_mem = max(r["peak"] for r in floor)
-    ours_mem = max(r["peak"] for r in ours)
     figure(f"{label}: floor peak allocations", floor_mem / MiB, "MiB")
     figure(f"{label}: our peak allocations", ours_mem / MiB, "MiB")
     figure(f"{label}: our peak in frames (target < 4 for stacks)", ours_mem / frame_bytes, "frames")
     figure(f"{label}: our process max RSS", max(r["rss"] for r in ours) / MiB, "MiB")
 
 
-def _pynxtools_em(corpus: Path) -> None:
-    try:
-        import pynxtools_em  # noqa: F401
-    except ImportError:
-        print("   pynxtools' em reader: not installed (pip install pynxtools-em to compare)")
-        return
-    print("   pynxtools' em reader is installed; timing it needs an ELN file per run (not done)")
-
-
 def run(quick: bool = False) -> None:
     frames = 20 if quick else 200
-    repeat = 1 if quick else 3
+    repeat = 1 if quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         image = folder / "image.tif"
@@ -107,8 +107,8 @@ def run(quick: bool = False) -> None:
             for index in range(frames):
                 writer.write(frame + index, contiguous=True)
         _case(f"{frames}x2048x2048 uint16 stack", stack, 2048 * 2048 * 2, repeat)
-    _pynxtools_em(Path())
+        em_compare.run(folder, quick=quick)
 
 
 if __name__ == "__main__":
-    _worker(*sys.argv[1:4])
+    _worker(*sys.argv[1:5])
