@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -112,8 +113,13 @@ def _big_helios(corpus: Path, target: Path, side: int) -> Path:
     with source.open("rb") as handle:
         handle.seek(offset)
         raw = handle.read(count)
+    # The header must describe this image: with the corpus file's 512 x 442 (+29 data-bar rows)
+    # the rest of a large image would be read as a data bar (and PNG-encoded as one).
+    raw = re.sub(rb"ResolutionX=\d+", b"ResolutionX=%d" % side, raw)
+    raw = re.sub(rb"ResolutionY=\d+", b"ResolutionY=%d" % side, raw)
+    raw = re.sub(rb"DatabarHeight=\d+", b"DatabarHeight=0", raw)
     pixels = np.random.default_rng(0).integers(0, 65535, (side, side), dtype=np.uint16)
-    tifffile.imwrite(target, pixels, extratags=[(HELIOS_TAG, "s", count, raw, True)])
+    tifffile.imwrite(target, pixels, extratags=[(HELIOS_TAG, "s", len(raw), raw, True)])
     return target
 
 
