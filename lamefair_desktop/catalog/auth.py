@@ -344,10 +344,11 @@ class OidcSession:
     def logout(self) -> None:
         """Revoke the refresh token where the provider supports it, then forget everything."""
         tokens = self.store.load()
-        endpoint = self.discovery().get("revocation_endpoint") if tokens else None
-        if tokens and tokens.refresh_token and endpoint:
-            # Offline: the local copy is removed all the same.
-            with contextlib.suppress(httpx.HTTPError):
+        # Offline (the provider or its discovery document out of reach): the local copy is
+        # removed all the same; signing out never fails for want of a network.
+        with contextlib.suppress(httpx.HTTPError, AuthError):
+            endpoint = self.discovery().get("revocation_endpoint") if tokens else None
+            if tokens and tokens.refresh_token and endpoint:
                 self.oauth.revoke_token(
                     endpoint, token=tokens.refresh_token, token_type_hint="refresh_token"
                 )

@@ -126,7 +126,8 @@ def run_convert(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # This PC's instrument pair and clock zone (settings) when none is given: what the window
     # and watch folders assume for this microscope, the command assumes too.
-    origin, computer_pair = PairOrigin.CHOSEN, Settings.load().default_pair
+    settings = Settings.load()
+    origin, computer_pair = PairOrigin.CHOSEN, settings.default_pair
     if args.pair is None and computer_pair:
         try:
             default_registry().get(computer_pair)
@@ -134,7 +135,7 @@ def run_convert(args: argparse.Namespace) -> int:
             print(f"error: {Settings.path()}: default_pair: {exc}", file=sys.stderr)
             return EXIT_USAGE
         args.pair, origin = computer_pair, PairOrigin.COMPUTER
-    zone = zone or default_zone(args.pair)
+    zone = zone or default_zone(args.pair, settings.default_timezone)
     status = EXIT_OK
     judge = _Judge() if args.validate else None
     for item in inputs:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.engines.messages import EngineFailed, UploadsIdle
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.derived import DerivedQueue
 from lamefair_desktop.transfer.deriver import Deriver
 from lamefair_desktop.transfer.progress import FileProgress
@@ -49,6 +50,7 @@ class Engines:
         progress_interval: float = PROGRESS_INTERVAL,
         validate_with_pynx: bool | None = None,
         derived_dir: Path | None = None,  # where NXem files are written (default: settings)
+        settings: Settings | None = None,  # as loaded by the caller (default: read once)
     ) -> None:
         self.emit = emit
         self.uploads = UploadQueue(sessions)
@@ -69,6 +71,7 @@ class Engines:
             converted=emit,
             validate_with_pynx=validate_with_pynx,
             output_dir=derived_dir,
+            settings=settings,
         )
         # Rules that follow the selection send files to the experiment selected in the app.
         self.selected_experiment_id = ""

@@ -173,6 +173,7 @@ def serve(target: EngineTarget, commands, events) -> None:
             file_concurrency=target.settings.file_concurrency,
         ),
         derived_dir=derived_dir(target.settings),
+        settings=target.settings,
     )
     engines.start()
     events.put(EngineReady(os.getpid()))

@@ -118,18 +118,18 @@ def wants_conversion(rel_path: str) -> bool:
     return rel_path.lower().endswith(CONVERTIBLE)
 
 
-def default_zone(pair: str | None) -> ZoneChoice | None:
-    """The zone when the files' own did not say: this computer's default from the settings,
-    unless the instrument pair names its own (None: the pair's, else the system's zone)."""
-    setting = Settings.load().default_timezone
-    if setting is None:
+def default_zone(pair: str | None, default_timezone: str | None) -> ZoneChoice | None:
+    """The zone when the files' own did not say: this computer's default (`default_timezone`,
+    from the settings the caller loaded once), unless the instrument pair names its own (None:
+    the pair's, else the system's zone)."""
+    if default_timezone is None:
         return None
     try:
         if pair is not None and default_registry().get(pair).timezone:
             return None
     except NexusEngineError:
         pass  # an unknown pair: convert() says so
-    return ZoneChoice(setting, "this computer's default time zone (lamefair settings)")
+    return ZoneChoice(default_timezone, "this computer's default time zone (lamefair settings)")
 
 
 def derived_dir(settings: Settings) -> Path:

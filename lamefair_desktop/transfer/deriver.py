@@ -61,11 +61,14 @@ class Deriver:
         converted: Callable[[MeasurementConverted], None] | None = None,
         validate_with_pynx: bool | None = None,
         output_dir: Path | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.client = client
-        # Where the NXem files are written: from the settings the caller loaded, else read once
-        # now (not for every file: a settings file broken later must not stop conversions).
-        self.output_dir = output_dir if output_dir is not None else derived_dir(Settings.load())
+        # The settings the caller loaded, else read once now (never for every file: a settings
+        # file broken later must not stop conversions): where NXem files go, the default zone.
+        settings = settings if settings is not None else Settings.load()
+        self.output_dir = output_dir if output_dir is not None else derived_dir(settings)
+        self.default_timezone = settings.default_timezone
         self.uploads = uploads
         self.queue = queue
         self.progress = progress
@@ -121,8 +124,9 @@ class Deriver:
 
     def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
         """Returns 1 when the job reached a final state."""
-        # Keep the relative path: a/x.tif and b/x.tif of one measurement must not collide.
-        output = self.output_dir / job.measurement_id / Path(job.rel_path).with_suffix(".nxs")
+        # Keep the relative path and the whole name: a/x.tif and b/x.tif, or x.tif and x.dm4, of
+        # one measurement must not write (and then upload) each other's NXem.
+        output = self.output_dir / job.measurement_id / Path(job.rel_path + ".nxs")
         try:
             if job.state != ConversionState.UPLOADING or not Path(job.output).is_file():
                 job = self._set(job.file_id, state=ConversionState.CONVERTING, error="")
@@ -135,7 +139,7 @@ class Deriver:
                     output,
                     pair=pair,
                     pair_origin=PairOrigin.MEASUREMENT,
-                    zone=zone or default_zone(pair),
+                    zone=zone or default_zone(pair, self.default_timezone),
                     context=context,
                     cancel=cancel,
                 )
@@ -214,6 +218,11 @@ class Deriver:
         plan = self.client.start_derived(job.file_id, size, digest, bool(job.valid), job.report)
         with path.open("rb") as handle:
             response = self.s3.put(plan["url"], content=handle, headers=plan.get("headers") or {})
+        if response.status_code >= 500:  # storage unwell: OFFLINE, sent again later
+            raise CatalogUnreachable(
+                f"The mirror bucket answered {response.status_code} for {path.name}; it is kept "
+                "locally and will be sent again."
+            )
         if response.status_code >= 300:
             raise CatalogError(
                 f"The mirror bucket refused {path.name} ({response.status_code}); it is kept "

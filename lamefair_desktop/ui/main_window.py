@@ -356,6 +356,9 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
             settings.save()
         except (SettingsError, OSError) as exc:
             QMessageBox.warning(self, "lamefair settings", f"Settings not saved: {exc}")
+            return
+        if self.workspace is not None:  # the dialogs propose the new defaults at once
+            self.workspace.settings = settings
 
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import httpx
 
@@ -151,13 +152,16 @@ def test_same_names_in_subfolders_get_their_own_nxem(client, queue, api, tmp_pat
     assert deriver.run() == {"stored": 2}
     outputs = {job.rel_path: job.output for job in derived.items()}
     assert outputs["grids/grid1/a.tif"] != outputs["grids/grid2/a.tif"]
-    assert outputs["grids/grid1/a.tif"].endswith("grids/grid1/a.nxs")
+    assert outputs["grids/grid1/a.tif"].endswith("grids/grid1/a.tif.nxs")
     deriver.close()
     uploader.close()
 
 
-def test_an_uploaded_dm4_is_converted_like_a_tiff(client, queue, api, tmp_path):
-    """A DigitalMicrograph file (no TIFF) uploaded gets its NXem too, judged valid."""
+def test_an_uploaded_dm4_is_converted_like_a_tiff(
+    client, queue, api, tmp_path, corpus_tiff_dir, s3_client
+):
+    """A DigitalMicrograph file (no TIFF) uploaded gets its NXem too, judged valid; beside a TIFF
+    of the same name (a common export) each keeps its own NXem, here and in the mirror bucket."""
     import numpy as np
 
     from tests.support.dm_writer import dm_file_tags, image_tags, write_dm
@@ -167,12 +171,22 @@ def test_an_uploaded_dm4_is_converted_like_a_tiff(client, queue, api, tmp_path):
     folder.mkdir()
     pixels = np.arange(32 * 48, dtype=np.int16).reshape(32, 48)
     write_dm(folder / "hrtem.dm4", dm_file_tags(image_tags(pixels, scale=0.1, unit="nm")), 4)
+    shutil.copy(corpus_tiff_dir / "test_loading_image_saved_with_DM.tif", folder / "hrtem.tif")
     uploader, derived, _ = _upload(client, queue, hierarchy["experiment"], [folder])
-    assert [job.rel_path for job in derived.items()] == ["tem/hrtem.dm4"]
-    assert uploader.run() == {"stored": 1}
+    assert sorted(job.rel_path for job in derived.items()) == ["tem/hrtem.dm4", "tem/hrtem.tif"]
+    assert uploader.run() == {"stored": 2}
     deriver = Deriver(client, queue, derived)
-    assert deriver.run() == {"stored": 1}
-    job = derived.items()[0]
-    assert (job.validator, job.valid) == ("pynxtools", True), job.report
+    assert deriver.run() == {"stored": 2}
+    jobs = derived.items()
+    for job in jobs:
+        assert (job.validator, job.valid) == ("pynxtools", True), job.report
+    assert len({job.output for job in jobs}) == 2
+    stored = {}
+    for job in jobs:
+        record = client.get_file(job.file_id)["derived"][0]
+        body = s3_client.get_object(Bucket=record["bucket"], Key=record["key"])["Body"].read()
+        stored[record["key"]] = body
+        assert body == Path(job.output).read_bytes(), job.rel_path
+    assert len(stored) == 2
     deriver.close()
     uploader.close()
