@@ -154,20 +154,22 @@ def run_upload(args: argparse.Namespace) -> int:
             uploader.close()
         status = _summary(counts)
         if args.convert:
-            status = max(status, _convert(connection.client, uploader.queue, measurement["id"]))
+            status = max(
+                status, _convert(connection.client, uploader.queue, measurement["id"], settings)
+            )
         return status
 
     with printer:
         return run_connected(action)
 
 
-def _convert(client, uploads, measurement_id: str) -> int:
+def _convert(client, uploads, measurement_id: str, settings) -> int:
     """Convert what was stored to NXem, store it in the mirror bucket, print each verdict."""
     from lamefair_desktop.transfer.derived import DerivedQueue
     from lamefair_desktop.transfer.deriver import Deriver
 
     derived = DerivedQueue(uploads.sessions)
-    deriver = Deriver(client, uploads, derived)
+    deriver = Deriver(client, uploads, derived, settings=settings)  # loaded once by the command
     try:
         deriver.run()
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.sync import learn_server_verdict
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.home.tables import DerivedRow, plain
@@ -118,17 +119,23 @@ def wants_conversion(rel_path: str) -> bool:
     return rel_path.lower().endswith(CONVERTIBLE)
 
 
+def pair_timezone(pair: str | None) -> str | None:
+    """The IANA zone an instrument pair names for its clock; None for none, "generic" or an
+    unknown pair (convert() names an unknown pair)."""
+    if not pair or pair == GENERIC_PAIR:
+        return None
+    try:
+        return default_registry().get(pair).timezone or None
+    except NexusEngineError:
+        return None
+
+
 def default_zone(pair: str | None, default_timezone: str | None) -> ZoneChoice | None:
     """The zone when the files' own did not say: this computer's default (`default_timezone`,
     from the settings the caller loaded once), unless the instrument pair names its own (None:
     the pair's, else the system's zone)."""
-    if default_timezone is None:
+    if default_timezone is None or pair_timezone(pair):
         return None
-    try:
-        if pair is not None and default_registry().get(pair).timezone:
-            return None
-    except NexusEngineError:
-        pass  # an unknown pair: convert() says so
     return ZoneChoice(default_timezone, "this computer's default time zone (lamefair settings)")
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.sync import CatalogCache
 from lamefair_desktop.home.settings import Settings
-from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.local_time import computer_zone
 from lamefair_desktop.nexus.mapping import default_registry
+from lamefair_desktop.transfer.derived import pair_timezone
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,7 @@ def proposed_zone(experiment_id: str, pair: str | None, settings: Settings) -> s
     remembered = settings.timezones_by_experiment.get(experiment_id)
     if remembered:
         return remembered
-    try:
-        own = default_registry().get(pair).timezone if pair and pair != GENERIC_PAIR else None
-    except NexusEngineError:
-        own = None
-    return own or settings.default_timezone or computer_zone().name
+    return pair_timezone(pair) or settings.default_timezone or computer_zone().name
 
 
 def remember_choice(experiment_id: str, pair: str, timezone: str) -> Settings:
