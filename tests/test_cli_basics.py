@@ -64,19 +64,22 @@ def test_main_window_starts_the_local_catalog_with_nothing_configured(qtbot):
         assert window.online_label.text() == "● online"
         assert window.user_label.text()  # the local user
         assert not window.login_action.isEnabled()  # local mode needs no sign-in
+        # 60 s, not httpx's 5 s: creating a proposal makes its buckets, seconds on a busy machine
+        # while the window starts (the suite timed out here once).
         me = httpx.get(
-            f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}
+            f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}, timeout=60
         ).json()
         assert "admin" in me["roles"]
         # Something in the catalog from elsewhere, then a sync: the tree shows it, lazily.
         headers = {"Authorization": f"Bearer {server.token}"}
         project = httpx.post(
-            f"{server.url}/api/projects", json={"name": "Tree test"}, headers=headers
+            f"{server.url}/api/projects", json={"name": "Tree test"}, headers=headers, timeout=60
         ).json()
         httpx.post(
             f"{server.url}/api/proposals",
             json={"project": project["id"], "number": "P-7"},
             headers=headers,
+            timeout=60,
         ).raise_for_status()
         with qtbot.waitSignal(window.catalog_synced, timeout=30_000):
             window.sync_action.trigger()
