@@ -160,7 +160,9 @@ class File(Base):
     path: Mapped[str] = mapped_column(String(1024))
     key: Mapped[str] = mapped_column(String(1024))
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    # Null until the uploading client declares it (single PUT: at its plan; multipart: on
+    # completion, hashed while sending). A stored file always has one.
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
     part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

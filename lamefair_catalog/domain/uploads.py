@@ -4,6 +4,11 @@ A file is `stored` only after the server has seen the object in S3 with the decl
 checksum. Single PUTs sign the file's SHA-256, so S3 refuses other bytes. Multipart uploads use
 S3's SHA-256 checksum algorithm: each part URL signs that part's SHA-256 and the completed object's
 COMPOSITE checksum is compared with the one computed from the parts the client declared.
+
+A file may be registered without its SHA-256 (the client hashes while it sends, reading each byte
+once): a single PUT then declares it with its plan, a multipart upload on completion. S3 cannot
+compute a whole-object SHA-256 of a multipart object, so that one is the client's word, checked
+against any value registered earlier; the fixity pass re-reads it later.
 """
 
 from __future__ import annotations
@@ -71,12 +76,12 @@ def _measurement_files(
 
 
 def start_upload(
-    catalog: Catalog, principal: Principal, file_id: uuid.UUID
+    catalog: Catalog, principal: Principal, file_id: uuid.UUID, body: t.UploadRequest | None = None
 ) -> t.SinglePlan | t.MultipartPlan:
     require_writer(principal)
     with catalog.session() as session:
         row, proposal = file_chain(session, principal, file_id)
-        plan = _plan(catalog, session, row, proposal)
+        plan = _plan(catalog, session, row, proposal, body.sha256 if body else None)
         session.commit()
         return plan
 
@@ -92,8 +97,8 @@ def start_uploads(
         plans, errors = [], []
         for file_id in body.files:
             try:
-                plan = _plan(catalog, session, rows[file_id], proposal)
-            except Conflict as exc:
+                plan = _plan(catalog, session, rows[file_id], proposal, body.sha256.get(file_id))
+            except (Conflict, Invalid) as exc:
                 errors.append(t.BatchError(file=file_id, detail=exc.detail, **exc.extra))
                 continue
             plans.append(t.BatchPlan(file=file_id, plan=plan))
@@ -101,13 +106,36 @@ def start_uploads(
         return t.BatchPlans(plans=plans, errors=errors)
 
 
+def _declared(row: File, sha256: str | None) -> None:
+    """Take the client's SHA-256 for a row registered without one; refuse one that differs from
+    what was registered or declared before (the file changed since)."""
+    if sha256 is None:
+        return
+    if row.sha256 is not None and row.sha256 != sha256:
+        raise Conflict(
+            f"{row.path} reads differently now (SHA-256 {sha256[:12]}…) than when it was "
+            f"registered or first sent ({row.sha256[:12]}…): the file changed. Add it again "
+            "as a new measurement.",
+            state="changed",
+        )
+    row.sha256 = sha256
+
+
 def _plan(
-    catalog: Catalog, session: Session, row: File, proposal: Proposal
+    catalog: Catalog, session: Session, row: File, proposal: Proposal, sha256: str | None = None
 ) -> t.SinglePlan | t.MultipartPlan:
     if row.state == "stored":
         raise Conflict(f"{row.path} is already stored; nothing to upload.", state="stored")
     plan: t.SinglePlan | t.MultipartPlan
     if row.size <= catalog.settings.multipart_threshold:
+        # The PUT signs the whole file's checksum: S3 stores those bytes or none.
+        _declared(row, sha256)
+        if row.sha256 is None:
+            raise Invalid(
+                f"{row.path} goes in one PUT, which signs its SHA-256: send it with the plan "
+                "request (`sha256`).",
+                field="sha256",
+            )
         presigned = catalog.storage.presign_put(proposal.raw_bucket, row.key, row.sha256)
         plan = t.SinglePlan(
             url=presigned.url, headers=presigned.headers, expires_at=presigned.expires_at
@@ -202,7 +230,11 @@ def complete_uploads(
         for item in body.files:
             try:
                 out, problem = _complete(
-                    catalog, session, rows[item.id], proposal, t.CompleteRequest(parts=item.parts)
+                    catalog,
+                    session,
+                    rows[item.id],
+                    proposal,
+                    t.CompleteRequest(parts=item.parts, sha256=item.sha256),
                 )
             except Invalid as exc:
                 errors.append(t.BatchError(file=item.id, detail=exc.detail))
@@ -222,24 +254,45 @@ def _complete(
     bucket = proposal.raw_bucket
     if row.state == "stored":
         return file_out(row, bucket), None  # a repeated complete after a lost response
+    sha256 = row.sha256 or body.sha256
+    if sha256 is None:
+        raise Invalid(
+            f"Completing {row.path} needs the file's SHA-256 (`sha256`): it was registered "
+            "without one.",
+            field="sha256",
+        )
+    if body.sha256 is not None and body.sha256 != sha256:
+        # A single PUT's object has the planned checksum; a multipart one's was hashed while
+        # sending: either way not what was registered, so the file changed meanwhile. Nothing
+        # is assembled from such parts.
+        if row.upload_id:
+            catalog.storage.abort_multipart(bucket, row.key, row.upload_id)
+            row.upload_id, row.part_size = None, None
+        return _failed(
+            session, row, proposal, "was sent with other bytes than registered: the file changed"
+        )
     if row.upload_id:
         expected_checksum = _complete_multipart(catalog, row, bucket, body)
     else:
-        expected_checksum = hex_to_b64(row.sha256)
+        expected_checksum = hex_to_b64(sha256)
     info = catalog.storage.head(bucket, row.key)
-    problem = None
     if info is None:
-        problem = "is not in object storage; upload it again"
-    elif info.size != row.size:
-        problem = f"has {info.size} bytes in storage, {row.size} were declared"
-    elif info.sha256_b64 is not None and info.sha256_b64 != expected_checksum:
-        problem = "has a different SHA-256 in storage than declared"
-    if problem:
-        row.state, row.error = "failed", f"{row.path} {problem}."
-        return _record_file(session, row, proposal), row.error
+        return _failed(session, row, proposal, "is not in object storage; upload it again")
+    if info.size != row.size:
+        return _failed(
+            session, row, proposal, f"has {info.size} bytes in storage, {row.size} were declared"
+        )
+    if info.sha256_b64 is not None and info.sha256_b64 != expected_checksum:
+        return _failed(session, row, proposal, "has a different SHA-256 in storage than declared")
     row.state, row.error, row.upload_id = "stored", "", None
+    row.sha256 = sha256
     row.stored_at = datetime.now(UTC)
     return _record_file(session, row, proposal), None
+
+
+def _failed(session: Session, row: File, proposal: Proposal, problem: str) -> tuple[t.FileOut, str]:
+    row.state, row.error = "failed", f"{row.path} {problem}."
+    return _record_file(session, row, proposal), row.error
 
 
 def _complete_multipart(catalog: Catalog, row: File, bucket: str, body: t.CompleteRequest) -> str:

@@ -16,7 +16,9 @@ class FileIn(Body):
     id: uuid.UUID | None = None
     path: f.FilePath
     size: f.FileSize
-    sha256: f.Sha256Hex
+    # Known before upload (a watch folder hashed it to recognise renames), or null: the uploading
+    # client computes it while sending and declares it on completion (one read of the bytes).
+    sha256: f.Sha256Hex | None = None
 
 
 class MeasurementIn(Body):
@@ -52,7 +54,7 @@ class FileOut(BaseModel):
     bucket: str
     key: str
     size: int
-    sha256: str
+    sha256: str | None  # null until declared (at the single PUT's plan or on completion)
     state: Literal["pending", "uploading", "stored", "failed"]
     error: str
     stored_at: dt.datetime | None
@@ -118,8 +120,16 @@ class CompletedPart(Body):
     sha256: f.Sha256Hex
 
 
+class UploadRequest(Body):
+    """A single PUT signs the file's SHA-256, so a file registered without one declares it here."""
+
+    sha256: f.Sha256Hex | None = None
+
+
 class CompleteRequest(Body):
     parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
+    # The whole file's SHA-256, computed while sending (required if registered without one).
+    sha256: f.Sha256Hex | None = None
 
 
 class GiveUpRequest(Body):
@@ -128,6 +138,8 @@ class GiveUpRequest(Body):
 
 class BatchPlanRequest(Body):
     files: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    # Per file registered without a SHA-256 that goes in one PUT: the SHA-256 to sign.
+    sha256: dict[uuid.UUID, f.Sha256Hex] = Field(default_factory=dict, max_length=1000)
 
 
 class BatchPlan(BaseModel):
@@ -149,6 +161,7 @@ class BatchPlans(BaseModel):
 class BatchCompleteItem(Body):
     id: uuid.UUID
     parts: list[CompletedPart] = Field(default_factory=list, max_length=10_000)
+    sha256: f.Sha256Hex | None = None
 
 
 class BatchCompleteRequest(Body):

@@ -47,9 +47,10 @@ def get_file(file_id: uuid.UUID, user: Me, cat: Cat):
 
 
 @router.post("/files/{file_id}/upload", response_model=s.SinglePlan | s.MultipartPlan)
-def start_upload(file_id: uuid.UUID, user: Me, cat: Cat):
-    """An upload plan: one presigned PUT, or a multipart upload (resumable: parts S3 holds)."""
-    return uploads.start_upload(cat, user, file_id)
+def start_upload(file_id: uuid.UUID, user: Me, cat: Cat, body: s.UploadRequest | None = None):
+    """An upload plan: one presigned PUT (signing the file's SHA-256, given here if it was not
+    registered), or a multipart upload (resumable: parts S3 holds)."""
+    return uploads.start_upload(cat, user, file_id, body)
 
 
 @router.post("/files/{file_id}/parts", response_model=s.PartsResponse)
