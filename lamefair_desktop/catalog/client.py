@@ -210,24 +210,41 @@ class CatalogClient:
     def get_file(self, file_id: str) -> dict:
         return self.get(f"/api/files/{file_id}")
 
-    def upload_plan(self, file_id: str) -> dict:
-        return self.post(f"/api/files/{file_id}/upload")
+    def upload_plan(self, file_id: str, sha256: str | None = None) -> dict:
+        """A single PUT signs the file's SHA-256: give it when the file was registered without."""
+        return self.post(f"/api/files/{file_id}/upload", {"sha256": sha256} if sha256 else None)
 
-    def upload_plans(self, measurement_id: str, file_ids: list[str]) -> dict:
-        """`{"plans": [{"file", "plan"}], "errors": [{"file", "detail", "state"}]}`."""
-        return self.post(f"/api/measurements/{measurement_id}/uploads", {"files": file_ids})
+    def upload_plans(
+        self, measurement_id: str, file_ids: list[str], sha256: dict[str, str] | None = None
+    ) -> dict:
+        """`{"plans": [{"file", "plan"}], "errors": [{"file", "detail", "state"}]}`; `sha256`
+        by file id for files registered without one (what their single PUTs sign)."""
+        body: dict = {"files": file_ids}
+        if sha256:
+            body["sha256"] = sha256
+        return self.post(f"/api/measurements/{measurement_id}/uploads", body)
 
-    def complete_uploads(self, measurement_id: str, file_ids: list[str]) -> dict:
-        """Complete single-PUT files at once: `{"files": [...], "errors": [...]}`."""
-        body = {"files": [{"id": file_id, "parts": []} for file_id in file_ids]}
+    def complete_uploads(self, measurement_id: str, files: list[tuple[str, str | None]]) -> dict:
+        """Complete single-PUT files, (id, SHA-256) each, at once: `{"files", "errors"}`."""
+        body = {
+            "files": [
+                {"id": file_id, "parts": [], **({"sha256": sha} if sha else {})}
+                for file_id, sha in files
+            ]
+        }
         return self.post(f"/api/measurements/{measurement_id}/complete", body)
 
     def presign_parts(self, file_id: str, parts: list[tuple[int, str]]) -> list[dict]:
         body = {"parts": [{"number": n, "sha256": sha} for n, sha in parts]}
         return self.post(f"/api/files/{file_id}/parts", body)["parts"]
 
-    def complete_upload(self, file_id: str, parts: list[tuple[int, str, str]]) -> dict:
-        body = {"parts": [{"number": n, "etag": e, "sha256": s} for n, e, s in parts]}
+    def complete_upload(
+        self, file_id: str, parts: list[tuple[int, str, str]], sha256: str | None = None
+    ) -> dict:
+        """`sha256`: the whole file's, hashed while sending (required when registered without)."""
+        body: dict = {"parts": [{"number": n, "etag": e, "sha256": s} for n, e, s in parts]}
+        if sha256:
+            body["sha256"] = sha256
         return self.post(f"/api/files/{file_id}/complete", body)
 
     def abort_upload(self, file_id: str) -> dict:

@@ -3,6 +3,8 @@
 A part of the Uploader (upload.py): one plan request and one complete request per batch of
 small files (they are bound by requests, not bandwidth), two batches in flight so that one's
 requests overlap the other's PUTs, and files waiting for the network retried now and then.
+A batch's small files are read whole and hashed before its plan request, which carries their
+SHA-256 for the PUTs to sign; BATCH_BYTES bounds the memory that holds them.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable, SignInRequired
 from lamefair_desktop.transfer.elsewhere import POLL_SECONDS, Awaited
+from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.progress import Meter
 from lamefair_desktop.transfer.queue import QueuedFile
+from lamefair_desktop.transfer.source import PREREAD_LIMIT, Preread, preread
 from lamefair_desktop.transfer.states import ACTIVE_STATES, SENT, UploadState
 
 BATCH_SIZE = 64  # files per plan/complete request; smaller batches report "stored" sooner
+BATCH_BYTES = 32 * 1024 * 1024  # small files read ahead per batch (memory: x batches in flight)
 BATCHES_IN_FLIGHT = 2
 
 
@@ -85,9 +90,9 @@ class BatchRunner:
         for item in ready:
             groups.setdefault(item.measurement_id, []).append(item)
         batches = [
-            (measurement_id, items[start : start + BATCH_SIZE])
+            (measurement_id, batch)
             for measurement_id, items in groups.items()
-            for start in range(0, len(items), BATCH_SIZE)
+            for batch in _batches(items)
         ]
         # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
         with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
@@ -109,9 +114,19 @@ class BatchRunner:
     ) -> None:
         """Plans for the whole batch in one request, the bytes in parallel, then one request
         completing every single-PUT file: small files are bound by requests, not bandwidth."""
+        reads = self._read_small(items)
+        # A small file that could not be read goes on its own: its upload names the problem.
+        alone = [i for i in items if i.size <= PREREAD_LIMIT and i.file_id not in reads]
+        if alone:
+            self._in_parallel(lambda item: self.upload_one(item, cancel), alone)
+            items = [i for i in items if i not in alone]
+            if not items:
+                return
         by_id = {item.file_id: item for item in items}
         try:
-            answer = self.client.upload_plans(measurement_id, list(by_id))
+            answer = self.client.upload_plans(
+                measurement_id, list(by_id), {i: r.sha256 for i, r in reads.items()}
+            )
         except (CatalogUnreachable, SignInRequired) as exc:
             for item in items:
                 self._hold(item, Meter(), exc)
@@ -119,23 +134,35 @@ class BatchRunner:
         except CatalogError:
             answer = None  # a server without the batch routes: one request per file
         if answer is None:
-            self._in_parallel(lambda item: self.upload_one(item, cancel), items)
+            self._in_parallel(
+                lambda item: self.upload_one(item, cancel, read=reads.get(item.file_id)), items
+            )
             return
         for refused in answer["errors"]:
             item = by_id[refused["file"]]
             if refused.get("state") == UploadState.STORED:
                 self._stored(item, Meter())
+            elif refused.get("state") == "changed":
+                self._give_up(item, Meter(), refused["detail"])
             else:
                 self._fail(item, Meter(), refused["detail"])
         planned = [(by_id[p["file"]], p["plan"]) for p in answer["plans"]]
-        results = self._in_parallel(
-            lambda pair: self.upload_one(pair[0], cancel, pair[1], defer_complete=True), planned
-        )
+
+        def upload(pair: tuple[QueuedFile, dict]) -> str:
+            item, plan = pair
+            read = reads.pop(item.file_id, None)  # its buffer is let go once sent
+            return self.upload_one(item, cancel, plan, defer_complete=True, read=read)
+
+        results = self._in_parallel(upload, planned)
+        reads.clear()
         sent = [item for (item, _), result in zip(planned, results, strict=True) if result == SENT]
         if not sent:
             return
+        hashes = {item.file_id: item.sha256 for item in self.queue.items() if item.file_id in by_id}
         try:
-            done = self.client.complete_uploads(measurement_id, [i.file_id for i in sent])
+            done = self.client.complete_uploads(
+                measurement_id, [(i.file_id, hashes.get(i.file_id)) for i in sent]
+            )
         except (CatalogUnreachable, SignInRequired) as exc:
             for item in sent:
                 self._hold(item, Meter(), exc)
@@ -145,8 +172,43 @@ class BatchRunner:
         for refused in done["errors"]:
             self._fail(by_id[refused["file"]], Meter(), refused["detail"])
 
+    def _read_small(self, items: list[QueuedFile]) -> dict[str, Preread]:
+        """The batch's small files read whole and hashed, in parallel (hashlib and reads let
+        go of the GIL). A file that cannot be read is left out: its own upload says why."""
+
+        def read(item: QueuedFile) -> Preread | None:
+            if item.size > PREREAD_LIMIT:
+                return None
+            try:
+                return preread(item)
+            except (UploadError, OSError):
+                return None
+
+        workers = max(1, min(4, len(items)))
+        with ThreadPoolExecutor(workers) as pool:
+            found = list(pool.map(read, items))
+        return {i.file_id: r for i, r in zip(items, found, strict=True) if r is not None}
+
     def _in_parallel(self, work: Callable, items: list) -> list:
         # Shared between the batches in flight: about file_concurrency PUTs at once in total.
         workers = max(1, self.settings.file_concurrency // BATCHES_IN_FLIGHT)
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(work, items))
+
+
+def _batches(items: list[QueuedFile]) -> list[list[QueuedFile]]:
+    """At most BATCH_SIZE files and BATCH_BYTES of small files' bytes each (a large file, sent
+    in parts from a pool of its own, counts as none)."""
+    batches: list[list[QueuedFile]] = []
+    current: list[QueuedFile] = []
+    held = 0
+    for item in items:
+        small = item.size if item.size <= PREREAD_LIMIT else 0
+        if current and (len(current) >= BATCH_SIZE or held + small > BATCH_BYTES):
+            batches.append(current)
+            current, held = [], 0
+        current.append(item)
+        held += small
+    if current:
+        batches.append(current)
+    return batches

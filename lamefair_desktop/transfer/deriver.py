@@ -110,7 +110,9 @@ class Deriver:
                     )
                     finished += 1
                 elif raw_state == UploadState.STORED:
-                    finished += self._derive(job, upload.local_path, upload.sha256, cancel)
+                    sha256 = upload.sha256 or self._stored_sha256(job.file_id)
+                    if sha256:
+                        finished += self._derive(job, upload.local_path, sha256, cancel)
             if poll is None:
                 if not finished:  # the rest waits for uploads or the network
                     break
@@ -121,6 +123,14 @@ class Deriver:
             if job.server == self.client.catalog_key:
                 counts[job.state] = counts.get(job.state, 0) + 1
         return counts
+
+    def _stored_sha256(self, file_id: str) -> str:
+        """The catalog's SHA-256 of a file another process stored (this queue never computed
+        it); "" while the catalog cannot be asked: the job waits for the next round."""
+        try:
+            return self.client.get_file(file_id).get("sha256") or ""
+        except CatalogError:
+            return ""
 
     def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
         """Returns 1 when the job reached a final state."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +50,6 @@ class Intake:
         inputs: list[Path],
         *,
         cancel: threading.Event | None = None,
-        hashing: Callable[[int, int], None] | None = None,
     ) -> Taken:
         """Files and folders as dropped or named: wait until they settle, then take them."""
         settings = self.uploader.settings
@@ -61,7 +59,7 @@ class Intake:
             settings.stable_seconds,
             settings.stable_checks,
         )
-        return self.take_files(about, files, hashing=hashing)
+        return self.take_files(about, files)
 
     def take_files(self, about: Measurement, files: list[LocalFile], **registration) -> Taken:
         """Settled files; `registration` as registration.register_files takes it (chosen ids,

@@ -27,7 +27,7 @@ class QueuedFile:
     rel_path: str
     size: int
     mtime_ns: int
-    sha256: str
+    sha256: str  # "" until computed while sending, unless known at registration
     state: str
     upload_id: str | None
     part_size: int | None
@@ -90,6 +90,14 @@ class UploadQueue:
             row = session.get(UploadRow, file_id)
             if row is not None:
                 row.state, row.error, row.updated_at = state, error, _now()
+                session.commit()
+
+    def set_sha256(self, file_id: str, sha256: str) -> None:
+        """The whole file's SHA-256, computed while it was sent (registered by size alone)."""
+        with self.sessions() as session:
+            row = session.get(UploadRow, file_id)
+            if row is not None and row.sha256 != sha256:
+                row.sha256, row.updated_at = sha256, _now()
                 session.commit()
 
     def set_upload(self, file_id: str, upload_id: str | None, part_size: int, count: int) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.queue import QueuedFile, UploadQueue
 from lamefair_desktop.transfer.states import UploadState
@@ -92,7 +94,7 @@ def _align(
         found = remote.get(item.file_id)
         if found is None:
             continue
-        if found["state"] == "stored" and found["sha256"] == item.sha256:
+        if found["state"] == "stored" and _same_bytes(queue, item, found["sha256"]):
             queue.set_state(item.file_id, UploadState.STORED)
             done.stored.append(item)
         elif (
@@ -102,3 +104,22 @@ def _align(
             and give_up(client, item.file_id, item.error or "The source file changed.")
         ):
             done.given_up.append(item)
+
+
+def _same_bytes(queue: UploadQueue, item: QueuedFile, stored_sha256: str | None) -> bool:
+    """Is what the catalog stored this row's file? A row whose process died before it wrote
+    down the SHA-256 it had computed while sending hashes the (unchanged) file again."""
+    if not stored_sha256:
+        return False
+    if item.sha256:
+        return item.sha256 == stored_sha256
+    if source_changed(item):
+        return False
+    try:
+        local = sha256_of(Path(item.local_path))
+    except OSError:
+        return False
+    if local != stored_sha256:
+        return False
+    queue.set_sha256(item.file_id, local)
+    return True

@@ -1,23 +1,21 @@
-"""Registering files: settle, hash, create the measurement in the catalog, queue every file.
+"""Registering files: settle, create the measurement in the catalog, queue every file.
 
-Nothing is uploaded here; the queue rows written at the end are what the upload engine works
-from. Callers go through intake.py, which also queues the conversions.
+Files are registered by path and size: nothing is read here, so the first bytes go out at once
+and every byte is read once (the upload hashes what it sends). A SHA-256 known already (a watch
+folder hashes to recognise renames) is registered with the file and the upload must match it.
+Callers go through intake.py, which also queues the conversions.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from lamefair_catalog.shared import InvalidName, sanitize_path_set, sanitize_relative_path
 from lamefair_desktop.catalog.client import CatalogClient
-from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.queue import QueuedFile, UploadQueue
 from lamefair_desktop.transfer.states import UploadState
@@ -96,7 +94,6 @@ def register_files(
     instrument_pair: str = "generic",
     operator: str = "",
     description: str = "",
-    hashing: Callable[[int, int], None] | None = None,
     measurement_id: str | None = None,
     file_ids: dict[str, str] | None = None,
     known_sha256: dict[str, str] | None = None,
@@ -105,29 +102,9 @@ def register_files(
 
     With `measurement_id` and `file_ids` chosen (and recorded) by the caller, calling again
     after a crash replays the same create, which the catalog answers idempotently: a watch
-    folder never registers a file twice. `known_sha256` skips hashing what was hashed."""
+    folder never registers a file twice. `known_sha256`: hashes taken already, registered."""
     known_sha256 = known_sha256 or {}
-    total = sum(f.size for f in files if f.rel_path not in known_sha256)
-    done = 0
-    tick_lock = threading.Lock()
-
-    def tick(count: int) -> None:
-        nonlocal done
-        with tick_lock:
-            done += count
-            current = done
-        if hashing is not None:
-            hashing(current, total)
-
-    # hashlib releases the GIL: several files hash at once on several cores.
-    workers = max(1, min(4, os.cpu_count() or 1, len(files)))
-    with ThreadPoolExecutor(workers) as pool:
-        hashes = list(
-            pool.map(
-                lambda f: known_sha256.get(f.rel_path) or sha256_of(f.path, progress=tick),
-                files,
-            )
-        )
+    hashes = [known_sha256.get(f.rel_path) for f in files]
     file_ids = file_ids or {}
     measurement = client.create_measurement(
         {
@@ -141,7 +118,7 @@ def register_files(
                     "id": file_ids.get(f.rel_path) or str(uuid.uuid4()),
                     "path": f.rel_path,
                     "size": f.size,
-                    "sha256": h,
+                    **({"sha256": h} if h else {}),
                 }
                 for f, h in zip(files, hashes, strict=True)
             ],
@@ -162,7 +139,7 @@ def register_files(
                 rel_path=registered["path"],
                 size=local.size,
                 mtime_ns=local.mtime_ns,
-                sha256=digest,
+                sha256=digest or "",
                 state=UploadState.QUEUED,
                 upload_id=None,
                 part_size=None,

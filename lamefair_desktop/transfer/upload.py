@@ -1,21 +1,24 @@
 """The upload engine: register a measurement, then move its files to S3 through presigned URLs.
 
-- Each file is hashed (SHA-256) before registration; the catalog stores that hash and every PUT
-  signs a checksum, so S3 itself refuses corrupted bytes.
-- Files up to the server's threshold go in one PUT; larger ones in parts (parallel, bounded memory:
-  about `part_concurrency` x part size), each part committed to the durable queue as S3 accepts it.
+- Each byte is read once: a file is registered by size, and its SHA-256 is computed from the same
+  buffers that are sent (source.py, multipart.py). Every PUT signs a checksum, so S3 itself refuses
+  corrupted bytes; the catalog records the whole file's SHA-256 on completion.
+- Files up to the server's threshold go in one PUT (read whole, hashed, then sent from memory);
+  larger ones in parts (parallel, bounded memory), each part committed to the durable queue as S3
+  accepts it.
 - A restarted engine resumes from the queue and from the parts S3 reports, sending none twice.
 - Network errors and expired URLs are retried with backoff; a part S3 refuses for its checksum is
-  read again from the source; a file that changed since it was queued fails, nothing is stored.
+  read again from the source; a file that changed since it was queued, or while it was sent,
+  fails and nothing is stored.
 
 Here: the queue states of a run, control (pause, resume, cancel) and batching. Registering is in
 registration.py, the S3 requests and their retries in s3_requests.py, parts in multipart.py,
-progress accounting in progress.py.
+reading the source in source.py, progress accounting in progress.py.
 """
 
 from __future__ import annotations
 
-import os
+import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from lamefair_desktop.catalog.client import (
     SignInRequired,
 )
 from lamefair_desktop.catalog.retry import CancelEvent, EitherEvent, RetryPolicy
+from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.transfer.batches import BatchRunner
 from lamefair_desktop.transfer.claims import Claims
 from lamefair_desktop.transfer.control import UploadControl
@@ -47,7 +51,14 @@ from lamefair_desktop.transfer.registration import (
     register_files,
     wait_until_stable,
 )
-from lamefair_desktop.transfer.s3_requests import S3Requests, file_chunks
+from lamefair_desktop.transfer.s3_requests import S3Requests, file_chunks, view_chunks
+from lamefair_desktop.transfer.source import (
+    PREREAD_LIMIT,
+    Preread,
+    preread,
+    snapshot,
+    still_unchanged,
+)
 from lamefair_desktop.transfer.states import ELSEWHERE, SENT, UploadState
 
 
@@ -115,10 +126,9 @@ class Uploader(UploadControl, BatchRunner):
         operator: str = "",
         description: str = "",
         cancel: threading.Event | None = None,
-        hashing: Callable[[int, int], None] | None = None,
     ) -> dict:
-        """Hash the files, register the measurement in the catalog, queue every file (intake.py
-        also queues their conversions: callers go through it)."""
+        """Register the measurement in the catalog (by size: nothing is read), queue every file
+        (intake.py also queues their conversions: callers go through it)."""
         files = wait_until_stable(
             collect_files(inputs),
             cancel or threading.Event(),
@@ -131,7 +141,6 @@ class Uploader(UploadControl, BatchRunner):
             instrument_pair=instrument_pair,
             operator=operator,
             description=description,
-            hashing=hashing,
         )
 
     def register_files(self, experiment_id: str, files: list[LocalFile], **options) -> dict:
@@ -179,18 +188,22 @@ class Uploader(UploadControl, BatchRunner):
         plan: dict | None = None,
         *,
         defer_complete: bool = False,
+        read: Preread | None = None,
     ) -> str:
         """Upload one queued file; the final state is written to the queue and returned.
 
         With `defer_complete`, a single-PUT file stops after its bytes are in S3 and returns
-        "sent": the caller completes many such files in one request.
+        "sent" (its SHA-256 is then in the queue): the caller completes many such files in one
+        request. `read`: the file already read whole, for a `plan` that signs its SHA-256.
         """
         meter = Meter()
         stop = threading.Event()  # this file's Pause or Cancel ends a retry's wait at once
         with self._lock:
             self._stops[item.file_id] = stop
         try:
-            return self._upload_one(item, EitherEvent(cancel, stop), meter, plan, defer_complete)
+            return self._upload_one(
+                item, EitherEvent(cancel, stop), meter, plan, defer_complete, read
+            )
         finally:
             with self._lock:
                 self._stops.pop(item.file_id, None)
@@ -202,28 +215,40 @@ class Uploader(UploadControl, BatchRunner):
         meter: Meter,
         plan: dict | None,
         defer_complete: bool,
+        read: Preread | None,
     ) -> str:
         try:
-            self._check_unchanged(item)
+            before = read.before if read else snapshot(item)
             self.queue.set_state(item.file_id, UploadState.UPLOADING)
             self._emit(item, meter, UploadState.UPLOADING)
-            plan = plan or self.client.upload_plan(item.file_id)
+            if plan is None:
+                if read is None and item.size <= PREREAD_LIMIT:
+                    read = preread(item)
+                    before = read.before
+                plan = self._plan(item, read)
             if plan["method"] == "single":
-                self._single(item, plan, meter, cancel)
+                sha256 = self._single(item, plan, meter, cancel, read)
             else:
-                self._multipart(item, plan, meter, cancel)
+                sha256 = self._multipart(item, plan, meter, cancel)
             if self._stopped(item.file_id, cancel):
                 return self._interrupted(item, meter)
-            self._check_unchanged(item)
+            still_unchanged(item, before)
+            if item.sha256 and sha256 != item.sha256:
+                raise SourceChanged(
+                    f"{item.local_path} was sent with other bytes than it was registered with "
+                    "(SHA-256); nothing was stored for it. Add it again as a new measurement."
+                )
+            self.queue.set_sha256(item.file_id, sha256)
             if plan["method"] == "single" and defer_complete:
                 return SENT
             if plan["method"] == "single":
-                self.client.complete_upload(item.file_id, [])
+                self.client.complete_upload(item.file_id, [], sha256)
             else:
                 parts = self.queue.parts(item.file_id, plan["upload_id"])
                 self.client.complete_upload(
                     item.file_id,
                     [(n, parts[n].etag, parts[n].sha256) for n in sorted(parts)],
+                    sha256,
                 )
         except Paused:
             self.queue.set_state(item.file_id, UploadState.PAUSED)
@@ -241,6 +266,8 @@ class Uploader(UploadControl, BatchRunner):
         except CatalogError as exc:
             if exc.status == 409 and "already stored" in exc.detail:
                 return self._stored(item, meter)
+            if exc.status == 409 and "changed" in exc.detail:
+                return self._give_up(item, meter, exc.detail)
             return self._fail(item, meter, str(exc))
         except FileNotFoundError:
             message = f"{item.local_path} was deleted while uploading."
@@ -253,23 +280,48 @@ class Uploader(UploadControl, BatchRunner):
             return self._fail(item, meter, f"{item.local_path}: {exc.strerror or exc}")
         return self._stored(item, meter)
 
-    def _single(self, item: QueuedFile, plan: dict, meter: Meter, cancel: CancelEvent):
+    def _plan(self, item: QueuedFile, read: Preread | None) -> dict:
+        """The catalog's plan; a file over PREREAD_LIMIT that the server still sends in one PUT
+        (its threshold is higher) is hashed first: the plan must sign its SHA-256."""
+        sha256 = read.sha256 if read else (item.sha256 or None)
+        try:
+            return self.client.upload_plan(item.file_id, sha256)
+        except CatalogError as exc:
+            if exc.status != 422 or sha256 is not None or "sha256" not in exc.detail:
+                raise
+        return self.client.upload_plan(item.file_id, sha256_of(Path(item.local_path)))
+
+    def _single(
+        self,
+        item: QueuedFile,
+        plan: dict,
+        meter: Meter,
+        cancel: CancelEvent,
+        read: Preread | None,
+    ) -> str:
+        """One PUT: from memory when the file was read whole, else streamed from disk (S3
+        checks it against the SHA-256 the plan signed). Returns that SHA-256."""
         current = {"plan": plan}
 
         def url_of(refresh: bool) -> tuple[str, dict]:
             if refresh:
-                current["plan"] = self.client.upload_plan(item.file_id)
+                current["plan"] = self._plan(item, read)
             return current["plan"]["url"], current["plan"]["headers"]
 
-        def body():
-            return file_chunks(item.local_path, item.size)
-
+        if read is not None:
+            body = lambda: view_chunks(read.data)  # noqa: E731
+            sha256 = read.sha256
+        else:
+            body = lambda: file_chunks(item.local_path, item.size)  # noqa: E731
+            signed = plan["headers"]["x-amz-checksum-sha256"]  # what S3 will hold it to
+            sha256 = base64.b64decode(signed).hex()
         self.requests.put(url_of, body, item.rel_path, cancel, lambda: None, length=item.size)
         meter.add(item.size)
         self._emit(item, meter, UploadState.UPLOADING)
+        return sha256
 
-    def _multipart(self, item: QueuedFile, plan: dict, meter: Meter, cancel: CancelEvent):
-        self.parts.send(
+    def _multipart(self, item: QueuedFile, plan: dict, meter: Meter, cancel: CancelEvent) -> str:
+        return self.parts.send(
             item,
             plan,
             meter,
@@ -315,17 +367,3 @@ class Uploader(UploadControl, BatchRunner):
         self.queue.set_state(item.file_id, state)
         self._emit(item, meter, state)
         return state
-
-    def _check_unchanged(self, item: QueuedFile) -> None:
-        try:
-            stat = os.stat(item.local_path)
-        except FileNotFoundError:
-            raise SourceChanged(
-                f"{item.local_path} was deleted after it was queued; nothing was stored for it. "
-                "Add the file again if it still exists elsewhere."
-            ) from None
-        if (stat.st_size, stat.st_mtime_ns) != (item.size, item.mtime_ns):
-            raise SourceChanged(
-                f"{item.local_path} changed after it was queued (size or modification time); "
-                "nothing was stored for it. Add it again as a new measurement."
-            )

@@ -135,10 +135,10 @@ def test_kill_9_mid_upload_then_resume_sends_no_part_twice(
     # At most the one part that was in flight at the kill is sent by both processes.
     assert len(again) <= 7 - len(recorded)
     files = _server_files(api, experiment)
-    assert (
-        _downloaded_sha(api, files["big.bin"]["id"])
-        == hashlib.sha256(source.read_bytes()).hexdigest()
-    )
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert _downloaded_sha(api, files["big.bin"]["id"]) == expected
+    # The whole file's SHA-256 is carried through the parts the first process sent.
+    assert files["big.bin"]["sha256"] == expected
 
 
 def test_network_cut_and_expired_urls_mid_multipart(
