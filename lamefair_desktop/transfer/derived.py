@@ -24,11 +24,6 @@ from lamefair_desktop.home.tables import now as _now
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.formats import CONVERTIBLE_SUFFIXES
 from lamefair_desktop.nexus.local_time import ZoneChoice
-from lamefair_desktop.nexus.mapping import default_registry
-from lamefair_desktop.nexus.validate import (
-    FAIRMAT,
-    VALIDATOR_LABELS,
-)
 from lamefair_desktop.transfer.states import (
     CONVERSION_ACTIVE,
     CONVERSION_FINAL,
@@ -36,6 +31,10 @@ from lamefair_desktop.transfer.states import (
 )
 
 log = logging.getLogger(__name__)
+
+# The validator's and the mappings' modules (h5py and numpy, jsonschema) are imported where they
+# are needed: `lamefair upload` queues conversions through this module and must not pay ~0.2 s
+# of start-up for them.
 
 CONVERTIBLE = CONVERTIBLE_SUFFIXES
 FINAL_STATES = CONVERSION_FINAL
@@ -87,6 +86,8 @@ class DerivedJob:
         """In words, for a table cell: the verdict and which check gave it (a structure that is
         complete is not yet valid NXem for FAIRmat). The catalog's FAIRmat verdict, once known,
         outranks whatever this computer could run."""
+        from lamefair_desktop.nexus.validate import FAIRMAT, VALIDATOR_LABELS  # h5py: see below
+
         if self.state == ConversionState.STORED:
             if self.server_valid is not None:
                 return (
@@ -124,6 +125,8 @@ def pair_timezone(pair: str | None) -> str | None:
     unknown pair (convert() names an unknown pair)."""
     if not pair or pair == GENERIC_PAIR:
         return None
+    from lamefair_desktop.nexus.mapping import default_registry  # jsonschema: see below
+
     try:
         return default_registry().get(pair).timezone or None
     except NexusEngineError:
