@@ -196,7 +196,9 @@ def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
 def _log_options(args: argparse.Namespace) -> dict:
     """uvicorn's logging: its own (to stderr), or with --log-file every record of the server
     (requests, storage, verdicts) into a file rotated by size. The embedded catalog runs for
-    months beside a watch folder; a redirected stderr would grow without bound."""
+    months beside a watch folder; a redirected stderr would grow without bound. The per-request
+    lines (web/observe.py) follow --log-level too: `warning` keeps only failed requests."""
+    logging.getLogger("lamefair_catalog.requests").setLevel(args.log_level.upper())
     if args.log_file is None:
         return {"log_level": args.log_level}
     from logging.handlers import RotatingFileHandler

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from prometheus_client import REGISTRY, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 # The default registry: it carries the process's own figures too (CPU, memory, open files).
@@ -61,7 +61,7 @@ class DatabaseFacts:
         return []  # no names up front: describing must not query the database
 
     def collect(self):
-        from lamefair_catalog.database.models import File, FixityCheck, FixityObject
+        from lamefair_catalog.database.models import File, FixityCheck, FixityObject, FixityPass
 
         if self.sessions is None:
             return
@@ -72,9 +72,18 @@ class DatabaseFacts:
                         FixityObject.last_result
                     )
                 ).all()
-                checks = session.execute(
-                    select(FixityCheck.result, func.count()).group_by(FixityCheck.result)
-                ).all()
+                latest = session.execute(
+                    select(FixityPass.id, FixityPass.finished_at)
+                    .order_by(FixityPass.id.desc())
+                    .limit(1)
+                ).first()
+                in_pass = 0
+                if latest is not None:  # one pass's rows, through the pass_id index
+                    in_pass = session.scalar(
+                        select(func.count())
+                        .select_from(FixityCheck)
+                        .where(FixityCheck.pass_id == latest.id)
+                    )
                 uploading = session.scalar(
                     select(func.count()).select_from(File).where(File.state == "uploading")
                 )
@@ -89,14 +98,17 @@ class DatabaseFacts:
         for result, count in by_state:
             objects.add_metric([result or "unchecked"], count)
         yield objects
-        total = CounterMetricFamily(
-            "lamefair_fixity_checks",
-            "Fixity checks recorded, by result (mismatch and missing are damage).",
-            labels=["result"],
+        yield GaugeMetricFamily(
+            "lamefair_fixity_pass_checked",
+            "Objects checked so far in the latest fixity pass (compare with the sum of "
+            "lamefair_fixity_objects).",
+            value=in_pass or 0,
         )
-        for result, count in checks:
-            total.add_metric([result], count)
-        yield total
+        yield GaugeMetricFamily(
+            "lamefair_fixity_pass_finished",
+            "1 when the latest fixity pass has finished, 0 while it runs.",
+            value=1 if latest is not None and latest.finished_at is not None else 0,
+        )
         yield GaugeMetricFamily(
             "lamefair_uploads_in_progress",
             "Raw files whose upload has started and not finished.",

@@ -5,8 +5,10 @@ demand; `/metrics` and the request id that ties a desktop's error to the server'
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -97,11 +99,11 @@ def _checks(server, pass_id: int | None = None) -> list:
 def test_two_fixity_processes_share_one_pass_and_never_check_an_object_twice(
     fixity_catalog, pi, op
 ):
-    files = {f"share/f{i}.dat": os.urandom(256 * KiB) for i in range(8)}
+    files = {f"share/f{i}.dat": os.urandom(128 * KiB) for i in range(6)}
     _, stored = _store(pi, op, files)
-    # 256 KiB/s: a second per object, so the two processes overlap for most of the pass.
-    first = _fixity(fixity_catalog, "--rate", "256KiB/s")
-    second = _fixity(fixity_catalog, "--rate", "256KiB/s")
+    # A second per object, so the two processes overlap for most of the pass.
+    first = _fixity(fixity_catalog, "--rate", "128KiB/s")
+    second = _fixity(fixity_catalog, "--rate", "128KiB/s")
     outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
 
@@ -203,3 +205,41 @@ def test_metrics_count_requests_and_errors_carry_the_logged_request_id(fixity_ca
     assert "lamefair_http_request_duration_seconds_bucket" in body
     assert "lamefair_uploads_in_progress" in body
     assert "lamefair_fixity_objects" in body
+    assert "lamefair_fixity_pass_checked" in body
+
+
+def _stop_after_one_more_check(server, run: subprocess.Popen) -> str:
+    """Wait until `run` has recorded a check, then SIGTERM it; its output."""
+    count = len(_checks(server))
+    deadline = time.monotonic() + 60
+    while len(_checks(server)) == count:
+        assert run.poll() is None, run.communicate()[0]
+        assert time.monotonic() < deadline, "fixity checked nothing in 60 s"
+        time.sleep(0.2)
+    run.send_signal(signal.SIGTERM)
+    output = run.communicate(timeout=30)[0]
+    assert run.returncode == 0, output
+    return output
+
+
+def test_a_pass_stopped_by_sigterm_is_resumed_by_the_next_runs(fixity_catalog, pi, op):
+    _store(pi, op, {f"slow/f{i}.dat": os.urandom(64 * KiB) for i in range(3)})
+    before = {row.pass_id for row in _checks(fixity_catalog)}
+    # Slow enough (a second per new object) to be stopped in the middle of the pass.
+    _stop_after_one_more_check(fixity_catalog, _fixity(fixity_catalog, "--rate", "64KiB/s"))
+    (started,) = {r.pass_id for r in _checks(fixity_catalog)} - before
+    # A periodic run joins the unfinished pass, spread over its hour (at the 64 KiB/s floor).
+    output = _stop_after_one_more_check(fixity_catalog, _fixity(fixity_catalog, "--every", "1h"))
+    assert f"Fixity pass {started}:" in output
+    assert "the pass is complete" not in output
+
+    # A last run finishes it: every object checked once in the pass, by three processes.
+    rest = _fixity(fixity_catalog)
+    output = rest.communicate(timeout=120)[0]
+    assert rest.returncode == 0, output
+    assert f"Fixity pass {started}:" in output
+    assert "the pass is complete" in output
+    checks = _checks(fixity_catalog, started)
+    assert set(Counter(r.object_id for r in checks).values()) == {1}
+    assert len({r.checked_by for r in checks}) == 3
+    assert {r.pass_id for r in _checks(fixity_catalog)} - before == {started}
