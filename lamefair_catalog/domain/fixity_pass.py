@@ -61,10 +61,21 @@ def join_or_start(catalog: Catalog, period: float | None) -> FixityPass | None:
         return started
 
 
+RETRY_UNFINISHED = (
+    60.0  # seconds: an unfinished pass (others still at it, storage down) is rejoined
+)
+
+
 def next_start(catalog: Catalog, period: float) -> datetime | None:
+    """When a periodic run should look again: the next pass's start, or soon while the latest
+    pass is unfinished."""
     with catalog.session() as session:
         latest = session.scalar(select(FixityPass).order_by(FixityPass.id.desc()).limit(1))
-    return None if latest is None else latest.started_at + timedelta(seconds=period)
+    if latest is None:
+        return None
+    if latest.finished_at is None:
+        return fixity.now() + timedelta(seconds=RETRY_UNFINISHED)
+    return latest.started_at + timedelta(seconds=period)
 
 
 def _left(catalog: Catalog, cutoff: datetime) -> tuple[int, int]:
@@ -124,6 +135,16 @@ def run_pass(
             outcome = fixity.check(catalog, target, pace, stop.wait)
         except fixity.Interrupted:
             fixity.release(catalog, target)
+            break
+        if outcome.result == "error" and catalog.storage.breaker.is_open:
+            # Storage stopped answering: every object would fail the same way. Record nothing
+            # and stop; the next run resumes the pass here.
+            fixity.release(catalog, target)
+            line = (
+                f"NOT CHECKED {target.where}: {outcome.detail} Stopping; the pass resumes next run."
+            )
+            report.errors.append(line)
+            say(line)
             break
         fixity.record(catalog, target, outcome, worker, current.id)
         report.checked += 1

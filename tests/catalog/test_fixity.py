@@ -243,3 +243,75 @@ def test_a_pass_stopped_by_sigterm_is_resumed_by_the_next_runs(fixity_catalog, p
     assert set(Counter(r.object_id for r in checks).values()) == {1}
     assert len({r.checked_by for r in checks}) == 3
     assert {r.pass_id for r in _checks(fixity_catalog)} - before == {started}
+
+
+def test_storage_not_answering_stops_the_pass_without_recording_damage(tmp_path):
+    """SQLite (the embedded catalog's database) and an S3 endpoint nobody listens on."""
+    from lamefair_catalog.database.engine import make_engine, make_session_factory, migrate
+    from lamefair_catalog.database.models import (
+        Experiment,
+        File,
+        Measurement,
+        Project,
+        Proposal,
+        Sample,
+    )
+    from lamefair_catalog.embedded.ports import free_port
+
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    engine = make_engine(url)
+    migrate(engine)
+    ids = [uuid.uuid4() for _ in range(5)]
+    with make_session_factory(engine)() as session:
+        session.add(Project(id=ids[0], name="P", slug="p"))
+        session.flush()  # parents first: these models have no relationships to order them
+        session.add(
+            Proposal(
+                id=ids[1],
+                project_id=ids[0],
+                number="7",
+                number_slug="7",
+                raw_bucket="lame-raw-p-7",
+                mirror_bucket="lame-ofed-p-7",
+            )
+        )
+        session.flush()
+        session.add(Sample(id=ids[2], proposal_id=ids[1], name="s", slug="s"))
+        session.flush()
+        session.add(Experiment(id=ids[3], sample_id=ids[2], name="e", slug="e"))
+        session.flush()
+        session.add(
+            Measurement(id=ids[4], experiment_id=ids[3], slug="m", instrument_pair="generic")
+        )
+        for name in ("a.tif", "b.tif"):
+            session.add(
+                File(
+                    id=uuid.uuid4(),
+                    measurement_id=ids[4],
+                    path=name,
+                    key=f"k/{name}",
+                    size=3,
+                    sha256=sha(b"abc"),
+                    state="stored",
+                )
+            )
+        session.commit()
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
+    env.update(
+        LAMEFAIR_DATABASE_URL=url,
+        LAMEFAIR_S3_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        LAMEFAIR_S3_CONNECT_TIMEOUT="1",
+    )
+    exe = str(Path(sys.executable).parent / "lamefair-catalog")
+    run = subprocess.run(
+        [exe, "fixity"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "NOT CHECKED p/7 raw" in run.stdout
+    assert "Object storage is not answering" in run.stdout
+    assert "the pass resumes next run" in run.stdout
+    assert "MISSING" not in run.stdout
+    assert "MISMATCH" not in run.stdout
+    server = type("Server", (), {"database_url": url})
+    assert _checks(server) == []  # nothing recorded: the next run checks both
