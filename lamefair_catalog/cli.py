@@ -50,7 +50,54 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ssl-keyfile", type=Path, default=None, help="the certificate's key")
 
     sub.add_parser("migrate", help="apply database migrations (LAMEFAIR_DATABASE_URL)")
+
+    fixity = sub.add_parser(
+        "fixity",
+        help="re-read stored objects and compare their SHA-256 with the catalog's",
+        description="One full pass over every stored raw and derived object (resuming an "
+        "unfinished one), or with --every a pass per period, spread over it. Several processes "
+        "may run at once on one PostgreSQL database: they share the pass. Exit 0: no damage; "
+        "1: objects damaged or missing (one line each); 4: some could not be read; 2: setup.",
+    )
+    fixity.add_argument(
+        "--rate",
+        type=byte_rate,
+        default=None,
+        metavar="RATE",
+        help="read at most this much per second, e.g. 50MiB/s (default: as fast as storage gives)",
+    )
+    fixity.add_argument(
+        "--every",
+        type=period,
+        default=None,
+        metavar="PERIOD",
+        help="keep running: a full pass every PERIOD (e.g. 30d, 12h, 90m), spread over it",
+    )
     return parser
+
+
+UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
+PERIOD_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def byte_rate(text: str) -> float:
+    """`50MiB/s`, `20MB/s`, `1GiB/s` or bytes per second."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?)?b?(?:/s)?\s*", text, re.IGNORECASE)
+    if not match or float(match[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate; write it like 50MiB/s")
+    return float(match[1]) * UNITS[(match[2] or "").lower()]
+
+
+def period(text: str) -> float:
+    """`30d`, `12h`, `90m`, `3600s`, `2w` in seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text, re.IGNORECASE)
+    if not match or float(match[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a period; write it like 30d or 12h")
+    return float(match[1]) * PERIOD_UNITS[match[2].lower()]
 
 
 LOG_MAX_BYTES = 5 * 1024 * 1024  # as the desktop's logs: weeks of requests at INFO
@@ -149,7 +196,9 @@ def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
 def _log_options(args: argparse.Namespace) -> dict:
     """uvicorn's logging: its own (to stderr), or with --log-file every record of the server
     (requests, storage, verdicts) into a file rotated by size. The embedded catalog runs for
-    months beside a watch folder; a redirected stderr would grow without bound."""
+    months beside a watch folder; a redirected stderr would grow without bound. The per-request
+    lines (web/observe.py) follow --log-level too: `warning` keeps only failed requests."""
+    logging.getLogger("lamefair_catalog.requests").setLevel(args.log_level.upper())
     if args.log_file is None:
         return {"log_level": args.log_level}
     from logging.handlers import RotatingFileHandler
@@ -234,6 +283,71 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_DAMAGED = 1  # fixity: objects damaged or missing
+EXIT_UNREADABLE = 4  # fixity: no damage found, but some objects could not be read
+
+
+def _fixity(args: argparse.Namespace) -> int:
+    import threading
+
+    from lamefair_catalog.database.engine import (
+        NotMigrated,
+        database_breaker,
+        ensure_migrated,
+        make_engine,
+        make_session_factory,
+    )
+    from lamefair_catalog.domain.catalog import Catalog
+    from lamefair_catalog.domain.fixity import now
+    from lamefair_catalog.domain.fixity_pass import next_start, run_pass
+    from lamefair_catalog.storage.gateway import Storage
+
+    settings = _settings_from_env()
+    if settings is None:
+        return 2
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
+    try:
+        ensure_migrated(engine)
+    except NotMigrated as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - any driver error means: cannot reach the database
+        print(f"Cannot open the catalog database: {exc.__class__.__name__}.", file=sys.stderr)
+        return 2
+    catalog = Catalog(
+        settings,
+        make_session_factory(engine),
+        Storage(settings),
+        database_breaker(engine, settings.outage_cool_down),
+        known_pairs=frozenset(),
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    damaged = unreadable = False
+    while not stop.is_set():
+        report = run_pass(catalog, stop, rate=args.rate, period=args.every, say=_say)
+        damaged |= bool(report.problems)
+        unreadable |= bool(report.errors)
+        if report.pass_id is not None:
+            _say(
+                f"Fixity pass {report.pass_id}: {report.checked} object(s) checked here, "
+                f"{len(report.problems)} damaged or missing, {len(report.errors)} not readable"
+                + ("; the pass is complete." if report.finished else ".")
+            )
+        if args.every is None:
+            break
+        start = next_start(catalog, args.every)
+        wait = 60.0 if start is None else (start - now()).total_seconds()
+        stop.wait(min(max(wait, 1.0), 3600.0))
+    engine.dispose()
+    return EXIT_DAMAGED if damaged else EXIT_UNREADABLE if unreadable else 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -243,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
         return _serve_embedded(args) if args.embedded else _serve(args)
+    if args.command == "fixity":
+        return _fixity(args)
     return _migrate(args)
 
 

@@ -217,3 +217,58 @@ class CatalogIdentity(Base):
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     catalog_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FixityObject(Base):
+    """Fixity state of one stored object (a raw file or a derived NXem file; `id` is that row's id).
+
+    The queue of `lamefair-catalog fixity`: oldest-checked first, one process at a time per object
+    (`claimed_until` is the lease of the process checking it, `claimed_by` names that process).
+    Rows are added for newly stored objects at the start of each pass (domain/fixity.enrol)."""
+
+    __tablename__ = "fixity_objects"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "raw" or "derived"
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # for pacing a pass
+    # The SHA-256 the last check compared with: a result about other bytes (a derived file
+    # uploaded again since) is not shown as the object's.
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    last_result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_detail: Mapped[str] = mapped_column(Text, default="")
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FixityCheck(Base):
+    """One check of one object, kept for good: when, by whom, what was expected and found."""
+
+    __tablename__ = "fixity_checks"
+    __table_args__ = (Index("ix_fixity_checks_object", "object_id", "checked_at"),)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    object_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(8))
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    pass_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    bucket: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(1024))
+    expected_sha256: Mapped[str] = mapped_column(String(64))
+    actual_sha256: Mapped[str] = mapped_column(String(64), default="")
+    result: Mapped[str] = mapped_column(String(16))  # ok, mismatch, missing, error
+    detail: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class FixityPass(Base):
+    """A full pass over every stored object. Processes that start while one is unfinished join it
+    (and a pass left unfinished by a crash is resumed); `finished_at` is set by the process that
+    finds nothing left to check."""
+
+    __tablename__ = "fixity_passes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

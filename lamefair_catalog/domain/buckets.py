@@ -1,7 +1,7 @@
 """Bucket browsing: the buckets of the proposals one may read, their folders, objects and URLs.
 
 Objects the catalog knows (stored raw and derived files) are listed with their SHA-256, so a
-download can be checked against what was uploaded.
+download can be checked against what was uploaded, and with their last fixity check.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from lamefair_catalog.database.models import (
 )
 from lamefair_catalog.domain.access import Principal, readable_bucket
 from lamefair_catalog.domain.catalog import Catalog
+from lamefair_catalog.domain.fixity_report import last_results
 from lamefair_catalog.domain.proposals import list_proposals
 from lamefair_catalog.schemas import buckets as b
 
@@ -56,23 +57,35 @@ def list_objects(
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     listing = catalog.storage.list_level(bucket, prefix, cursor, limit)
-    known = _known_checksums(catalog, bucket, [o["key"] for o in listing.objects])
+    known = _known_objects(catalog, bucket, [o["key"] for o in listing.objects])
+    objects = []
+    for o in listing.objects:
+        sha256, checked = known.get(o["key"], (None, None))
+        objects.append(
+            b.ObjectOut(
+                **o,
+                sha256=sha256,
+                verified_at=checked.last_checked_at if checked else None,
+                fixity=checked.last_result if checked else None,
+            )
+        )
     return b.ObjectListing(
         bucket=bucket,
         prefix=prefix,
         folders=listing.folders,
-        objects=[b.ObjectOut(**o, sha256=known.get(o["key"])) for o in listing.objects],
+        objects=objects,
         next_cursor=listing.next_cursor,
     )
 
 
-def _known_checksums(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str, str]:
-    """SHA-256 the catalog recorded for these keys (stored raw files and derived files)."""
+def _known_objects(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str, tuple]:
+    """For the keys the catalog knows (stored raw and derived files): the SHA-256 it recorded
+    and the object's last fixity check (None if never checked since it was stored)."""
     if not keys:
         return {}
     with catalog.session() as session:
         raw = session.execute(
-            select(File.key, File.sha256)
+            select(File.key, File.id, File.sha256)
             .join(Measurement, File.measurement_id == Measurement.id)
             .join(Experiment, Measurement.experiment_id == Experiment.id)
             .join(Sample, Experiment.sample_id == Sample.id)
@@ -80,13 +93,15 @@ def _known_checksums(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str
             .where(Proposal.raw_bucket == bucket, File.key.in_(keys), File.state == "stored")
         ).all()
         derived = session.execute(
-            select(DerivedFile.key, DerivedFile.sha256).where(
+            select(DerivedFile.key, DerivedFile.id, DerivedFile.sha256).where(
                 DerivedFile.bucket == bucket,
                 DerivedFile.key.in_(keys),
                 DerivedFile.state == "stored",
             )
         ).all()
-    return dict([*raw, *derived])
+        rows = [*raw, *derived]
+        checked = last_results(session, {row.id: row.sha256 for row in rows})
+    return {row.key: (row.sha256, checked.get(row.id)) for row in rows}
 
 
 def presign_keys(

@@ -28,6 +28,9 @@ class ObjectOut(BaseModel):
     modified: str
     etag: str
     sha256: str | None = None  # when the catalog knows the object (raw and derived files)
+    # Its last fixity check (domain/fixity.py), when it had one since it was stored.
+    verified_at: dt.datetime | None = None
+    fixity: Literal["ok", "mismatch", "missing", "error"] | None = None
 
 
 class ObjectListing(BaseModel):

@@ -8,7 +8,7 @@ Checksums cross this module's boundary as lowercase hex; S3 wants base64 (`check
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lamefair_catalog.breaker import Breaker
+from lamefair_catalog.metrics import S3_ERRORS
 from lamefair_catalog.settings import Settings
 from lamefair_catalog.storage.checksums import hex_to_b64
 from lamefair_catalog.storage.errors import (
@@ -131,8 +132,14 @@ class Storage:
         try:
             with self.breaker.call():
                 yield
+        except StorageNotAnswering:
+            S3_ERRORS.labels("breaker", "").inc()
+            raise
         except (BotoCoreError, ClientError) as exc:
-            raise storage_error(action, exc) from exc
+            error = storage_error(action, exc)
+            kind = "not_answering" if not_answering(exc) else "refused"
+            S3_ERRORS.labels(kind, error.code or "").inc()
+            raise error from exc
 
     # --- health and buckets -------------------------------------------------------------------
 
@@ -312,6 +319,32 @@ class Storage:
             finally:
                 body.close()
         return digest.hexdigest()
+
+    def read_sha256(
+        self, bucket: str, key: str, on_chunk: Callable[[int], None] | None = None
+    ) -> tuple[str, int] | None:
+        """Read an object through once and return (its SHA-256 hex, bytes read), or None when
+        the object is missing. Memory stays at one chunk; `on_chunk(n)` after each chunk lets
+        the caller pace the read (fixity's bounded rate). Holds one breaker slot for the whole
+        read: fixity checks one object at a time per process, so at most one slot goes to it."""
+        digest = hashlib.sha256()
+        read = 0
+        try:
+            with self._s3(f"read {key}"):
+                body = self._admin.get_object(Bucket=bucket, Key=key)["Body"]
+                try:
+                    for chunk in body.iter_chunks(DOWNLOAD_CHUNK):
+                        digest.update(chunk)
+                        read += len(chunk)
+                        if on_chunk is not None:
+                            on_chunk(len(chunk))
+                finally:
+                    body.close()
+        except StorageError as exc:
+            if exc.code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return digest.hexdigest(), read
 
     def list_level(self, bucket: str, prefix: str, cursor: str | None, limit: int) -> Listing:
         """Folders and objects one level below `prefix`, a page at a time (S3 does the paging)."""

@@ -11,6 +11,7 @@ from lamefair_catalog.database.engine import database_breaker, make_engine, make
 from lamefair_catalog.database.identity import CatalogIdentityReader
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.verdicts import ServerVerdicts
+from lamefair_catalog.metrics import DATABASE_FACTS
 from lamefair_catalog.settings import Settings
 from lamefair_catalog.shared import known_instrument_pairs
 from lamefair_catalog.storage.gateway import Storage
@@ -18,6 +19,7 @@ from lamefair_catalog.web.api import router
 from lamefair_catalog.web.auth import Authenticator
 from lamefair_catalog.web.errors import install_error_handlers
 from lamefair_catalog.web.health import auth_config, health_check
+from lamefair_catalog.web.observe import install_observability
 
 
 def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
@@ -58,4 +60,6 @@ def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
     app.state.health = health_check(settings, engine, identity, database, storage)
     app.include_router(router)
     install_error_handlers(app)
+    install_observability(app)
+    DATABASE_FACTS.use(sessions)
     return app

@@ -16,7 +16,9 @@ def catalog(request: Request) -> Catalog:
 
 
 def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return request.app.state.authenticator.authenticate(authorization)
+    caller = request.app.state.authenticator.authenticate(authorization)
+    request.state.user = caller.username  # for the request's log line (web/observe.py)
+    return caller
 
 
 Me = Annotated[Principal, Depends(principal)]

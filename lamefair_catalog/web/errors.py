@@ -17,8 +17,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from lamefair_catalog.database.engine import DatabaseNotAnswering
 from lamefair_catalog.domain.errors import CatalogError
+from lamefair_catalog.metrics import DATABASE_ERRORS
 from lamefair_catalog.storage.errors import StorageError, StorageNotAnswering
 from lamefair_catalog.web.auth import Unauthenticated
+from lamefair_catalog.web.observe import request_id_of
 
 log = logging.getLogger("lamefair_catalog")
 
@@ -50,7 +52,13 @@ def _catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
     return json_error(exc.status, exc.detail, **exc.extra)
 
 
+def _where(request: Request) -> str:
+    """The request, as error log lines name it: with its id (web/observe.py)."""
+    return f"{request.method} {request.url.path} (request_id={request_id_of(request)})"
+
+
 def _database_not_answering(request: Request, exc: DatabaseNotAnswering) -> JSONResponse:
+    DATABASE_ERRORS.labels("breaker").inc()
     return json_error(503, str(exc), retry_after=_cool_down(request))
 
 
@@ -61,24 +69,26 @@ def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
 def _storage_error(request: Request, exc: StorageError) -> JSONResponse:
     if isinstance(exc, StorageNotAnswering):  # refused without asking: no log line each
         return json_error(503, str(exc), retry_after=_cool_down(request))
-    log.warning("storage error on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("storage error on %s: %s", _where(request), exc)
     return json_error(503, f"{exc} Try again in a moment.")
 
 
 def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
-    log.warning("integrity error on %s %s", request.method, request.url.path)
+    log.warning("integrity error on %s", _where(request))
     return json_error(409, "The request conflicts with an existing entry.")
 
 
 def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
-    log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    DATABASE_ERRORS.labels("unavailable").inc()
+    log.error("database error on %s: %s", _where(request), exc.orig)
     return json_error(503, "The catalog database is unavailable; try again shortly.")
 
 
 def _database_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
     # Every pooled connection is taken: by requests the database is not answering, or by
     # many slow ones. Bounded by pool_timeout, so it never waits forever.
-    log.error("no free database connection on %s %s", request.method, request.url.path)
+    DATABASE_ERRORS.labels("pool_timeout").inc()
+    log.error("no free database connection on %s", _where(request))
     return json_error(
         503,
         "The catalog has no free database connection (waited "

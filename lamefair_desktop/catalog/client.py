@@ -24,7 +24,9 @@ NETWORK_ERRORS = (httpx.TransportError,)
 
 
 class CatalogError(Exception):
-    """The catalog refused or failed a request; `str()` is a message for people."""
+    """The catalog refused or failed a request; `str()` is a message for people, ending with the
+    server's request id when it gave one ("(request id …)"), so support can find the server's log
+    line. `detail` is the server's message alone (shown under a form field)."""
 
     def __init__(
         self,
@@ -34,9 +36,11 @@ class CatalogError(Exception):
         field: str | None = None,
         existing_id: str | None = None,
         body: dict | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(f"{detail} (request id {request_id})" if request_id else detail)
         self.detail = detail
+        self.request_id = request_id
         self.status = status
         self.field = field
         self.existing_id = existing_id
@@ -139,7 +143,9 @@ class CatalogClient:
                     refreshed = True
                     raise RetryNow("token refreshed")
                 raise SignInRequired(
-                    _detail(response) or "Sign in to the catalog again.", status=401
+                    _detail(response) or "Sign in to the catalog again.",
+                    status=401,
+                    request_id=_request_id(response),
                 )
             if response.status_code >= 400:
                 raise _error_from(response)
@@ -160,6 +166,7 @@ class CatalogClient:
                 f"The catalog at {self.base_url} is not answering ({last_error.detail}); "
                 "your work is kept and will be sent when it is back.",
                 status=last_error.status,
+                request_id=last_error.request_id,
             )
         return CatalogUnreachable(
             f"Cannot reach the catalog at {self.base_url} "
@@ -299,4 +306,10 @@ def _error_from(response: httpx.Response) -> CatalogError:
         field=body.get("field"),
         existing_id=body.get("existing_id"),
         body=body,
+        request_id=_request_id(response),
     )
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    """The server's id of this request (lamefair_catalog/web/observe.py), if it sent one."""
+    return response.headers.get("x-request-id") or None

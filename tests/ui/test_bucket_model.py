@@ -64,6 +64,16 @@ def test_pages_load_on_demand_and_sort_folders_first(qtbot, local, tmp_path):
     assert sorted_model.index(1, 0).data(ENTRY_ROLE).name == "f000.dat"
     assert sorted_model.index(0, 1).data() == ""  # folders have no size
     assert sorted_model.index(1, 1).data() == "1 B"
+
+    # The Verified column: the catalog's fixity check of f000.dat, "not yet" for the others.
+    first_file = next(f for f in measurement["files"] if f["path"].endswith("f000.dat"))
+    check = http.post(f"/api/files/{first_file['id']}/verify").json()
+    assert check["result"] == "ok"
+    with qtbot.waitSignal(model.page_loaded, timeout=30_000):
+        model.open(client, proposal["raw_bucket"], prefix)
+    verified = {model.rows[r].name: model.index(r, 3).data() for r in range(model.rowCount())}
+    assert verified["f000.dat"] == check["checked_at"][:16].replace("T", " ")
+    assert verified["f001.dat"] == "not yet"
     uploader.close()
     client.close()
     http.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from lamefair_desktop.catalog.client import CatalogClient
@@ -18,7 +19,10 @@ from lamefair_desktop.ui.models.table_model import ColumnsTableModel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
-COLUMNS = ("Name", "Size", "Modified")
+COLUMNS = ("Name", "Size", "Modified", "Verified")
+# The catalog's last fixity check of an object (lamefair_catalog/domain/fixity.py), in words.
+FIXITY_WORDS = {"mismatch": "mismatch!", "missing": "missing!", "error": "unreadable"}
+PROBLEM = QColor("#b00020")
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ROOT = QModelIndex()
@@ -33,6 +37,17 @@ class Entry:
     size: int = 0
     modified: str = ""
     sha256: str | None = None
+    verified_at: str = ""  # the catalog's last fixity check, ISO time; "" when never
+    fixity: str | None = None  # its result: ok, mismatch, missing, error
+
+    @property
+    def verified(self) -> str:
+        """What the Verified column says: the date of a good check, or what went wrong."""
+        if self.is_folder or self.sha256 is None:
+            return ""  # folders, and objects the catalog does not know
+        if self.fixity in FIXITY_WORDS:
+            return FIXITY_WORDS[self.fixity]
+        return self.verified_at[:16].replace("T", " ") if self.verified_at else "not yet"
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,45 @@ def fetch_page(
         Entry(folder[len(prefix) :].rstrip("/"), folder, True) for folder in listing["folders"]
     ]
     objects = [
-        Entry(o["name"], o["key"], False, o["size"], o["modified"], o.get("sha256"))
+        Entry(
+            o["name"],
+            o["key"],
+            False,
+            o["size"],
+            o["modified"],
+            o.get("sha256"),
+            o.get("verified_at") or "",
+            o.get("fixity"),
+        )
         for o in listing["objects"]
     ]
     return Page(bucket, prefix, tuple(folders + objects), listing.get("next_cursor"))
+
+
+SHOWN_PROBLEMS = 3
+
+
+def fixity_text(summary: dict) -> tuple[str, bool]:
+    """The proposal's fixity line (lamefair_catalog's /api/proposals/<id>/fixity), and whether
+    it reports a problem."""
+    problems = summary.get("problems") or []
+    if problems:
+        named = ", ".join(f"{p['path']} ({p['result']})" for p in problems[:SHOWN_PROBLEMS])
+        more = (
+            f" and {len(problems) - SHOWN_PROBLEMS} more" if len(problems) > SHOWN_PROBLEMS else ""
+        )
+        return (
+            f"Fixity: {len(problems)} stored object(s) of this proposal failed the catalog's "
+            f"check: {named}{more}. Tell the catalog's administrators.",
+            True,
+        )
+    objects, unchecked = summary.get("objects", 0), summary.get("unchecked", 0)
+    if not objects:
+        return "", False
+    if unchecked:
+        return f"Fixity: {unchecked} of {objects} stored object(s) not verified yet.", False
+    since = (summary.get("all_checked_since") or "")[:16].replace("T", " ")
+    return f"Fixity: all {objects} stored object(s) verified, the oldest check {since} UTC.", False
 
 
 class BucketModel(ColumnsTableModel):
@@ -128,7 +178,7 @@ class BucketModel(ColumnsTableModel):
         if role == ENTRY_ROLE:
             return entry
         if role == SORT_ROLE:  # folders first, then by the column's value
-            value = (entry.name.lower(), entry.size, entry.modified)[column]
+            value = (entry.name.lower(), entry.size, entry.modified, entry.verified)[column]
             return (0 if entry.is_folder else 1, value)
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             icon = (
@@ -137,14 +187,27 @@ class BucketModel(ColumnsTableModel):
                 else QStyle.StandardPixmap.SP_FileIcon
             )
             return QApplication.style().standardIcon(icon)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and entry.fixity in FIXITY_WORDS:
+            return QBrush(PROBLEM)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return entry.key + (f"\nSHA-256 {entry.sha256}" if entry.sha256 else "")
+            return (
+                entry.key
+                + (f"\nSHA-256 {entry.sha256}" if entry.sha256 else "")
+                + (
+                    f"\nLast fixity check {entry.verified_at[:19].replace('T', ' ')} UTC: "
+                    f"{entry.fixity}"
+                    if entry.verified_at
+                    else ""
+                )
+            )
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if column == 0:
             return entry.name + ("/" if entry.is_folder else "")
         if column == 1:
             return "" if entry.is_folder else human_size(entry.size)
+        if column == 3:
+            return entry.verified
         return entry.modified[:19].replace("T", " ")
 
 

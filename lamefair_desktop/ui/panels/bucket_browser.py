@@ -44,14 +44,17 @@ from lamefair_desktop.transfer.download_job import (
 from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
+    PROBLEM,
     BucketModel,
     BucketSortModel,
     Entry,
+    fixity_text,
 )
 from lamefair_desktop.workers.job import Job, JobGroup
 from lamefair_desktop.workers.pools import general_pool
 
 PREVIEWABLE = PREVIEWABLE_SUFFIXES
+PROPOSAL = Qt.ItemDataRole.UserRole + 10  # the bucket box's item: its proposal's id
 
 
 class BucketBrowser(QWidget):
@@ -98,6 +101,11 @@ class BucketBrowser(QWidget):
         # A deep path scrolls to its end: the crumb one is in stays in view.
         bar = self.crumb_scroll.horizontalScrollBar()
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))
+        # The proposal's fixity (stored bytes re-read by the catalog): a line only when there is
+        # something to say, red when an object failed its check.
+        self.fixity_line = QLabel()
+        self.fixity_line.setWordWrap(True)
+        self.fixity_line.hide()
         top = QHBoxLayout()
         top.addWidget(QLabel("Bucket"))
         top.addWidget(self.bucket_box, 1)
@@ -112,7 +120,10 @@ class BucketBrowser(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)  # uniform rows: fast at 100k
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (2, 3):  # dates whole (Qt sizes from the first 1000 rows only)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.doubleClicked.connect(self._activated)
         self.model.load_failed.connect(self.problem.emit)
         self.model.page_loaded.connect(self._update_count)
@@ -145,6 +156,7 @@ class BucketBrowser(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.crumb_scroll)
+        layout.addWidget(self.fixity_line)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
@@ -183,6 +195,7 @@ class BucketBrowser(QWidget):
             self.bucket_box.setItemData(
                 self.bucket_box.count() - 1, bucket["name"], Qt.ItemDataRole.ToolTipRole
             )
+            self.bucket_box.setItemData(self.bucket_box.count() - 1, bucket["proposal"], PROPOSAL)
         self.bucket_box.blockSignals(False)
         if current and self.bucket_box.findData(current) >= 0:
             self.bucket_box.setCurrentIndex(self.bucket_box.findData(current))
@@ -203,8 +216,30 @@ class BucketBrowser(QWidget):
         """Show a prefix of the current bucket (and its breadcrumbs)."""
         if self.client is None or not self.bucket:
             return
+        if self.bucket != self.model.bucket or not prefix:
+            self._load_fixity()
         self.model.open(self.client, self.bucket, prefix)
         self._breadcrumbs(prefix)
+
+    def _load_fixity(self) -> None:
+        proposal = self.bucket_box.currentData(PROPOSAL)
+        if not proposal:
+            return
+        client = self.client
+        self._run(
+            lambda: client.get(f"/api/proposals/{proposal}/fixity"),
+            lambda summary, p=proposal: self.show_fixity(summary, p),
+            # A catalog from before fixity has no such route: no line, the listing still works.
+            lambda _message, _details: self.fixity_line.hide(),
+        )
+
+    def show_fixity(self, summary: dict, proposal: str | None = None) -> None:
+        if proposal is not None and proposal != self.bucket_box.currentData(PROPOSAL):
+            return  # another proposal's answer, arriving late
+        text, problem = fixity_text(summary)
+        self.fixity_line.setText(text)
+        self.fixity_line.setStyleSheet(f"color: {PROBLEM.name()};" if problem else "")
+        self.fixity_line.setVisible(bool(text))
 
     def _breadcrumbs(self, prefix: str) -> None:
         while self.crumbs.count() > 1:  # the last item is the stretch that keeps them left
