@@ -244,15 +244,16 @@ def _text(value: Any) -> str:
 
 
 def one_line(facts: tuple[Fact, ...]) -> str:
-    """The few facts an operator checks before uploading, on one line."""
-    short = {
-        "Accelerating voltage": "",
-        "Magnification": "",
-        "Field of view": "field ",
-        "Pixel size": "pixel ",
-        "Dwell time": "dwell ",
-        "Working distance": "WD ",
-        "Camera length": "CL ",
-        "Detector": "",
-    }
-    return " · ".join(f"{short[f.label]}{f.text}" for f in facts if f.label in short)
+    """The few facts an operator checks before uploading, on one line, the beam first."""
+    short = (
+        ("Accelerating voltage", ""),
+        ("Magnification", ""),
+        ("Field of view", "field "),
+        ("Pixel size", "pixel "),
+        ("Dwell time", "dwell "),
+        ("Working distance", "WD "),
+        ("Camera length", "CL "),
+        ("Detector", ""),
+    )
+    by_label = {fact.label: fact.text for fact in facts}
+    return " · ".join(f"{prefix}{by_label[label]}" for label, prefix in short if label in by_label)

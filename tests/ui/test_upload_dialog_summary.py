@@ -20,5 +20,5 @@ def test_each_file_row_shows_its_pixel_size_and_acquisition(qtbot, corpus_tiff_d
         pass
     assert dialog.table.item(0, COLUMNS.index("Pixel size")).text() == "3.372 µm"
     acquisition = dialog.table.item(0, COLUMNS.index("Acquisition"))
-    assert acquisition.text().startswith("ETD (SE) · 5.0 kV · field 1.727 mm · dwell 10 µs")
+    assert acquisition.text() == "5.0 kV · field 1.727 mm · dwell 10 µs · WD 4.035 mm · ETD (SE)"
     assert "Working distance: 4.035 mm" in acquisition.toolTip()

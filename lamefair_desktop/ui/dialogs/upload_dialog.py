@@ -186,8 +186,14 @@ class UploadDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)  # one line per file; the full text is in the tooltips
+        for column in ("File", "Acquisition"):
+            header.setSectionResizeMode(COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(len(COLUMNS) - 1, 140)  # a count; the list is in the tooltip
+        for column in ("Size", "Detected", "Frames", "Pixel size"):
+            header.setSectionResizeMode(
+                COLUMNS.index(column), QHeaderView.ResizeMode.ResizeToContents
+            )
         self.summary = QLabel("Reading the files…")
         self.summary.setWordWrap(True)
         self.buttons = QDialogButtonBox(
