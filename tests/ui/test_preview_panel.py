@@ -247,3 +247,27 @@ def test_metadata_values_stay_inside_a_small_window(panel, qtbot, corpus_tiff_di
     viewport = panel.metadata_view.viewport().width()
     assert header.sectionPosition(1) + header.sectionSize(1) <= viewport
     assert header.sectionSize(1) >= 0.4 * viewport
+
+
+def test_line_profile_and_rectangle_statistics_in_physical_units(panel, qtbot, tmp_path):
+    source = tmp_path / "steps.tif"  # 10 nm pixels; left half 100, right half 200
+    image = np.full((100, 200), 100, np.uint16)
+    image[:, 100:] = 200
+    tifffile.imwrite(source, image, imagej=True, resolution=(100.0, 100.0), metadata={"unit": "um"})
+    _open(panel, qtbot, source)
+    panel.measure.profile_button.click()
+    assert panel.measure.plot.isVisible()
+    panel.measure.line.setPos(0, 0)
+    distance, values = panel.measure.profile
+    assert distance[-1] == pytest.approx(1.2e-6, rel=0.02)  # 60 % of a 2 µm wide image
+    assert values[0] == 100
+    assert values[-1] == 200
+    panel.measure.rect_button.click()
+    panel.measure.rect.setPos((0.5e-6, 0.2e-6))
+    panel.measure.rect.setSize((1.0e-6, 0.5e-6))  # 100 × 50 px, half in each half
+    assert panel.measure.stats.text() == (
+        "Rectangle 1 µm × 500 nm (100 × 50 px): mean 150, std 50, min 100, max 200"
+    )
+    _open(panel, qtbot, source)  # another file: the tools are put away
+    assert panel.measure.rect is None
+    assert not panel.measure.rect_button.isChecked()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.nexus.acquisition_summary import summarise_preview
 from lamefair_desktop.nexus.display import describe_image, format_length
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
+from lamefair_desktop.ui.panels.measure_tools import MeasureTools
 from lamefair_desktop.ui.panels.metadata_pane import MetadataPane
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -138,6 +139,9 @@ class PreviewPanel(QWidget):
         tools.addWidget(QLabel("Colour map"))
         tools.addWidget(self.colour_map)
         tools.addWidget(self.auto_levels)
+        self.measure = MeasureTools(self.image_view, self._describe_length)
+        tools.addWidget(self.measure.profile_button)
+        tools.addWidget(self.measure.rect_button)
         tools.addStretch(1)
         frames = QHBoxLayout()
         frames.addWidget(QLabel("Frame"))
@@ -149,6 +153,8 @@ class PreviewPanel(QWidget):
         left_layout.addWidget(self.title)
         left_layout.addLayout(tools)
         left_layout.addWidget(self.image_view, 1)
+        left_layout.addWidget(self.measure.plot)
+        left_layout.addWidget(self.measure.stats)
         left_layout.addLayout(frames)
         left_layout.addWidget(self.readout)
         self.title.setWordWrap(True)  # a long title must not widen the window
@@ -267,6 +273,14 @@ class PreviewPanel(QWidget):
             autoLevels=self.levels is None and auto_range,
             levels=self.levels,
         )
+        self.measure.set_frame(frame, keep=not auto_range)
+
+    def _describe_length(self, length: float) -> str:
+        """A length in view units (see `_pitch`) as text in physical units."""
+        if self.info is None or self.info.pixel_x is None:
+            return f"{length:.4g} px"
+        factor = 1e9 if self.info.unit == "1/m" else 1.0
+        return _reciprocal(format_length(length * factor, self.info.unit))
 
     def _reset_levels(self) -> None:
         if self.frame is None:
