@@ -271,3 +271,17 @@ def test_line_profile_and_rectangle_statistics_in_physical_units(panel, qtbot, t
     _open(panel, qtbot, source)  # another file: the tools are put away
     assert panel.measure.rect is None
     assert not panel.measure.rect_button.isChecked()
+
+
+def test_a_file_opened_after_another_is_the_one_shown(panel, qtbot, corpus_tiff_dir):
+    first = corpus_tiff_dir / "TVIPS_bin4.tif"
+    second = corpus_tiff_dir / "test_tiff_Zeiss_SEM_512pix.tif"
+    with qtbot.waitSignal(panel.loaded, timeout=30_000) as loaded:
+        panel.open_file(first)
+        panel.open_file(second)  # before the first has been read
+    assert loaded.args[0].path == second
+    qtbot.waitUntil(lambda: not panel._jobs, timeout=30_000)  # the first read has finished too
+    assert panel.info.title.startswith(second.name)
+    with qtbot.waitSignal(panel.frame_shown, timeout=30_000):
+        panel._request_frame(0)
+    assert panel.frame.shape == (384, 512)
