@@ -171,11 +171,16 @@ class PreviewPanel(QWidget):
 
     # --- opening ------------------------------------------------------------------------------
 
-    def _start(self, fn, on_done) -> None:
+    def _start(self, fn, on_done, request: int | None = None) -> None:
+        """Run `fn` on the pool; a failure of an open superseded by a newer one is not shown."""
         job = Job(fn)
         self._jobs.add(job)
         job.signals.finished.connect(on_done)
-        job.signals.failed.connect(lambda message, _details: self._on_failed(message))
+        job.signals.failed.connect(
+            lambda message, _details: (
+                self._on_failed(message) if request in (None, self._open_request) else None
+            )
+        )
         job.signals.finished.connect(lambda _result, job=job: self._jobs.discard(job))
         job.signals.failed.connect(lambda *_args, job=job: self._jobs.discard(job))
         job.start_on(general_pool())
@@ -203,7 +208,7 @@ class PreviewPanel(QWidget):
                 path, preview.info, metadata, frame, acquisition, levels, uniform, request
             )
 
-        self._start(work, self._on_loaded)
+        self._start(work, self._on_loaded, request)
 
     def _replace_preview(self, preview: Preview, request: int) -> None:
         """Keep the newest opened file; an older open finishing late closes its own file."""
@@ -231,15 +236,13 @@ class PreviewPanel(QWidget):
         info = loaded.info
         self.info = info
         calibrated = info.pixel_x is not None and info.pixel_y is not None
-        pitch = self._pitch()
         title = _reciprocal(describe_image(info))
         if loaded.uniform is not None:
-            value = f"{loaded.uniform:g}"
-            title += f" — blank image: every pixel is {value}"
+            title += f" — blank image: every pixel is {loaded.uniform:g}"
         self.title.setText(title)
         self.readout.setText(" ")
         self.levels = loaded.levels
-        self._show(loaded.frame, pitch, auto_range=True)
+        self._show(loaded.frame, self._pitch(), auto_range=True)
         self._set_scale_bar(info, calibrated)
         self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, max(0, info.frames - 1))
