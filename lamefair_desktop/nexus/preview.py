@@ -38,11 +38,14 @@ class PreviewInfo:
 class Preview:
     """An open file for preview; `frame(i)` reads one frame only. Use as a context manager."""
 
-    def __init__(self, info: PreviewInfo, reader, closer, metadata) -> None:
+    def __init__(self, info: PreviewInfo, reader, closer, metadata, origin: Any = None) -> None:
         self.info = info
         self._reader = reader
         self._closer = closer
         self._metadata = metadata
+        # The open vendor source (TiffSource, NativeSource) or h5py.File, for the acquisition
+        # summary; read it only where this preview's frames are read (one thread at a time).
+        self.origin = origin
 
     def frame(self, index: int = 0) -> np.ndarray:
         if not 0 <= index < self.info.frames:
@@ -101,7 +104,8 @@ def _source_preview(tiff: Any) -> Preview:
         unit=calibration.unit if calibration.calibrated else "px",
         channels=tiff.channels,
     )
-    return Preview(info, tiff.frame, tiff.close, lambda: dict(tiff.metadata))
+
+    return Preview(info, tiff.frame, tiff.close, lambda: dict(tiff.metadata), tiff)
 
 
 def _attr_text(node: h5py.HLObject, name: str) -> str:
@@ -187,7 +191,7 @@ def _nexus_preview(path: Path) -> Preview:
         frame = dataset[index] if stacked else dataset[()]
         return np.moveaxis(frame, 0, -1) if channels > 1 else frame
 
-    return Preview(info, read, handle.close, lambda: nexus_tree(handle))
+    return Preview(info, read, handle.close, lambda: nexus_tree(handle), handle)
 
 
 def nexus_tree(group: h5py.Group, max_values: int = 16) -> dict[str, Any]:
@@ -209,6 +213,8 @@ def nexus_tree(group: h5py.Group, max_values: int = 16) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes | np.bytes_):
         text = bytes(value)
+        if text.startswith(b"\x89PNG"):
+            return f"<PNG image, {len(text)} bytes>"
         return text.decode("utf-8", "replace") if len(text) < 4096 else f"<{len(text)} bytes>"
     if isinstance(value, np.ndarray):
         return [_plain(v) for v in value.tolist()]

@@ -3,7 +3,8 @@
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview and the two dialogs an operator meets.
+the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
+two dialogs an operator meets.
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def _render(out: Path, corpus: Path) -> int:
             rows, columns = info.frame_shape
             window.preview.show_value_at(columns * 0.4 * info.pixel_x, rows * 0.6 * info.pixel_y)
         grab(window, "preview.png")
+        window.preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
+        window.preview.measure.rect_button.click()
+        grab(window, "preview-measure.png")
 
     sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
     sample_dialog.set_text("name", "Pt/CeO2 catalyst")

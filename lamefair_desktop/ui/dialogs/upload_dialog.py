@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.nexus.acquisition_summary import Fact, one_line, summarise_file
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.writer import anticipate
 from lamefair_desktop.transfer.derived import wants_conversion
@@ -61,6 +62,7 @@ class FileLook:
     pair: str = ""
     frames: int = 0
     calibrated: bool = False
+    acquisition: tuple[Fact, ...] = ()  # voltage, pixel size... from the tags (no pixel read)
     lacking: tuple[str, ...] = ()
     problem: str = ""
     warnings: tuple[str, ...] = ()  # e.g. the chosen pair is made for another flavour
@@ -85,10 +87,10 @@ def inspect_inputs(inputs: list[Path], pair: str, context: dict) -> Inspection:
             looks.append(FileLook(item.rel_path, item.size))
             continue
         previewed += 1
+        chosen = None if pair == GENERIC_PAIR else pair
         try:
-            seen = anticipate(
-                item.path, pair=None if pair == GENERIC_PAIR else pair, context=context
-            )
+            seen = anticipate(item.path, pair=chosen, context=context)
+            facts = summarise_file(item.path, chosen)
         except NexusEngineError as exc:
             looks.append(FileLook(item.rel_path, item.size, problem=str(exc)))
             continue
@@ -100,6 +102,7 @@ def inspect_inputs(inputs: list[Path], pair: str, context: dict) -> Inspection:
                 seen.pair,
                 seen.frames,
                 seen.calibrated,
+                facts,
                 seen.lacking,
                 warnings=seen.warnings,
             )
@@ -107,7 +110,16 @@ def inspect_inputs(inputs: list[Path], pair: str, context: dict) -> Inspection:
     return Inspection(tuple(looks))
 
 
-COLUMNS = ("File", "Size", "Detected", "Mapping", "Frames", "Scale", "NXem will lack")
+COLUMNS = (
+    "File",
+    "Size",
+    "Detected",
+    "Mapping",
+    "Frames",
+    "Pixel size",
+    "Acquisition",
+    "NXem will lack",
+)
 
 
 class UploadDialog(QDialog):
@@ -174,8 +186,14 @@ class UploadDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)  # one line per file; the full text is in the tooltips
+        for column in ("File", "Acquisition"):
+            header.setSectionResizeMode(COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(len(COLUMNS) - 1, 140)  # a count; the list is in the tooltip
+        for column in ("Size", "Detected", "Frames", "Pixel size"):
+            header.setSectionResizeMode(
+                COLUMNS.index(column), QHeaderView.ResizeMode.ResizeToContents
+            )
         self.summary = QLabel("Reading the files…")
         self.summary.setWordWrap(True)
         self.buttons = QDialogButtonBox(
@@ -231,7 +249,9 @@ class UploadDialog(QDialog):
             return
         self.table.setRowCount(len(inspection.files))
         for row, look in enumerate(inspection.files):
-            scale = "calibrated" if look.calibrated else ("pixels only" if look.flavour else "")
+            pixel = next((f.text for f in look.acquisition if f.label == "Pixel size"), "")
+            scale = pixel or ("pixels only" if look.flavour else "")
+            others = tuple(f for f in look.acquisition if f.label != "Pixel size")
             lacking = f"{len(look.lacking)} item(s)" if look.lacking else ""
             if look.flavour and not look.lacking:
                 lacking = "nothing"
@@ -242,12 +262,15 @@ class UploadDialog(QDialog):
                 f"{look.pair} (not for {look.flavour} files)" if look.warnings else look.pair,
                 str(look.frames or ""),
                 scale,
+                one_line(others),
                 look.problem or lacking,
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column == len(COLUMNS) - 1 and (look.lacking or look.problem):
                     item.setToolTip(look.problem or "\n".join(look.lacking))
+                if column == COLUMNS.index("Acquisition") and look.acquisition:
+                    item.setToolTip("\n".join(f"{f.label}: {f.text}" for f in look.acquisition))
                 if column == COLUMNS.index("Mapping") and look.warnings:
                     item.setToolTip("\n".join(look.warnings))
                     item.setForeground(Qt.GlobalColor.darkRed)

@@ -1,7 +1,9 @@
-"""Image preview for staff: TIFF and NeXus, calibrated scale, cursor read-out, frames, metadata.
+"""Image preview for staff: TIFF and NeXus, calibrated scale, cursor read-out, frames, colour
+maps and robust levels, and the metadata (acquisition summary first).
 
 All file reading happens on a worker (the Job adapter); the panel only shows results. Stale frame
-reads (the slider moved on) are dropped. The open file is touched by one worker at a time.
+reads (the slider moved on) and stale opens (another file was opened since) are dropped. The open
+file is touched by one worker at a time.
 """
 
 from __future__ import annotations
@@ -13,25 +15,31 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
+    QPushButton,
     QSlider,
     QSplitter,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
+from lamefair_desktop.nexus.acquisition_summary import summarise_preview
 from lamefair_desktop.nexus.display import describe_image, format_length
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
+from lamefair_desktop.ui.panels.measure_tools import MeasureTools
+from lamefair_desktop.ui.panels.metadata_pane import MetadataPane
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
 pg.setConfigOptions(imageAxisOrder="row-major")  # numpy images are (rows, columns)
+
+# pyqtgraph's predefined gradients offered in the toolbar (its own menu is hidden in a right-click).
+COLOUR_MAPS = ("grey", "viridis", "inferno", "magma", "plasma", "turbo", "thermal", "greyclip")
+LEVEL_PERCENTILES = (0.1, 99.9)  # auto-levels ignore the darkest and brightest 0.1 % (hot pixels)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,10 @@ class Loaded:
     info: PreviewInfo
     metadata: dict[str, Any]
     frame: np.ndarray
+    acquisition: tuple = ()  # acquisition_summary.Fact
+    levels: tuple[float, float] | None = None  # robust levels of the first frame
+    uniform: float | None = None  # every pixel of the first frame has this value
+    request: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,29 @@ class FrameRead:
     frame: np.ndarray
 
 
-def _unit_suffix(unit: str) -> str:
-    return {"m": "m", "1/m": "m⁻¹"}.get(unit, "px")
+def robust_levels(frame: np.ndarray) -> tuple[tuple[float, float] | None, float | None]:
+    """(black, white) levels from percentiles of a subsample (at most ~512 × 512 pixels), and the
+    value of a uniform frame (None otherwise): a blank image is said to be blank, not just black.
+
+    Runs on the worker: a large frame's percentiles take tens of milliseconds."""
+    shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
+    sample = shown[:: max(1, shown.shape[0] // 512), :: max(1, shown.shape[1] // 512)]
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
+        return None, None
+    low, high = np.percentile(finite, LEVEL_PERCENTILES)
+    if high > low:
+        return (float(low), float(high)), None
+    whole = shown[np.isfinite(shown)] if shown.dtype.kind == "f" else shown
+    lowest, highest = float(np.min(whole)), float(np.max(whole))
+    if lowest == highest:
+        # Nothing to stretch: shown on the type's own scale (a blank 0 is black, 255 of a byte
+        # white), and the title says the image is blank.
+        if shown.dtype.kind in "ui":
+            limits = np.iinfo(shown.dtype)
+            return (float(limits.min), float(limits.max)), lowest
+        return (lowest - 1.0, lowest + 1.0), lowest
+    return (lowest, highest), None  # nearly uniform: a few pixels differ from the rest
 
 
 class PreviewPanel(QWidget):
@@ -66,6 +99,9 @@ class PreviewPanel(QWidget):
         self._preview: Preview | None = None
         self._file_lock = threading.Lock()
         self._frame_request = 0
+        self._open_request = 0  # UI thread: the newest open_file
+        self._preview_request = 0  # under _file_lock: the open that self._preview comes from
+        self.levels: tuple[float, float] | None = None
         self._jobs: set[Job] = set()
         self.info: PreviewInfo | None = None
         self.frame: np.ndarray | None = None
@@ -75,6 +111,16 @@ class PreviewPanel(QWidget):
         self.image_view.ui.roiBtn.hide()
         self.image_view.ui.menuBtn.hide()
         self.image_view.setPredefinedGradient("grey")
+        self.colour_map = QComboBox()
+        self.colour_map.addItems(COLOUR_MAPS)
+        self.colour_map.setToolTip("Colour map (greyclip shows saturated pixels in red)")
+        self.colour_map.currentTextChanged.connect(self.image_view.setPredefinedGradient)
+        self.auto_levels = QPushButton("Auto levels")
+        self.auto_levels.setToolTip(
+            "Black and white levels from the image, ignoring the darkest and brightest 0.1 % "
+            "of its pixels (hot pixels, a burnt-in data bar)"
+        )
+        self.auto_levels.clicked.connect(self._reset_levels)
         self.scale_bar: pg.ScaleBar | None = None
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -83,21 +129,20 @@ class PreviewPanel(QWidget):
         self.frame_label = QLabel("")
         self.frame_slider.valueChanged.connect(self._request_frame)
 
-        self.metadata_model = QStandardItemModel(0, 2)
-        self.metadata_model.setHorizontalHeaderLabels(["key", "value"])
-        self.metadata_proxy = QSortFilterProxyModel()
-        self.metadata_proxy.setSourceModel(self.metadata_model)
-        self.metadata_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.metadata_proxy.setRecursiveFilteringEnabled(True)
-        self.metadata_proxy.setFilterKeyColumn(-1)
-        self.metadata_view = QTreeView()
-        self.metadata_view.setModel(self.metadata_proxy)
-        self.metadata_view.setUniformRowHeights(True)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search metadata…")
-        self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._filter_metadata)
+        self.metadata = MetadataPane()
+        self.metadata_model = self.metadata.model
+        self.metadata_proxy = self.metadata.proxy
+        self.metadata_view = self.metadata.view
+        self.search = self.metadata.search
 
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Colour map"))
+        tools.addWidget(self.colour_map)
+        tools.addWidget(self.auto_levels)
+        self.measure = MeasureTools(self.image_view, self._describe_length)
+        tools.addWidget(self.measure.profile_button)
+        tools.addWidget(self.measure.rect_button)
+        tools.addStretch(1)
         frames = QHBoxLayout()
         frames.addWidget(QLabel("Frame"))
         frames.addWidget(self.frame_slider, 1)
@@ -106,30 +151,36 @@ class PreviewPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.title)
+        left_layout.addLayout(tools)
         left_layout.addWidget(self.image_view, 1)
+        left_layout.addWidget(self.measure.plot)
+        left_layout.addWidget(self.measure.stats)
         left_layout.addLayout(frames)
         left_layout.addWidget(self.readout)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.search)
-        right_layout.addWidget(self.metadata_view, 1)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([700, 350])
+        self.title.setWordWrap(True)  # a long title must not widen the window
+        self.splitter = QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.metadata)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(self.splitter)
 
         self.image_view.getView().scene().sigMouseMoved.connect(self._mouse_moved)
 
     # --- opening ------------------------------------------------------------------------------
 
-    def _start(self, fn, on_done) -> None:
+    def _start(self, fn, on_done, request: int | None = None) -> None:
+        """Run `fn` on the pool; a failure of an open superseded by a newer one is not shown."""
         job = Job(fn)
         self._jobs.add(job)
         job.signals.finished.connect(on_done)
-        job.signals.failed.connect(lambda message, _details: self._on_failed(message))
+        job.signals.failed.connect(
+            lambda message, _details: (
+                self._on_failed(message) if request in (None, self._open_request) else None
+            )
+        )
         job.signals.finished.connect(lambda _result, job=job: self._jobs.discard(job))
         job.signals.failed.connect(lambda *_args, job=job: self._jobs.discard(job))
         job.start_on(general_pool())
@@ -138,20 +189,34 @@ class PreviewPanel(QWidget):
         """Open a local file for preview (read on a worker; `loaded` or `failed` follows)."""
         path = Path(path)
         self.title.setText(f"Opening {path.name}…")
+        self.readout.setText(" ")  # the last file's values must not stay under another image
+        self._open_request += 1
+        request = self._open_request
 
         def work(report, cancel) -> Loaded:
             preview = open_preview(path)
-            with self._file_lock:
+            try:
                 frame = preview.frame(0)
                 metadata = preview.metadata()
-            self._replace_preview(preview)
-            return Loaded(path, preview.info, metadata, frame)
+                acquisition = summarise_preview(preview)
+            except BaseException:
+                preview.close()
+                raise
+            levels, uniform = robust_levels(frame)
+            self._replace_preview(preview, request)
+            return Loaded(
+                path, preview.info, metadata, frame, acquisition, levels, uniform, request
+            )
 
-        self._start(work, self._on_loaded)
+        self._start(work, self._on_loaded, request)
 
-    def _replace_preview(self, preview: Preview) -> None:
+    def _replace_preview(self, preview: Preview, request: int) -> None:
+        """Keep the newest opened file; an older open finishing late closes its own file."""
         with self._file_lock:
-            old, self._preview = self._preview, preview
+            if request < self._preview_request:
+                old = preview
+            else:
+                old, self._preview, self._preview_request = self._preview, preview, request
         if old is not None:
             old.close()
 
@@ -166,12 +231,18 @@ class PreviewPanel(QWidget):
         self.failed.emit(message)
 
     def _on_loaded(self, loaded: Loaded) -> None:
+        if loaded.request != self._open_request:
+            return  # superseded by a file opened since
         info = loaded.info
         self.info = info
         calibrated = info.pixel_x is not None and info.pixel_y is not None
-        pitch = (info.pixel_x, info.pixel_y) if calibrated else (1.0, 1.0)
-        self.title.setText(describe_image(info))
-        self._show(loaded.frame, pitch, auto_range=True)
+        title = _reciprocal(describe_image(info))
+        if loaded.uniform is not None:
+            title += f" — blank image: every pixel is {loaded.uniform:g}"
+        self.title.setText(title)
+        self.readout.setText(" ")
+        self.levels = loaded.levels
+        self._show(loaded.frame, self._pitch(), auto_range=True)
         self._set_scale_bar(info, calibrated)
         self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, max(0, info.frames - 1))
@@ -179,27 +250,47 @@ class PreviewPanel(QWidget):
         self.frame_slider.blockSignals(False)
         self.frame_slider.setEnabled(info.frames > 1)
         self.frame_label.setText(f"1 / {info.frames}")
-        self._fill_metadata(loaded.metadata, info.kind)
+        self.metadata.fill(loaded.acquisition, loaded.metadata, info.kind)
         self.loaded.emit(loaded)
         self.frame_shown.emit(0)
+
+    def _pitch(self) -> tuple[float, float]:
+        """Scene units per pixel: metres for images, nm⁻¹ for diffraction patterns (so that the
+        scale bar reads 2 nm⁻¹, not 2 Gm⁻¹), pixels when uncalibrated."""
+        info = self.info
+        if info is None or info.pixel_x is None or info.pixel_y is None:
+            return 1.0, 1.0
+        factor = 1e-9 if info.unit == "1/m" else 1.0
+        return info.pixel_x * factor, info.pixel_y * factor
 
     def _show(self, frame: np.ndarray, pitch: tuple[float, float], auto_range: bool) -> None:
         self.frame = frame
         shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
-        levels = None
-        if auto_range:
-            # Robust contrast, as microscopists expect: a few hot pixels or a burnt-in data bar
-            # must not squash the image into the darkest grey levels.
-            sample = shown[:: max(1, shown.shape[0] // 512), :: max(1, shown.shape[1] // 512)]
-            low, high = np.percentile(sample[np.isfinite(sample)], [0.2, 99.8])
-            levels = (float(low), float(high)) if high > low else None
+        # Robust contrast, as microscopists expect: a few hot pixels or a burnt-in data bar must
+        # not squash the image into the darkest grey levels. Frames of a stack keep the first
+        # frame's levels (as in Fiji), until Auto levels is pressed.
         self.image_view.setImage(
             shown,
             scale=pitch,
             autoRange=auto_range,
-            autoLevels=auto_range and levels is None,
-            levels=levels,
+            autoLevels=self.levels is None and auto_range,
+            levels=self.levels,
         )
+        self.measure.set_frame(frame, keep=not auto_range)
+
+    def _describe_length(self, length: float) -> str:
+        """A length in view units (see `_pitch`) as text in physical units."""
+        if self.info is None or self.info.pixel_x is None:
+            return f"{length:.4g} px"
+        factor = 1e9 if self.info.unit == "1/m" else 1.0
+        return _reciprocal(format_length(length * factor, self.info.unit))
+
+    def _reset_levels(self) -> None:
+        if self.frame is None:
+            return
+        self.levels, _ = robust_levels(self.frame)
+        if self.levels is not None:
+            self.image_view.setLevels(*self.levels)
 
     def _set_scale_bar(self, info: PreviewInfo, calibrated: bool) -> None:
         view = self.image_view.getView()
@@ -212,8 +303,16 @@ class PreviewPanel(QWidget):
         if not calibrated:
             return
         width = info.frame_shape[1] * info.pixel_x
-        size = _nice_length(width / 5)
-        self.scale_bar = pg.ScaleBar(size=size, suffix=_unit_suffix(info.unit))
+        size = _nice_length(width / 5)  # in SI units (m or 1/m)
+        scene_size = size * self._pitch()[0] / info.pixel_x
+        # A white bar outlined in black on a dark box: readable on bright and dark images alike.
+        self.scale_bar = pg.ScaleBar(
+            size=scene_size, width=6, brush=pg.mkBrush("w"), pen=pg.mkPen("k", width=1)
+        )
+        label = _reciprocal(format_length(size, info.unit, precision=3))
+        self.scale_bar.text.setText(label, color="w")
+        self.scale_bar.text.fill = pg.mkBrush(0, 0, 0, 170)
+        self.scale_bar.text.border = pg.mkPen(None)
         self.scale_bar.setParentItem(view)
         self.scale_bar.anchor((1, 1), (1, 1), offset=(-20, -20))
 
@@ -237,8 +336,7 @@ class PreviewPanel(QWidget):
     def _on_frame(self, read: FrameRead) -> None:
         if read.request != self._frame_request or self.info is None:
             return  # the slider has moved on: a newer read is coming
-        pitch = (self.info.pixel_x or 1.0, self.info.pixel_y or 1.0)
-        self._show(read.frame, pitch, auto_range=False)
+        self._show(read.frame, self._pitch(), auto_range=False)
         self.frame_shown.emit(read.index)
 
     # --- cursor -------------------------------------------------------------------------------
@@ -251,8 +349,7 @@ class PreviewPanel(QWidget):
         """Read-out for a position in image coordinates (physical units when calibrated)."""
         if self.info is None or self.frame is None:
             return ""
-        pitch_x = self.info.pixel_x or 1.0
-        pitch_y = self.info.pixel_y or 1.0
+        pitch_x, pitch_y = self._pitch()
         column, row = int(np.floor(x / pitch_x)), int(np.floor(y / pitch_y))
         rows, columns = self.frame.shape[:2]
         if not (0 <= row < rows and 0 <= column < columns):
@@ -264,29 +361,12 @@ class PreviewPanel(QWidget):
         else:
             unit = self.info.unit
             text = (
-                f"x = {format_length(column * pitch_x, unit)}, "
-                f"y = {format_length(row * pitch_y, unit)}, value = {value}"
+                f"x = {format_length(column * self.info.pixel_x, unit)}, "
+                f"y = {format_length(row * self.info.pixel_y, unit)}, value = {value}"
             )
+        text = _reciprocal(text)
         self.readout.setText(text)
         return text
-
-    # --- metadata -----------------------------------------------------------------------------
-
-    def _fill_metadata(self, metadata: dict[str, Any], kind: str) -> None:
-        self.metadata_model.removeRows(0, self.metadata_model.rowCount())
-        root = self.metadata_model.invisibleRootItem()
-        if kind == "tiff":
-            for key, value in metadata.items():
-                root.appendRow([_item(key), _item(value)])
-        else:
-            _add_tree(root, metadata)
-        self.metadata_view.expandToDepth(1 if kind == "nexus" else 0)
-        self.metadata_view.setColumnWidth(0, 260)
-
-    def _filter_metadata(self, text: str) -> None:
-        self.metadata_proxy.setFilterFixedString(text)
-        if text:
-            self.metadata_view.expandAll()
 
     # --- drag and drop ------------------------------------------------------------------------
 
@@ -302,27 +382,9 @@ class PreviewPanel(QWidget):
             self.open_file(urls[0].toLocalFile())  # reading is queued on a worker
 
 
-def _item(value: Any) -> QStandardItem:
-    item = QStandardItem(str(value) if not isinstance(value, str) else value)
-    item.setEditable(False)
-    return item
-
-
-def _add_tree(parent: QStandardItem, tree: dict[str, Any]) -> None:
-    for key, value in tree.items():
-        if isinstance(value, dict) and "value" not in value:
-            cls = value.get("@NX_class", "")
-            group = _item(key)
-            parent.appendRow([group, _item(cls)])
-            _add_tree(group, value)
-        elif isinstance(value, dict):
-            field = _item(key)
-            parent.appendRow([field, _item(value["value"])])
-            for attr, attr_value in value.items():
-                if attr.startswith("@"):
-                    field.appendRow([_item(attr), _item(attr_value)])
-        else:
-            parent.appendRow([_item(key), _item(value)])
+def _reciprocal(text: str) -> str:
+    """Reciprocal lengths as microscopists write them on screen (nm⁻¹; the CLI keeps 1/nm)."""
+    return text.replace("1/nm", "nm⁻¹").replace("1/µm", "µm⁻¹").replace("1/mm", "mm⁻¹")
 
 
 def _nice_length(length: float) -> float:
