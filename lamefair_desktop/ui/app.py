@@ -38,7 +38,7 @@ UI_SWITCH_INTERVAL = 0.0002  # seconds; Python's default is 0.005
 
 
 def favour_the_ui_thread() -> None:
-    """Hashing new files for registration, downloads and previews still run in this process's
+    """Registering new files, downloads and previews still run in this process's
     threads (uploads, conversions and watch folders have a process of their own). With the
     default 5 ms switch interval, a dozen busy threads on two cores made the UI thread wait up to
     180 ms for the GIL; at 0.2 ms, 68 ms at worst, with no measurable loss of throughput

@@ -2,8 +2,8 @@
 
 - general: catalog calls, listings, reads of the local queues, downloads and previews. Short
   jobs mostly; 4 threads so a slow request does not hold up the rest.
-- registration: hashing new files before they are queued (a 1 GiB file takes seconds); its
-  threads run at a lower priority (workers/job.py).
+- registration: new files settling and being registered (by size: nothing is read; a file still
+  being written is waited for); its threads run at a lower priority (workers/job.py).
 Uploads, conversions and watch folders do not run here: they run in the engines' own process
 (workers/engine_worker.py), so they never compete with the window for the interpreter.
 """
