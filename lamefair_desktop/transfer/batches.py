@@ -27,6 +27,8 @@ BATCHES_IN_FLIGHT = 2
 
 
 class BatchRunner:
+    multipart_from = PREREAD_LIMIT + 1  # smallest size seen going in parts (the server decides)
+
     def run(
         self,
         cancel: threading.Event | None = None,
@@ -116,7 +118,11 @@ class BatchRunner:
         completing every single-PUT file: small files are bound by requests, not bandwidth."""
         reads = self._read_small(items)
         # A small file that could not be read goes on its own: its upload names the problem.
-        alone = [i for i in items if i.size <= PREREAD_LIMIT and i.file_id not in reads]
+        alone = [
+            i
+            for i in items
+            if i.size <= PREREAD_LIMIT and i.size < self.multipart_from and i.file_id not in reads
+        ]
         if alone:
             self._in_parallel(lambda item: self.upload_one(item, cancel), alone)
             items = [i for i in items if i not in alone]
@@ -147,6 +153,11 @@ class BatchRunner:
             else:
                 self._fail(item, Meter(), refused["detail"])
         planned = [(by_id[p["file"]], p["plan"]) for p in answer["plans"]]
+        for item, plan in planned:
+            if plan["method"] == "multipart" and item.file_id in reads:
+                # Read for nothing: this server's threshold is lower than ours. Files this
+                # large are not read ahead again (see _read_small).
+                self.multipart_from = min(self.multipart_from, item.size)
 
         def upload(pair: tuple[QueuedFile, dict]) -> str:
             item, plan = pair
@@ -177,7 +188,7 @@ class BatchRunner:
         go of the GIL). A file that cannot be read is left out: its own upload says why."""
 
         def read(item: QueuedFile) -> Preread | None:
-            if item.size > PREREAD_LIMIT:
+            if item.size > PREREAD_LIMIT or item.size >= self.multipart_from:
                 return None
             try:
                 return preread(item)

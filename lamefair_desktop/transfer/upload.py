@@ -222,7 +222,7 @@ class Uploader(UploadControl, BatchRunner):
             self.queue.set_state(item.file_id, UploadState.UPLOADING)
             self._emit(item, meter, UploadState.UPLOADING)
             if plan is None:
-                if read is None and item.size <= PREREAD_LIMIT:
+                if read is None and item.size <= PREREAD_LIMIT and item.size < self.multipart_from:
                     read = preread(item)
                     before = read.before
                 plan = self._plan(item, read)
