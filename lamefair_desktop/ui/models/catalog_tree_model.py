@@ -110,6 +110,10 @@ class CatalogTreeModel(QAbstractItemModel):
         )
         job.start_on(general_pool())
 
+    def index_of(self, node: TreeNode) -> QModelIndex:
+        """The node's index (invalid for the root)."""
+        return self._index_of(node)
+
     def _index_of(self, node: TreeNode) -> QModelIndex:
         if node is self.tree.root or node.parent is None:
             return QModelIndex()
