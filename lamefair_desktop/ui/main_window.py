@@ -285,8 +285,7 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
                 f"Working offline, showing the cached catalog: {result.problem}"
             )
         if result.changes:
-            self.tree_memory.remember()  # open branches and the selection survive the reload
-            self.tree_model.reload()
+            self.tree_model.refresh()  # in place: open branches and the selection stay
             # The feed may carry the catalog's FAIRmat verdicts for the NXem column.
             if self.workspace is not None:
                 self.transfers.reload(self.workspace.uploads)

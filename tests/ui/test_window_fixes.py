@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QTimer
 from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QTreeView
 
 from lamefair_catalog.shared import GENERIC_PAIR
@@ -67,38 +68,66 @@ def test_deep_breadcrumbs_and_a_long_bucket_name_keep_the_browser_narrow(qtbot):
     assert browser.table.columnWidth(2) > needed  # it was cut to "2026-12-07 ..."
 
 
-def test_a_reload_keeps_open_branches_and_the_selection(qtbot, cache):  # noqa: F811
+def _tree(qtbot, cache):  # noqa: F811
     model = CatalogTreeModel(cache)
+    QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
     proxy = CatalogFilterModel()
     proxy.setSourceModel(model)
     view = QTreeView()
     qtbot.addWidget(view)
     view.setModel(proxy)
     view.show()  # a shown view loads the root's children itself, as the window's does
-    memory = TreeMemory(view, model, proxy)
+    return model, proxy, view
+
+
+def _open_down_to_the_experiment(qtbot, proxy, view) -> QModelIndex:
     index = QModelIndex()
     for _ in range(4):  # project > proposal > sample > experiment, each loaded on a worker
         qtbot.waitUntil(lambda i=index: proxy.rowCount(i) > 0, timeout=10_000)
         index = proxy.index(0, 0, index)
         view.expand(index)
-    view.setCurrentIndex(index)
     qtbot.waitUntil(lambda: proxy.rowCount(index) > 0, timeout=10_000)  # its measurement
-    selected = index.data(NODE_ROLE)
+    return index
 
-    memory.remember()  # what the window does before a sync's reload (F5)
-    model.reload()
 
-    def reopened() -> bool:
-        current = view.currentIndex()
-        return current.isValid() and current.data(NODE_ROLE).id == selected.id
+def test_a_sync_shows_a_new_measurement_and_keeps_branches_and_selection(qtbot, cache):  # noqa: F811
+    model, proxy, view = _tree(qtbot, cache)
+    experiment = _open_down_to_the_experiment(qtbot, proxy, view)
+    view.setCurrentIndex(experiment)
+    node = experiment.data(NODE_ROLE)
+    assert experiment.data() == "HRSTEM (1)"
+    with cache.sessions() as session:  # what a sync's pull writes after a stored upload
+        cache.put(
+            session,
+            "measurement",
+            {"id": "m-new", "experiment": node.id, "slug": "20261207-000000-ffff", "files": []},
+        )
+        session.commit()
 
-    qtbot.waitUntil(reopened, timeout=10_000)
-    current = view.currentIndex()
-    parent = current.parent()
+    model.refresh()  # what a sync with changes (F5, a stored measurement) does now
+    qtbot.waitUntil(lambda: experiment.data() == "HRSTEM (2)", timeout=10_000)
+    assert proxy.rowCount(experiment) == 2
+    assert view.currentIndex().data(NODE_ROLE) is node  # it was reset: all closed, none selected
+    parent = experiment
     while parent.isValid():
         assert view.isExpanded(parent), parent.data()
         parent = parent.parent()
-    assert view.isExpanded(current)
+
+
+def test_open_branches_and_the_selection_come_back_after_a_restart(qtbot, cache):  # noqa: F811
+    model, proxy, view = _tree(qtbot, cache)
+    experiment = _open_down_to_the_experiment(qtbot, proxy, view)
+    view.setCurrentIndex(experiment)
+    saved = TreeMemory(view, model, proxy).state()  # what the window writes when it closes
+
+    model, proxy, view = _tree(qtbot, cache)  # the next start
+    memory = TreeMemory(view, model, proxy)
+    memory.restore(*saved)
+    qtbot.waitUntil(lambda: view.currentIndex().data() == "HRSTEM (1)", timeout=10_000)
+    current = view.currentIndex()
+    while current.isValid():
+        assert view.isExpanded(current), current.data()
+        current = current.parent()
 
 
 def test_the_total_bar_and_rates_say_what_happened(qtbot):
@@ -194,3 +223,25 @@ def test_cancelling_asks_first(qtbot):
     QTimer.singleShot(0, lambda: answer("Cancel uploads"))
     panel.cancel_button.click()
     assert sent == [Control("cancel", ("a",))]
+
+
+def test_the_window_remembers_its_size_splitter_and_open_branches(qtbot):
+    first = MainWindow(open_workspace=None)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.resize(760, 560)  # inside the offscreen screen: restoreGeometry keeps it there
+    first.splitter.setSizes([300, 460])
+    qtbot.waitUntil(lambda: first.size().toTuple() == (760, 560))
+    sizes = first.splitter.sizes()
+    first.tree_memory.restore(["project:p1", "proposal:q1"], "sample:s1")  # as if open
+    first.close()
+
+    again = MainWindow(open_workspace=None)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.size().toTuple() == (760, 560)  # it came back at 1280 x 800
+    assert again.splitter.sizes() == sizes
+    opened, current = again.tree_memory.state()
+    assert (sorted(opened), current) == (["project:p1", "proposal:q1"], "sample:s1")

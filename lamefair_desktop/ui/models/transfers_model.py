@@ -41,6 +41,10 @@ def _counted(state: str, size: int) -> int:
     return 0 if state == UploadState.CANCELLED else size
 
 
+def _uploading_rate(state: str, rate: float) -> float:
+    return rate if state == UploadState.UPLOADING else 0.0
+
+
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -59,6 +63,7 @@ class TransfersModel(ColumnsTableModel):
         self._done = 0
         self._size = 0
         self._active = 0
+        self._rate = 0.0  # of the files uploading now
 
     def load(
         self,
@@ -89,6 +94,7 @@ class TransfersModel(ColumnsTableModel):
         self._done = sum(r.done for r in counted)
         self._size = sum(r.size for r in counted)
         self._active = sum(r.state in ACTIVE_STATES for r in self.rows)
+        self._rate = 0.0  # rows read from the queue have no rate yet
         self.endResetModel()
 
     def update(self, event: FileProgress) -> None:
@@ -121,6 +127,7 @@ class TransfersModel(ColumnsTableModel):
             self._active += (event.state in ACTIVE_STATES) - (row.state in ACTIVE_STATES)
             # A stored file keeps the rate it went at (a one-PUT file has no other to show).
             rate = event.rate or (row.rate if event.state == UploadState.STORED else 0.0)
+            self._rate += _uploading_rate(event.state, rate) - _uploading_rate(row.state, row.rate)
             row.done, row.rate, row.eta = event.bytes_done, rate, event.eta
             row.state, row.error = event.state, event.error
             first, last = min(first, position), max(last, position)
@@ -141,7 +148,7 @@ class TransfersModel(ColumnsTableModel):
 
     def rate(self) -> float:
         """Bytes per second of the files uploading now."""
-        return sum(r.rate for r in self.rows if r.state == UploadState.UPLOADING)
+        return max(self._rate, 0.0)
 
     def state(self, file_id: str) -> str:
         position = self._index.get(file_id)

@@ -56,7 +56,7 @@ from lamefair_desktop.workers.pools import general_pool
 
 PREVIEWABLE = PREVIEWABLE_SUFFIXES
 TEXT_SUFFIXES = (".txt", ".md", ".json", ".yaml", ".yml", ".csv", ".log")
-TEXT_LIMIT = 1_000_000  # characters of a text file shown (a README is a few hundred)
+TEXT_LIMIT = 1_000_000  # bytes of a text file shown (a README is a few hundred)
 
 
 class BucketBrowser(QWidget):
@@ -355,7 +355,8 @@ class BucketBrowser(QWidget):
         view = QPlainTextEdit()
         view.setReadOnly(True)
         try:
-            view.setPlainText(path.read_text(encoding="utf-8", errors="replace")[:TEXT_LIMIT])
+            with open(path, "rb") as handle:  # only its start: a big log must not stall the UI
+                view.setPlainText(handle.read(TEXT_LIMIT).decode("utf-8", errors="replace"))
         except OSError as exc:
             view.setPlainText(f"{path} cannot be read: {exc.strerror or exc}")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -107,6 +107,7 @@ class WatchRuleDialog(QDialog):
         )
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Folder", folder_row)
         form.addRow("Files go to", self.fixed)

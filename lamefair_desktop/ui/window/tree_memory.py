@@ -1,10 +1,9 @@
-"""Which branches of the catalog tree are open and which entry is selected, kept across a reload
-(a sync, F5, a stored measurement) and across restarts.
+"""Which branches of the catalog tree are open and which entry is selected, kept across restarts
+(and across a full `reload` of the model; a sync merges in place and needs none of this).
 
-A reload resets the lazy model (rows refill level by level on workers), which closed every branch
-and lost the selection. This remembers them by entity id before the reset and opens them again as
-their parents' children arrive (`children_loaded`): no blocking walk, and an entry that is gone
-is simply not found.
+The lazy model fills level by level on workers, so the state is kept by entity id and the
+branches are opened again as their parents' children arrive (`children_loaded`): no blocking
+walk, and an entry that is gone is simply not found.
 """
 
 from __future__ import annotations
@@ -44,14 +43,9 @@ class TreeMemory(QObject):
         current = index.data(NODE_ROLE) if index.isValid() else None
         return opened, _key(current) if current is not None else self._current
 
-    def remember(self) -> None:
-        """Call before the model is reset."""
-        opened, current = self.state()
-        self.restore(opened, current)
-
     def restore(self, opened: list[str], current: str) -> None:
-        """Open these branches and select this entry as they load (the root is loaded by the
-        view itself after a reset)."""
+        """Open these branches and select this entry as they load (call before the model is
+        reset; the view loads the root itself)."""
         self._open, self._current = set(opened), current
 
     def _view_index(self, node: TreeNode) -> QModelIndex:
