@@ -20,7 +20,10 @@ KIND_LABEL = {
 }
 
 
-FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,"}
+FALLBACK_KEYS = {
+    QKeySequence.StandardKey.Preferences: "Ctrl+,",
+    QKeySequence.StandardKey.Quit: "Ctrl+Q",
+}
 
 
 class WindowActions:
