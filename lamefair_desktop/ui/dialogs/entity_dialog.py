@@ -245,7 +245,10 @@ class EntityDialog(QDialog):
     def _fit(self) -> None:
         """Grow the dialog to show every message whole. A shown dialog keeps its height when a
         word-wrapped label appears, and the layout gives the label one line: a server's 409
-        was cut at the top and the bottom."""
+        was cut at the top and the bottom. Not before it is shown: showing sizes it whole, and
+        a resize here would fix a height too small for the rest of the form."""
+        if not self.isVisible():
+            return
         self.layout().activate()  # labels just shown get their width first
         for label in (*self.errors.values(), self.message):
             if label.isVisible() and label.width() > 0:
