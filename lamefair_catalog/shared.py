@@ -125,11 +125,13 @@ def is_valid_bucket_name(name: str) -> bool:
     )
 
 
-def sanitize_relative_path(path: str) -> str:
+def sanitize_relative_path(path: str, *, reserved_names: bool = True) -> str:
     """The normal form of a dropped file's relative path, or InvalidName saying what is wrong.
 
     Backslashes are separators (Windows drops), the result is NFC-normalised (macOS file systems
-    hand out NFD), and nothing may escape the measurement's folder.
+    hand out NFD), and nothing may escape the measurement's folder. `reserved_names=False` lets
+    the top-level names lamefair writes itself through: a download saving the catalog's own
+    README.txt (the reservation keeps a user's file from replacing it in an upload).
     """
     if not isinstance(path, str) or not path.strip():
         raise InvalidName("The file path is empty.")
@@ -158,7 +160,7 @@ def sanitize_relative_path(path: str) -> str:
     clean = str(PurePosixPath(*parts))
     if len(clean.encode("utf-8")) > MAX_PATH_LENGTH - 200:
         raise InvalidName(f"The file path {path[:60]!r}... is too long for object storage.")
-    if len(parts) == 1 and clean.lower() in RESERVED_TOP_LEVEL_NAMES:
+    if reserved_names and len(parts) == 1 and clean.lower() in RESERVED_TOP_LEVEL_NAMES:
         raise InvalidName(
             f"{clean!r} at the top of a measurement is reserved for lamefair's context file; "
             "put it in a sub-folder or rename it."

@@ -16,6 +16,7 @@ from lamefair_catalog.database.models import Project, Proposal, Sample
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.layout import experiment_prefix, proposal_prefix, sample_prefix
 from lamefair_catalog.schemas import hierarchy as h
+from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_catalog.storage.errors import StorageError
 
 log = logging.getLogger("lamefair_catalog")
@@ -40,9 +41,16 @@ def _format(value: object) -> str:
     return str(value)
 
 
+# The pair "generic" means: no pair chosen, each file converted with the mapping detected for it.
+# Written as is, it read as if a generic mapping had converted files that a specific one did.
+DETECTED_PAIR = "detected from each file (the mapping used is named in each NXem file)"
+
+
 def render(kind: str, fields: dict[str, object], written_by: str) -> str:
     lines = [HEADER, f"kind: {kind}"]
     for key, value in fields.items():
+        if key == "instrument_pair" and value == GENERIC_PAIR:
+            value = DETECTED_PAIR
         text = _format(value).replace("\r\n", "\n").replace("\r", "\n")
         first, *rest = text.split("\n") if text else [""]
         lines.append(f"{key}: {first}".rstrip())

@@ -88,6 +88,20 @@ class ChildRecord:
     child_count: int
 
 
+def child_node(parent: TreeNode, record: ChildRecord) -> TreeNode:
+    """A node for a child as read on the worker (files have nothing below: loaded already)."""
+    return TreeNode(
+        record.kind,
+        record.id,
+        record.name,
+        record.data,
+        record.pending,
+        record.child_count,
+        parent=parent,
+        state=LoadState.LOADED if record.kind == "file" else LoadState.NOT_LOADED,
+    )
+
+
 class CatalogTree:
     def __init__(self) -> None:
         self.root = TreeNode("root", None, "")
@@ -112,19 +126,7 @@ class CatalogTree:
         node = request.node
         if request.generation != node.generation:
             return False  # reloaded since: a newer answer is on its way
-        node.children = [
-            TreeNode(
-                r.kind,
-                r.id,
-                r.name,
-                r.data,
-                r.pending,
-                r.child_count,
-                parent=node,
-                state=LoadState.LOADED if r.kind == "file" else LoadState.NOT_LOADED,
-            )
-            for r in records
-        ]
+        node.children = [child_node(node, r) for r in records]
         node.child_count = len(records)
         node.state, node.error = LoadState.LOADED, ""
         return True

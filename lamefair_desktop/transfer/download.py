@@ -349,9 +349,14 @@ def _stored_size(response: httpx.Response) -> int | None:
 
 
 def _inside(out_dir: Path, relative: str) -> Path:
-    """`out_dir/relative`, refusing anything that would land outside `out_dir`."""
+    """`out_dir/relative`, refusing anything that would land outside `out_dir`. The names
+    reserved in uploads are fine here: a measurement's README.txt is saved like any file."""
     try:
-        clean = sanitize_relative_path(relative) if relative.strip() else "download"
+        clean = (
+            sanitize_relative_path(relative, reserved_names=False)
+            if relative.strip()
+            else "download"
+        )
     except InvalidName as exc:
         raise DownloadError(f"Refusing to save {relative!r}: {exc}") from None
     return Path(out_dir) / clean

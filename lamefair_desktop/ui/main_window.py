@@ -13,7 +13,7 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -47,6 +47,8 @@ from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.panels.watch_panel import WatchPanel
 from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
+from lamefair_desktop.ui.window.remembered import restore_layout, save_layout
+from lamefair_desktop.ui.window.tree_memory import TreeMemory
 from lamefair_desktop.ui.window.uploads import WindowUploads
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import Job, JobGroup
@@ -133,11 +135,19 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
         self.tabs.addTab(self.buckets, "Buckets")
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.currentChanged.connect(self._tab_changed)
-        splitter = QSplitter()
+        self.tree_memory = TreeMemory(self.catalog_view, self.tree_model, self.tree_filter)
+        self.splitter = splitter = QSplitter()
+        splitter.setObjectName("main-splitter")
         splitter.addWidget(catalog_pane)
         splitter.addWidget(self.tabs)
         splitter.setSizes([340, 940])
         self.setCentralWidget(splitter)
+        # A stored measurement (an upload, a watch capture) is in the catalog's change feed:
+        # one sync shortly after, however many measurements end together, shows it in the tree.
+        self._sync_soon = QTimer(self)
+        self._sync_soon.setSingleShot(True)
+        self._sync_soon.setInterval(500)
+        self._sync_soon.timeout.connect(self.sync_catalog)
         self.server_label = QLabel("Connecting…")
         self.user_label = QLabel()
         self.online_label = QLabel()
@@ -147,6 +157,7 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
         self.tray = QSystemTrayIcon(self.windowIcon(), self)
         self._build_actions()
         self._update_actions()
+        restore_layout(self)
         if open_workspace is not None:
             self.connect_workspace(open_workspace)
 
@@ -274,7 +285,7 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
                 f"Working offline, showing the cached catalog: {result.problem}"
             )
         if result.changes:
-            self.tree_model.reload()
+            self.tree_model.refresh()  # in place: open branches and the selection stay
             # The feed may carry the catalog's FAIRmat verdicts for the NXem column.
             if self.workspace is not None:
                 self.transfers.reload(self.workspace.uploads)
@@ -367,7 +378,36 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
 
     # --- closing ------------------------------------------------------------------------------
 
+    def quit_question(self) -> QMessageBox | None:
+        """The question asked before quitting while files upload (None: nothing uploads)."""
+        active = self.transfers.model.active()
+        if not active:
+            return None
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Quit lamefair?",
+            f"{active} file(s) are still queued or uploading.",
+            parent=self,
+        )
+        box.setInformativeText(
+            "They stay in the queue on this computer and resume where they were the next time "
+            "lamefair starts; the parts already sent are kept."
+        )
+        box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole))
+        return box
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        box = self.quit_question()
+        if box is not None:
+            box.exec()
+            if box.buttonRole(box.clickedButton()) != QMessageBox.ButtonRole.AcceptRole:
+                event.ignore()
+                return
+        try:
+            save_layout(self)
+        except Exception:  # noqa: BLE001 - the layout is a convenience, never a reason to stay
+            log.exception("could not save the window's layout")
         self.preview.close_file()
         if self.engines is not None:
             self.engines.request_stop()  # parts in flight finish; the queues keep the rest

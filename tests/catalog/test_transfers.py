@@ -78,6 +78,9 @@ def test_single_upload_is_verified_by_s3_and_stored_only_after_complete(operator
     assert "kind: measurement" in readme
     assert "operator: op-bob" in readme
     assert "files: 1" in readme
+    # No pair chosen ("generic"): each file had its own detected mapping, which the line says
+    # (it read "instrument_pair: generic" for files converted with specific mappings).
+    assert "instrument_pair: detected from each file" in readme
 
 
 def _put_part(url: str, headers: dict, body: bytes) -> httpx.Response:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,12 @@ def test_file_and_folder_downloads_are_verified_and_keep_paths(
     assert _sha(tmp_path / "folder" / top / "run" / "sub" / "b.tif") == _sha(
         folder / "sub" / "b.tif"
     )
+    # The measurement's README.txt on its own (the bucket browser's Download and Preview): the
+    # name reserved in uploads is saved like any file (it was refused as "reserved").
+    [readme] = [o for o in listed if o.key.endswith("/README.txt")]
+    alone = downloader.object(replace(readme, relative_path="README.txt"), tmp_path / "one")
+    assert alone == tmp_path / "one" / "README.txt"
+    assert alone.read_bytes() == (tmp_path / "folder" / top / "README.txt").read_bytes()
     manifest = tmp_path / "bulk.aria2"
     assert export_aria2(client, raw_bucket, prefix, manifest) == 4
     text = manifest.read_text()

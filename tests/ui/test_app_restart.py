@@ -7,6 +7,8 @@ import hashlib
 import os
 
 import httpx
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from lamefair_desktop.ui.main_window import MainWindow
 
@@ -23,7 +25,20 @@ def _open(qtbot) -> MainWindow:
     return window
 
 
-def _quit(window: MainWindow) -> None:
+def _quit(window: MainWindow, asked: list[str] | None = None) -> None:
+    """Close the window, answering "Quit" if it asks (files still uploading)."""
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        if asked is not None:
+            asked.append(f"{box.text()} {box.informativeText()}")
+        next(b for b in box.buttons() if b.text() == "Quit").click()
+
+    if window.quit_question() is not None:
+        QTimer.singleShot(0, answer)
     window.close()
     window.shutdown()  # stops the local catalog this window started
 
@@ -46,7 +61,10 @@ def test_an_upload_cut_by_quitting_completes_after_the_restart(qtbot, tmp_path):
         timeout=LONG,
     )
     old_url = workspace.server_url
-    _quit(first)
+    asked: list[str] = []
+    _quit(first, asked)
+    assert "1 file(s) are still queued or uploading" in asked[0]  # it quit without a word
+    assert "resume where they were the next time lamefair starts" in asked[0]
     assert workspace.uploads.get(file_id).state != "stored"  # really cut short
 
     second = _open(qtbot)

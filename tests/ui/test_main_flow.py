@@ -120,7 +120,10 @@ def test_hierarchy_upload_conversion_browse_download_preview(
         {"number": "2026-0042", "pi_name": "Dr. Ada", "date": "2026-11-01", "members": "ada, bob"},
     )
     proposal = _child(qtbot, window, project, "2026-0042")
-    assert proposal.data(NODE_ROLE).data["members"] == ["ada", "bob"]
+    # The node, not the index: a stored measurement refreshes the tree, and an index held
+    # across that points at nothing (QModelIndex lives until the model changes).
+    proposal_node = proposal.data(NODE_ROLE)
+    assert proposal_node.data["members"] == ["ada", "bob"]
 
     _select(window, proposal)
     sample_dialog = window.create_child()
@@ -198,9 +201,9 @@ def test_hierarchy_upload_conversion_browse_download_preview(
 
     # --- browse the raw bucket, download, compare SHA-256 ------------------------------------
     browser = window.buckets
-    raw_bucket = proposal.data(NODE_ROLE).data["raw_bucket"]
+    raw_bucket = proposal_node.data["raw_bucket"]
     with qtbot.waitSignal(browser.model.page_loaded, timeout=30_000):
-        window.browse(proposal.data(NODE_ROLE), "raw_bucket")
+        window.browse(proposal_node, "raw_bucket")
     assert browser.bucket == raw_bucket
     assert browser.bucket_box.count() == 2  # raw and mirror of the one proposal
     _open_until(qtbot, browser, TIFFS[1])
@@ -213,9 +216,14 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     [saved] = downloaded.args[0].paths
     assert saved.name == TIFFS[1]
     assert _sha(saved) == _sha(sources[1])
+    # The measurement's README.txt on its own, shown as text (it was refused as "reserved").
+    assert browser.select_name("README.txt")
+    with qtbot.waitSignal(browser.text_shown, timeout=LONG) as shown:
+        qtbot.mouseClick(browser.preview_button, Qt.MouseButton.LeftButton)
+    assert "kind: measurement" in shown.args[0]
 
     # --- the mirror bucket holds the NXem ----------------------------------------------------
-    assert browser.select_bucket(proposal.data(NODE_ROLE).data["mirror_bucket"])
+    assert browser.select_bucket(proposal_node.data["mirror_bucket"])
     _open_until(qtbot, browser, "test_tiff_Zeiss_SEM_512pix.nxs")
 
     # --- preview the remote file with a calibrated cursor ------------------------------------

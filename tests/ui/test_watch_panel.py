@@ -87,6 +87,7 @@ def test_watch_folders_from_the_panel(qtbot, window, tmp_path, corpus_tiff_dir):
     fixed_folder.mkdir()
     dialog = window.add_watch_folder()
     assert dialog.fixed.isChecked()  # the selected experiment, by default
+    assert dialog.pair.currentData() == "generic"  # detect; it was the list's first pair
     dialog.folder.setText(str(fixed_folder))
     dialog.quiet.setValue(0.5)
     with qtbot.waitSignal(window.watch.rules_loaded, timeout=30_000) as loaded:
@@ -106,6 +107,11 @@ def test_watch_folders_from_the_panel(qtbot, window, tmp_path, corpus_tiff_dir):
     qtbot.waitUntil(
         lambda: any(r.derived is not None and r.derived.state == "stored" for r in model.rows),
         timeout=60_000,
+    )
+    # The tree shows the captured measurement without F5, and keeps the experiment selected.
+    qtbot.waitUntil(
+        lambda: str(window.catalog_view.currentIndex().data()).startswith("morning (1)"),
+        timeout=30_000,
     )
     log = window.watch.log.toPlainText()
     assert f"Watching {fixed_folder}" in log

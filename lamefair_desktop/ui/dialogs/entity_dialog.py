@@ -158,8 +158,10 @@ class EntityDialog(QDialog):
             self.editors[field.name] = editor
             error = QLabel()
             error.setObjectName(f"error_{field.name}")
-            error.setStyleSheet("color: palette(bright-text); background: #b3261e; padding: 2px;")
+            error.setStyleSheet("color: palette(bright-text); background: #b3261e;")
+            error.setMargin(3)  # not CSS padding: QLabel's height for width leaves that out
             error.setWordWrap(True)
+            error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             error.hide()
             self.errors[field.name] = error
             column = QVBoxLayout()
@@ -234,9 +236,29 @@ class EntityDialog(QDialog):
         if label is None:  # the server named a field this form has no widget for
             self.message.setText(text)
             self.message.show()
+            self._fit()
             return
         label.setText(text)
         label.setVisible(bool(text))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow the dialog to show every message whole. A shown dialog keeps its height when a
+        word-wrapped label appears, and the layout gives the label one line: a server's 409
+        was cut at the top and the bottom. Not before it is shown: showing sizes it whole, and
+        a resize here would fix a height too small for the rest of the form."""
+        if not self.isVisible():
+            return
+        self.layout().activate()  # labels just shown get their width first
+        for label in (*self.errors.values(), self.message):
+            if label.isVisible() and label.width() > 0:
+                label.setMinimumHeight(label.heightForWidth(label.width()))
+            else:
+                label.setMinimumHeight(0)
+        self.layout().activate()
+        needed = self.layout().totalMinimumSize().height()
+        if self.height() < needed:
+            self.resize(self.width(), needed)
 
     def _check(self, field: Field) -> bool:
         try:
@@ -307,6 +329,7 @@ class EntityDialog(QDialog):
                 "there); samples and experiments can be created offline."
             )
             self.message.show()
+            self._fit()
             return
         listed = error.body.get("errors") if isinstance(error.body, dict) else None
         if error.field:
@@ -317,6 +340,7 @@ class EntityDialog(QDialog):
         else:
             self.message.setText(error.detail)
             self.message.show()
+            self._fit()
         focus = next((n for n, label in self.errors.items() if not label.isHidden()), None)
         if focus:
             self.editors[focus].setFocus(Qt.FocusReason.OtherFocusReason)

@@ -15,10 +15,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -29,6 +32,16 @@ from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus.local_time import computer_zone
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.ui.zone_field import ZoneField
+
+
+def _with_browse(field: QLineEdit, choose) -> QHBoxLayout:
+    """A path field with a Browse… button that fills it with what `choose()` returns."""
+    button = QPushButton("Browse…")
+    button.clicked.connect(lambda: (picked := choose()) and field.setText(picked))
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    return row
 
 
 class SettingsDialog(QDialog):
@@ -74,12 +87,19 @@ class SettingsDialog(QDialog):
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e;")
         self.error.setWordWrap(True)
+        # Replaced by tests: the file dialogs are modal.
+        self.ask_ca_bundle = lambda: QFileDialog.getOpenFileName(
+            self, "CA bundle (PEM)", "", "Certificates (*.pem *.crt *.cer);;All files (*)"
+        )[0]
+        self.ask_cache_dir = lambda: QFileDialog.getExistingDirectory(self, "Cache folder")
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setVerticalSpacing(8)
         form.addRow("Catalog server URL", self.server)
-        form.addRow("CA bundle", self.ca_bundle)
+        form.addRow("CA bundle", _with_browse(self.ca_bundle, lambda: self.ask_ca_bundle()))
         form.addRow("Parts in flight per file", self.parts)
         form.addRow("Files in flight", self.files)
-        form.addRow("Cache folder", self.cache)
+        form.addRow("Cache folder", _with_browse(self.cache, lambda: self.ask_cache_dir()))
         form.addRow("Cache size", self.cache_size)
         form.addRow("Default instrument pair", self.default_pair)
         form.addRow("Instruments' time zone", self.default_timezone)
@@ -95,6 +115,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self.setMinimumWidth(620)  # a path or a URL fits without scrolling the field
 
     def settings(self) -> Settings | None:
         """The edited settings, or None with a message when a value cannot work."""

@@ -20,7 +20,15 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from lamefair_desktop.catalog.sync import CatalogCache
-from lamefair_desktop.catalog.tree import CatalogTree, LoadRequest, LoadState, TreeNode
+from lamefair_desktop.catalog.tree import (
+    CHILD_KIND,
+    CatalogTree,
+    ChildRecord,
+    LoadRequest,
+    LoadState,
+    TreeNode,
+    child_node,
+)
 from lamefair_desktop.resources import resource_path
 from lamefair_desktop.ui.drops import dropped_paths
 from lamefair_desktop.workers.job import Job
@@ -110,6 +118,10 @@ class CatalogTreeModel(QAbstractItemModel):
         )
         job.start_on(general_pool())
 
+    def index_of(self, node: TreeNode) -> QModelIndex:
+        """The node's index (invalid for the root)."""
+        return self._index_of(node)
+
     def _index_of(self, node: TreeNode) -> QModelIndex:
         if node is self.tree.root or node.parent is None:
             return QModelIndex()
@@ -152,6 +164,65 @@ class CatalogTreeModel(QAbstractItemModel):
             self.cache = cache
         self.tree.reset()
         self.endResetModel()
+
+    def refresh(self) -> None:
+        """Read every loaded level again and merge it in place (after a sync): new entries are
+        inserted, gone ones removed, the rest updated (names, counts, file states). Unlike
+        `reload`, open branches, the selection and the scroll position stay as they are: a sync
+        after each stored measurement closed the whole tree."""
+        if self.cache is None:
+            return
+        source, stack = self.cache, [self.tree.root]
+        while stack:
+            node = stack.pop()
+            if node.state is not LoadState.LOADED or node.is_leaf:
+                continue
+            stack.extend(node.children)
+            request = LoadRequest(node, node.generation, CHILD_KIND[node.kind], node.id)
+            job = Job(lambda report, cancel, r=request: CatalogTree.fetch_children(source, r))
+            self._jobs.add(job)
+            job.signals.finished.connect(
+                lambda records, r=request, j=job: self._merge(r, records, j)
+            )
+            job.signals.failed.connect(lambda _m, _d, j=job: self._jobs.discard(j))
+            job.start_on(general_pool())
+
+    def _merge(self, request: LoadRequest, records: list[ChildRecord], job: Job) -> None:
+        self._jobs.discard(job)
+        node = request.node
+        if (
+            request.generation != node.generation  # reloaded since: that answer wins
+            or node.state is not LoadState.LOADED
+            or not self._attached(node)
+        ):
+            return
+        parent = self._index_of(node)
+        wanted = {record.id for record in records}
+        for row in reversed(range(len(node.children))):
+            if node.children[row].id not in wanted:
+                self.beginRemoveRows(parent, row, row)
+                del node.children[row]
+                self.endRemoveRows()
+        for position, record in enumerate(records):
+            ids = [child.id for child in node.children]
+            if record.id not in ids:
+                self.beginInsertRows(parent, position, position)
+                node.children.insert(position, child_node(node, record))
+                self.endInsertRows()
+                continue
+            old = ids.index(record.id)
+            if old != position:  # renamed: its place in the sorted list moved up
+                self.beginMoveRows(parent, old, old, parent, position)
+                node.children.insert(position, node.children.pop(old))
+                self.endMoveRows()
+            child = node.children[position]
+            child.name, child.data, child.pending = record.name, record.data, record.pending
+            if child.state is not LoadState.LOADED or child.is_leaf:
+                child.child_count = record.child_count
+            index = self.createIndex(position, 0, child)
+            self.dataChanged.emit(index, index)
+        node.child_count = len(records)
+        self._refresh(node)
 
     def reload_children(self, node: TreeNode | None = None) -> None:
         """Read one node's children again (after a create), keeping the rest of the tree."""

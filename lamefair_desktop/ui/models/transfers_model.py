@@ -36,6 +36,15 @@ class Row:
     derived: DerivedJob | None = None
 
 
+def _counted(state: str, size: int) -> int:
+    """A file's bytes in the total bar: none once cancelled."""
+    return 0 if state == UploadState.CANCELLED else size
+
+
+def _uploading_rate(state: str, rate: float) -> float:
+    return rate if state == UploadState.UPLOADING else 0.0
+
+
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -54,16 +63,24 @@ class TransfersModel(ColumnsTableModel):
         self._done = 0
         self._size = 0
         self._active = 0
+        self._rate = 0.0  # of the files uploading now
 
-    def load(self, items: list[QueuedFile], derived: list[DerivedJob] = ()) -> None:
+    def load(
+        self,
+        items: list[QueuedFile],
+        derived: list[DerivedJob] = (),
+        sent: dict[str, int] | None = None,
+    ) -> None:
+        """`sent`: bytes already in storage of unfinished multipart uploads, by file id."""
         jobs = {job.file_id: job for job in derived}
+        sent = sent or {}
         self.beginResetModel()
         self.rows = [
             Row(
                 i.file_id,
                 i.rel_path,
                 i.size,
-                i.size if i.state == UploadState.STORED else 0,
+                i.size if i.state == UploadState.STORED else sent.get(i.file_id, 0),
                 0.0,
                 None,
                 i.state,
@@ -73,9 +90,11 @@ class TransfersModel(ColumnsTableModel):
             for i in items
         ]
         self._index = {row.file_id: n for n, row in enumerate(self.rows)}
-        self._done = sum(r.done for r in self.rows)
-        self._size = sum(r.size for r in self.rows)
+        counted = [r for r in self.rows if r.state != UploadState.CANCELLED]
+        self._done = sum(r.done for r in counted)
+        self._size = sum(r.size for r in counted)
         self._active = sum(r.state in ACTIVE_STATES for r in self.rows)
+        self._rate = 0.0  # rows read from the queue have no rate yet
         self.endResetModel()
 
     def update(self, event: FileProgress) -> None:
@@ -101,9 +120,15 @@ class TransfersModel(ColumnsTableModel):
         for event in events:
             position = self._index[event.file_id]
             row = self.rows[position]
-            self._done += event.bytes_done - row.done
+            # Cancelled files leave the total: "everything queued" could never reach 100 %.
+            was, now = _counted(row.state, row.size), _counted(event.state, event.size)
+            self._size += now - was
+            self._done += (event.bytes_done if now else 0) - (row.done if was else 0)
             self._active += (event.state in ACTIVE_STATES) - (row.state in ACTIVE_STATES)
-            row.done, row.rate, row.eta = event.bytes_done, event.rate, event.eta
+            # A stored file keeps the rate it went at (a one-PUT file has no other to show).
+            rate = event.rate or (row.rate if event.state == UploadState.STORED else 0.0)
+            self._rate += _uploading_rate(event.state, rate) - _uploading_rate(row.state, row.rate)
+            row.done, row.rate, row.eta = event.bytes_done, rate, event.eta
             row.state, row.error = event.state, event.error
             first, last = min(first, position), max(last, position)
         if last >= 0:
@@ -118,7 +143,16 @@ class TransfersModel(ColumnsTableModel):
         self.dataChanged.emit(self.index(position, last), self.index(position, last))
 
     def totals(self) -> tuple[int, int]:
+        """Bytes stored and bytes queued, cancelled files left out."""
         return self._done, self._size
+
+    def rate(self) -> float:
+        """Bytes per second of the files uploading now."""
+        return max(self._rate, 0.0)
+
+    def state(self, file_id: str) -> str:
+        position = self._index.get(file_id)
+        return self.rows[position].state if position is not None else ""
 
     def active(self) -> int:
         """Files queued, uploading or waiting for the network."""
@@ -147,11 +181,8 @@ class TransfersModel(ColumnsTableModel):
         if column == "Progress":
             return f"{100 * row.done / row.size:.0f} %" if row.size else "100 %"
         if column == "Rate":
-            return (
-                f"{human_size(row.rate)}/s"
-                if row.rate and row.state == UploadState.UPLOADING
-                else ""
-            )
+            shown = row.state in (UploadState.UPLOADING, UploadState.STORED)
+            return f"{human_size(row.rate)}/s" if row.rate and shown else ""
         if column == "ETA":
             return _eta(row.eta) if row.state == UploadState.UPLOADING else ""
         if column == "NXem":

@@ -13,11 +13,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -55,12 +58,15 @@ from lamefair_desktop.workers.pools import general_pool
 
 PREVIEWABLE = PREVIEWABLE_SUFFIXES
 PROPOSAL = Qt.ItemDataRole.UserRole + 10  # the bucket box's item: its proposal's id
+TEXT_SUFFIXES = (".txt", ".md", ".json", ".yaml", ".yml", ".csv", ".log")
+TEXT_LIMIT = 1_000_000  # bytes of a text file shown (a README is a few hundred)
 
 
 class BucketBrowser(QWidget):
     buckets_loaded = Signal(int)
     downloaded = Signal(object)  # Downloaded
     preview_requested = Signal(str)  # a local path
+    text_shown = Signal(str)  # a text file's contents, shown in a dialog
     link_copied = Signal(str)
     problem = Signal(str)  # a message for the status bar
 
@@ -79,6 +85,12 @@ class BucketBrowser(QWidget):
         )[0]
         self.bucket_box = QComboBox()
         self.bucket_box.setMinimumWidth(280)
+        # Not as wide as its longest label: a long project name widened the main window past
+        # the screen (the combo's size hint is its widest item's). The full name is the tooltip.
+        self.bucket_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.bucket_box.setMinimumContentsLength(24)
         self.bucket_box.currentIndexChanged.connect(lambda _i: self.go(""))
         self.refresh_button = QToolButton()
         self.refresh_button.setText("Refresh")
@@ -120,10 +132,17 @@ class BucketBrowser(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)  # uniform rows: fast at 100k
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (2, 3):  # dates whole (Qt sizes from the first 1000 rows only)
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Size and Modified as wide as their longest text ("2026-12-07 12:34:56" was cut to
+        # "2026-12-07 ..."), measured once: ResizeToContents would measure every row of 100k.
+        metrics = self.table.fontMetrics()
+        # Verified (fixity): a date, or "mismatch!".
+        for column, widest in (
+            (1, "1023.9 MiB"),
+            (2, "2026-12-07 12:34:56"),
+            (3, "2026-12-07 12:34"),
+        ):
+            self.table.setColumnWidth(column, metrics.horizontalAdvance(widest) + 24)
         self.table.doubleClicked.connect(self._activated)
         self.model.load_failed.connect(self.problem.emit)
         self.model.page_loaded.connect(self._update_count)
@@ -310,9 +329,12 @@ class BucketBrowser(QWidget):
     def preview_selected(self) -> None:
         files = [e for e in self.selected() if not e.is_folder]
         if not files:
-            self.problem.emit("Select an image to preview.")
+            self.problem.emit("Select an image or a text file to preview.")
             return
         entry = files[0]
+        if not entry.name.lower().endswith(PREVIEWABLE + TEXT_SUFFIXES):
+            self.problem.emit(f"{entry.name} cannot be previewed here; download it instead.")
+            return
         folder = preview_dir(self.settings) / self.bucket / entry.key.rsplit("/", 1)[0]
         self._start_download([entry], folder, for_preview=True)
 
@@ -357,7 +379,32 @@ class BucketBrowser(QWidget):
         self.progress.setFormat(f"{len(result.paths)} file(s) downloaded and verified (SHA-256)")
         self.downloaded.emit(result)
         if result.for_preview and result.paths:
-            self.preview_requested.emit(str(result.paths[0]))
+            path = result.paths[0]
+            if path.name.lower().endswith(PREVIEWABLE):
+                self.preview_requested.emit(str(path))
+            else:
+                self.show_text(path)
+
+    def show_text(self, path: Path) -> QDialog:
+        """A small text file (a measurement's README.txt) shown as it is, read-only."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle(path.name)
+        view = QPlainTextEdit()
+        view.setReadOnly(True)
+        try:
+            with open(path, "rb") as handle:  # only its start: a big log must not stall the UI
+                view.setPlainText(handle.read(TEXT_LIMIT).decode("utf-8", errors="replace"))
+        except OSError as exc:
+            view.setPlainText(f"{path} cannot be read: {exc.strerror or exc}")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(view)
+        layout.addWidget(buttons)
+        dialog.resize(640, 420)
+        dialog.show()
+        self.text_shown.emit(view.toPlainText())
+        return dialog
 
     def _download_failed(self, message: str) -> None:
         self._download = None

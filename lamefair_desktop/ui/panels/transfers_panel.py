@@ -3,6 +3,8 @@ cancel and retry; a total bar. It shows the durable queue, so it survives a rest
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,13 +21,15 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.transfer.derived import DerivedJob, DerivedQueue
 from lamefair_desktop.transfer.progress import FileProgress
 from lamefair_desktop.transfer.queue import UploadQueue
-from lamefair_desktop.transfer.states import ConversionState
+from lamefair_desktop.transfer.states import FINAL_STATES, ConversionState, UploadState
 from lamefair_desktop.ui.drops import dropped_paths
+from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.transfers_model import (
     COLUMNS,
     DERIVED_ROLE,
     FILE_ID_ROLE,
     TransfersModel,
+    _eta,
 )
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import JobGroup
@@ -68,7 +72,7 @@ class TransfersPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(self._double_clicked)
         self.total = QProgressBar()
-        self.total.setFormat("%p % of everything queued")
+        self.total.setFormat("Nothing queued")
         buttons = QHBoxLayout()
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume / Retry")
@@ -78,11 +82,12 @@ class TransfersPanel(QWidget):
         buttons.addStretch(1)
         self.pause_button.clicked.connect(lambda: self._each_selected("pause"))
         self.resume_button.clicked.connect(lambda: self._each_selected("resume"))
-        self.cancel_button.clicked.connect(lambda: self._each_selected("cancel"))
+        self.cancel_button.clicked.connect(self.cancel_selected)
         layout = QVBoxLayout(self)
         layout.addWidget(self.total)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+        self._update_total()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         if dropped_paths(event.mimeData()):
@@ -102,21 +107,22 @@ class TransfersPanel(QWidget):
         engines.file_progress.connect(self._on_progress)
         engines.uploads_idle.connect(lambda _counts: self._update_total())
         engines.job_changed.connect(self.model.update_derived)
-        self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
+        self.reload(queue)
 
     def reload(self, queue: UploadQueue) -> None:
-        """Read the queue again (after new files were registered)."""
+        """Read the queue again (after new files were registered), with the bytes each
+        unfinished multipart upload has already sent (a restart showed them as 0 %)."""
         derived = self.derived
-        self._run(lambda: (queue.items(), derived.items() if derived else []), self._loaded)
+        self._run(lambda: (*_read_queue(queue), derived.items() if derived else []), self._loaded)
 
     def _run(self, work, done=None) -> None:
         """Queue reads go to a worker."""
         self._jobs.run(work, done)
 
     def _loaded(self, result) -> None:
-        items, derived = result
+        items, sent, derived = result
         self._flush()
-        self.model.load(items, derived)
+        self.model.load(items, derived, sent)
         self._update_total()
         self.loaded.emit(len(items))
         self.changed.emit()
@@ -147,7 +153,12 @@ class TransfersPanel(QWidget):
         return box
 
     def _on_progress(self, event: FileProgress) -> None:
-        self._pending[event.file_id] = event  # the newest event of a file says it all
+        # The newest event of a file says it all, but for its rate: a file sent in one PUT
+        # reports it once, just before "stored", and the table never showed it.
+        earlier = self._pending.get(event.file_id)
+        if earlier is not None and not event.rate and earlier.rate:
+            event = replace(event, rate=earlier.rate)
+        self._pending[event.file_id] = event
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
@@ -161,8 +172,45 @@ class TransfersPanel(QWidget):
         self.changed.emit()
 
     def _update_total(self) -> None:
+        """Bytes stored of everything queued (cancelled files left out), with the overall rate
+        and time left while files upload. An empty queue says so (it read "0 %")."""
         done, size = self.model.totals()
-        self.total.setValue(int(100 * done / size) if size else 0)
+        if not self.model.rows:
+            self.total.setValue(0)
+            self.total.setFormat("Nothing queued")
+            return
+        self.total.setValue(int(100 * done / size) if size else 100)
+        text = "%p % of everything queued"
+        rate = self.model.rate()
+        if rate > 0:
+            text += f" — {human_size(rate)}/s, {_eta((size - done) / rate)} left"
+        self.total.setFormat(text)
+
+    def cancel_question(self, count: int) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Cancel uploads?",
+            f"Cancel the upload of {count} file(s)?",
+            parent=self,
+        )
+        box.setInformativeText(
+            "The parts already sent are dropped from storage; the files on this computer are "
+            "not touched, and Resume / Retry sends them again from the start."
+        )
+        box.addButton("Cancel uploads", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton("Keep uploading", QMessageBox.ButtonRole.RejectRole))
+        return box
+
+    def cancel_selected(self) -> None:
+        """Cancel after asking: a cancel drops the parts already sent."""
+        ids = [i for i in self.selected_ids() if self.model.state(i) not in FINAL_STATES]
+        if not ids:
+            return
+        box = self.cancel_question(len(ids))
+        box.exec()
+        accepted = box.buttonRole(box.clickedButton()) == QMessageBox.ButtonRole.AcceptRole
+        if accepted and self.engines is not None:
+            self.engines.control("cancel", ids)
 
     def selected_ids(self) -> list[str]:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
@@ -174,3 +222,15 @@ class TransfersPanel(QWidget):
         ids = self.selected_ids()
         if self.engines is not None and ids:
             self.engines.control(action, ids)
+
+
+def _read_queue(queue: UploadQueue) -> tuple[list, dict[str, int]]:
+    """On a worker: the queue's rows, and the bytes already sent of each unfinished multipart
+    upload (its recorded parts)."""
+    items = queue.items()
+    sent = {}
+    for item in items:
+        if item.upload_id and item.state not in (UploadState.STORED, UploadState.CANCELLED):
+            parts = queue.parts(item.file_id, item.upload_id)
+            sent[item.file_id] = min(item.size, sum(p.size for p in parts.values()))
+    return items, sent

@@ -32,11 +32,19 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_catalog.shared import GENERIC_PAIR
+from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
 from lamefair_desktop.workers.job import JobGroup
 
 LOG_LINES = 2000  # the live log keeps the newest lines
+
+
+def proposed_pair(settings: Settings, experiment_id: str | None) -> str | None:
+    """The pair a new rule proposes: the one last used for its experiment, else this
+    computer's default (None: detect from each file)."""
+    remembered = settings.pairs_by_experiment.get(experiment_id) if experiment_id else None
+    return remembered or settings.default_pair
 
 
 class WatchRuleDialog(QDialog):
@@ -52,6 +60,8 @@ class WatchRuleDialog(QDialog):
         default_pair: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`default_pair`: the pair remembered for the experiment, else this computer's
+        default; None (or unknown here) proposes "Detect from each file"."""
         super().__init__(parent)
         self.server = server
         self.experiment_id = experiment_id
@@ -71,8 +81,13 @@ class WatchRuleDialog(QDialog):
         for pair_id, label in pairs:
             shown = "Detect from each file" if pair_id == GENERIC_PAIR else label
             self.pair.addItem(shown, pair_id)
-        if default_pair is not None and self.pair.findData(default_pair) >= 0:
-            self.pair.setCurrentIndex(self.pair.findData(default_pair))
+        # Never the list's first item by accident: a JEOL diffraction file converted with a
+        # Gatan mapping lacks its voltage and camera length, and still validates. Unset means
+        # detect from each file, like the upload dialog.
+        chosen = self.pair.findData(default_pair) if default_pair else -1
+        if chosen < 0:
+            chosen = self.pair.findData(GENERIC_PAIR)
+        self.pair.setCurrentIndex(max(chosen, 0))
         self.timezone = ZoneField(placeholder="default: the pair's, else this computer's")
         self.timezone.setToolTip(
             "The time zone of the microscope's clock (IANA name, e.g. Europe/Rome): the "
@@ -92,6 +107,7 @@ class WatchRuleDialog(QDialog):
         )
         self.error = QLabel()
         self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Folder", folder_row)
         form.addRow("Files go to", self.fixed)

@@ -5,10 +5,11 @@ A part of MainWindow (ui/main_window.py): it uses the window's slots and its sel
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.catalog.tree import CHILD_KIND
+from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
 
 KIND_LABEL = {
@@ -19,16 +20,31 @@ KIND_LABEL = {
 }
 
 
+FALLBACK_KEYS = {
+    QKeySequence.StandardKey.Preferences: "Ctrl+,",
+    QKeySequence.StandardKey.Quit: "Ctrl+Q",
+}
+
+
 class WindowActions:
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            # A standard key the platform has no binding for (Preferences on Linux) would be
+            # no shortcut at all: the usual Ctrl+, then.
+            keys = QKeySequence.keyBindings(shortcut)
+            if not keys and shortcut in FALLBACK_KEYS:
+                keys = [QKeySequence(FALLBACK_KEYS[shortcut])]
+            action.setShortcuts(keys)
+        elif shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
         action.triggered.connect(slot)
+        self.window_actions.append(action)  # for Help > Keyboard shortcuts
         return action
 
     def _build_actions(self) -> None:
+        self.window_actions: list[QAction] = []
         standard = QKeySequence.StandardKey
         self.open_action = self._action("&Open image…", self.choose_file, standard.Open)
         self.new_project_action = self._action(
@@ -43,6 +59,10 @@ class WindowActions:
         self.login_action = self._action("Sign &in…", self.sign_in, "Ctrl+L")
         self.settings_action = self._action("&Settings…", self.open_settings, standard.Preferences)
         self.about_action = self._action("&About lamefair", self.show_about)
+        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts)
+        self.docs_action = self._action(
+            "&Documentation", lambda: QDesktopServices.openUrl(documentation_url())
+        )
         self.quit_action = self._action("&Quit", self.close, standard.Quit)
         self.find_action = self._action(
             "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
@@ -64,7 +84,8 @@ class WindowActions:
         account = self.menuBar().addMenu("&Account")
         account.addAction(self.login_action)
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.about_action)
+        for action in (self.shortcuts_action, self.docs_action, None, self.about_action):
+            help_menu.addAction(action) if action else help_menu.addSeparator()
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         for action in (
@@ -75,6 +96,11 @@ class WindowActions:
             self.login_action,
         ):
             toolbar.addAction(action)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.window_actions, self)
+        dialog.show()
+        return dialog
 
     def _update_actions(self) -> None:
         node = self.selected_node()

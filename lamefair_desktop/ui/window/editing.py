@@ -10,7 +10,7 @@ from lamefair_desktop.catalog.sync import Node
 from lamefair_desktop.catalog.tree import CHILD_KIND, TreeNode
 from lamefair_desktop.nexus.mapping import default_registry
 from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
-from lamefair_desktop.ui.panels.watch_panel import WatchRuleDialog
+from lamefair_desktop.ui.panels.watch_panel import WatchRuleDialog, proposed_pair
 from lamefair_desktop.ui.window.actions import KIND_LABEL
 
 
@@ -56,7 +56,9 @@ class WindowEditing:
             pairs=default_registry().pairs(),
             experiment_id=experiment.id if experiment else None,
             experiment_name=experiment.name if experiment else "",
-            default_pair=self.workspace.settings.default_pair,
+            default_pair=proposed_pair(
+                self.workspace.settings, experiment.id if experiment else None
+            ),
             parent=self,
         )
         if experiment is not None:

@@ -22,6 +22,7 @@ from lamefair_desktop.transfer.intake import Intake, Measurement
 from lamefair_desktop.transfer.progress import MeasurementProgress
 from lamefair_desktop.transfer.upload_context import UploadContext, remember_choice, upload_context
 from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
+from lamefair_desktop.ui.window.remembered import default_operator, remember_operator
 from lamefair_desktop.workers.pools import registration_pool
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,10 @@ class WindowUploads:
             experiment_name=context.experiment_name,
             pairs=list(context.pairs),
             context=context.context,
-            operator=self.identity.name if self.identity.signed_in else "",
+            operator=default_operator(
+                self.identity.name if self.identity.signed_in else "",
+                self.workspace is not None and self.workspace.is_local,
+            ),
             remembered_pair=context.remembered_pair,
             timezone=context.timezone,
             parent=self,
@@ -76,6 +80,7 @@ class WindowUploads:
     def start_upload(self, request: UploadRequest) -> None:
         """Hash, register the measurement, queue the files (and their conversions), on a worker."""
         workspace = self.workspace
+        remember_operator(request.operator)
         self.statusBar().showMessage(f"Reading {len(request.inputs)} item(s) for upload…")
         converting = self._converting
 
@@ -130,12 +135,15 @@ class WindowUploads:
 
     def _measurement_progress(self, progress: MeasurementProgress) -> None:
         done = progress.files_stored + progress.files_failed == progress.files
+        if progress.files_stored and done:
+            self._sync_soon.start()  # the tree shows the new measurement and its counts
         if done and progress.measurement_id not in self._converting:
             stored = f"{progress.files_stored} of {progress.files} file(s) stored"
             self.notify(f"Measurement uploaded: {stored}.")
 
     def _measurement_converted(self, event: MeasurementConverted) -> None:
         self._converting.discard(event.measurement_id)
+        self._sync_soon.start()
         text = f"Measurement stored and converted: {event.files} file(s), {event.valid} valid NXem"
         if event.problems:
             text += f", {event.problems} with problems (see Transfers)"
