@@ -47,6 +47,10 @@ class MeasurementTotals:
         self._sums: dict[str, list[float]] = {}  # size, done, rate of uploading, stored, failed
         self._lock = threading.Lock()
 
+    def knows(self, measurement_id: str) -> bool:
+        with self._lock:
+            return measurement_id in self._files
+
     def update(self, event: FileProgress) -> MeasurementProgress:
         with self._lock:
             files = self._files.setdefault(event.measurement_id, {})

@@ -179,7 +179,29 @@ class Uploader(UploadControl, BatchRunner):
         if self.progress is not None:
             self.progress(event)
         if self.measurement_progress is not None:
+            if not self._totals.knows(item.measurement_id):
+                self._seed_totals(item.measurement_id)
             self.measurement_progress(self._totals.update(event))
+
+    def _seed_totals(self, measurement_id: str) -> None:
+        """Every queued file of a measurement counts from its first event on: a measurement of
+        two files is not 'done' when the first is stored."""
+        for queued in self.queue.items():
+            if queued.measurement_id == measurement_id:
+                done = queued.size if queued.state == UploadState.STORED else 0
+                self._totals.update(
+                    FileProgress(
+                        queued.file_id,
+                        measurement_id,
+                        queued.rel_path,
+                        queued.size,
+                        done,
+                        0.0,
+                        None,
+                        queued.state,
+                        queued.error,
+                    )
+                )
 
     def upload_one(
         self,

@@ -74,6 +74,8 @@ def test_folder_upload_keeps_relative_paths_and_verifies_every_file(
     assert sorted(n for _, n in uploader.sent_parts) == [1, 2, 3]
     last = totals[-1]
     assert (last.files, last.files_stored, last.files_failed) == (3, 3, 0)
+    # Counted from the first event on: the measurement is not "1 of 1 stored" after one file.
+    assert {t.files for t in totals} == {3}
     assert last.bytes_done == last.size == 300_000 + 19 * MiB + 10
 
 
