@@ -37,8 +37,8 @@ class WeedProcess:
     folder: Path  # where security.toml is: weed reads ./security.toml first
     env: dict[str, str]
     ready: object  # callable() -> bool
+    data_dir: Path | None = None  # a volume server's -dir
     process: subprocess.Popen | None = None
-    starts: int = 0
 
     @property
     def log_path(self) -> Path:
@@ -56,7 +56,6 @@ class WeedProcess:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl+C in `make facility` reaches us, not weed
             )
-        self.starts += 1
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -153,7 +152,8 @@ class SeaweedCluster:
                     self.folder,
                     env,
                     _volume_ready(host, port),
-                )  # fmt: skip
+                    self._dir(f"volume{index + 1}"),
+                )
             )
         f_port, f_grpc = next(ports), next(ports)
         self.filer = WeedProcess(
