@@ -54,14 +54,13 @@ def source_files(tmp_path_factory) -> dict[Path, str]:
 
 
 @pytest.fixture
-def report(tmp_path, record_property):
-    """`report(line)`: into the test's folder (facility-report.txt), the junit properties and
-    the terminal summary at the end of the run, captured output or not."""
+def report(tmp_path):
+    """`report(line)`: into the test's folder (facility-report.txt) and the terminal summary
+    at the end of the run, captured output or not (`-s` makes no difference)."""
 
     def add(line: str) -> None:
         with open(tmp_path / "facility-report.txt", "a") as handle:
             handle.write(line + "\n")
-        record_property("facility", line)
         REPORT.append(line)
         print(line)
 

@@ -31,6 +31,7 @@ class Browser:
     bucket: str
     prefix: str
     statuses: Counter = field(default_factory=Counter)
+    refused: Counter = field(default_factory=Counter)  # (route, status) of every non-200
     revs: list[int] = field(default_factory=list)  # every change-feed revision seen, in order
     polled_up_to: int = 0
     unavailable_seconds: float = 0.0
@@ -76,8 +77,11 @@ class Browser:
             response = self._http.get(self.url + path, params=params)
         except httpx.HTTPError:
             self._note("error", time.monotonic())
+            self.refused[(path.split("/")[2], "error")] += 1
             return None
         self._note(response.status_code, time.monotonic())
+        if response.status_code != 200:
+            self.refused[(path.split("/")[2], response.status_code)] += 1
         return response
 
     def _note(self, status: int | str, now: float) -> None:

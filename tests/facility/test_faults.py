@@ -164,6 +164,7 @@ def test_an_upload_survives_losing_a_node(
         f"{sum(p.stat().st_size for p in source_files) / 2**20:.0f} MiB, {upload_seconds:.1f} s"
         f"{' (finished by queue --resume)' if resumed else ''}, exit 0; browsing client "
         f"{browser.requests} requests {dict(sorted(browser.statuses.items(), key=str))}, "
+        f"non-200 by route {dict(browser.refused)}, "
         f"unavailable {browser.unavailable_seconds:.1f} s (longest {browser.longest_outage:.1f} s);"
         f" HAProxy retries {retried['retries']}, redispatches {retried['redispatches']}, "
         f"5xx to the uploader {retried['5xx'] - browser_5xx} (each retried by it); "
