@@ -79,9 +79,12 @@ class Browser:
             self._note("error", time.monotonic())
             self.refused[(path.split("/")[2], "error")] += 1
             return None
-        self._note(response.status_code, time.monotonic())
-        if response.status_code != 200:
-            self.refused[(path.split("/")[2], response.status_code)] += 1
+        status: int | str = response.status_code
+        if status != 200 and "json" not in response.headers.get("content-type", ""):
+            status = f"{status} from HAProxy"  # no catalog answered (its errors are JSON)
+        self._note(status, time.monotonic())
+        if status != 200:
+            self.refused[(path.split("/")[2], status)] += 1
         return response
 
     def _note(self, status: int | str, now: float) -> None:

@@ -85,8 +85,9 @@ def _wait_backends_up(stack: Stack, timeout: float = 30) -> None:
     raise AssertionError(f"HAProxy does not see every catalog up: {stack.haproxy.stats()}")
 
 
-# 503 is what the README promises when storage or the database is down (the catalog's own,
-# with Retry-After); nothing else but 200 may reach the browsing client.
+# 503 is what the README promises when storage or the database is down (the catalog's own JSON
+# answer: one from HAProxy, no catalog left, counts as "503 from HAProxy" and fails); nothing
+# else but 200 may reach the browsing client.
 FAULTS = [
     Fault("catalog-kill-9", _kill_catalog, _restart_catalog, frozenset()),
     Fault(
@@ -158,7 +159,7 @@ def test_an_upload_survives_losing_a_node(
     assert browser.revs, "the poller saw none of the upload's changes"
 
     retried = {k: stats_after[k] - stats_before[k] for k in stats_after}
-    browser_5xx = sum(n for s, n in browser.statuses.items() if isinstance(s, int) and s >= 500)
+    browser_5xx = sum(n for s, n in browser.statuses.items() if str(s)[0] == "5")
     report(
         f"{fault.name}: upload of {len(source_files)} files, "
         f"{sum(p.stat().st_size for p in source_files) / 2**20:.0f} MiB, {upload_seconds:.1f} s"
