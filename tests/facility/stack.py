@@ -26,11 +26,13 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import httpx
+import pytest
 from botocore.config import Config
 
 from lamefair_catalog.embedded.ports import free_port
@@ -163,7 +165,8 @@ def start_stack(folder: Path, catalogs: int = 2) -> Stack:
         # SeaweedFS takes seconds (heartbeats): meanwhile the database and the provider.
         pool = ThreadPoolExecutor(1)
         seaweed_ready = pool.submit(seaweed.start)
-        started.append(seaweed.stop)
+        # Stopped only once its start is over: a stop before a launch would leave that one running.
+        started.append(lambda: (wait_futures([seaweed_ready]), seaweed.stop()))
         database = components.create_postgres_database()
         started.append(lambda: components.drop_postgres_database(database))
         oidc = components.start_oidc_provider(folder)
@@ -190,7 +193,12 @@ def main() -> int:
     """`make facility`: start the stack, say how to use it, stop it on Ctrl+C."""
     folder = Path(tempfile.mkdtemp(prefix="lamefair-facility-"))
     print(f"Starting the facility stack in {folder} ...", flush=True)
-    stack = start_stack(folder)
+    try:
+        stack = start_stack(folder)
+    except (Exception, pytest.skip.Exception) as exc:  # a missing component says which
+        print(f"The facility stack did not start: {exc}", file=sys.stderr)
+        print(f"Logs are in {folder}.", file=sys.stderr)
+        return 1
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     catalogs = ", ".join(c.url for c in stack.catalogs)
