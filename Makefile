@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test lint format bench package package-check screenshots clean
+.PHONY: run test lint format bench package package-check screenshots clean facility
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,3 +97,9 @@ screenshots: $(VENV)/.stamp-test
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+
+# A facility's stack on this machine (SeaweedFS cluster, PostgreSQL, two catalogs, HAProxy):
+# what tests/facility/ runs its fault tests on. Prints the URLs and a token; Ctrl+C stops it.
+facility: $(VENV)/.stamp-test
+	@bash packaging/test-deps.sh
+	$(BIN)/python -m tests.facility.stack

@@ -13,6 +13,7 @@ BENCHMARKS = {
     "transfer": "bench.transfer_bench",
     "ui": "bench.ui_bench",
     "package": "bench.package_bench",
+    "facility": "bench.facility_bench",
 }
 
 

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # The TLS tests (tests/test_private_ca.py) put the identity provider behind HAProxy, which serves
-# a certificate from a CA the test makes. Install HAProxy when it is missing and we can (root with
-# apt), else say which package: those tests then skip, and fail under CI=true.
+# a certificate from a CA the test makes; the facility tests (tests/facility/) balance two catalogs
+# with it and back their database up with pg_dump/pg_restore. Install HAProxy and the PostgreSQL
+# client tools when missing and we can (root with apt), else say which package: those tests then
+# skip, and fail under CI=true.
 set -u
 [ "$(uname -s)" = "Linux" ] || exit 0
+if ! command -v pg_dump >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "Installing the PostgreSQL client tools for the facility tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-client \
+      >/dev/null || echo "Could not install postgresql-client (pg_dump)." >&2
+  else
+    echo "pg_dump is missing: the facility backup test will skip (fail under CI=true)." >&2
+  fi
+fi
 if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   echo "Installing HAProxy for the TLS tests"

@@ -51,10 +51,10 @@ def changes(catalog: Catalog, principal: Principal, since: int, limit: int) -> C
                 Change.proposal_id.in_(visible or [None]) | (Change.entity == "project")
             )
         rows = list(session.scalars(query))
+        # Never past the last row returned: asking for the newest rev in a second statement
+        # (as this did when no row was found) sees a commit the first one did not, and the
+        # reader then skips that row for good (tests/facility/test_change_feed.py).
         last = rows[-1].rev if rows else since
-        if not rows:
-            newest = session.scalar(select(Change.rev).order_by(Change.rev.desc()).limit(1))
-            last = max(since, newest or 0) if visible is None else since
         return ChangesOut(
             changes=[
                 ChangeOut(rev=r.rev, entity=r.entity, id=r.entity_id, op=r.op, data=r.data)
