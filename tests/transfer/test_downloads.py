@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from lamefair_desktop.transfer.aria2_export import export_aria2
 from lamefair_desktop.transfer.download import (
     PARTIAL_SUFFIX,
     Downloader,
     DownloadError,
     StoredCopyChanged,
-    export_aria2,
 )
 from lamefair_desktop.transfer.upload import Uploader, UploadSettings
 
