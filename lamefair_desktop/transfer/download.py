@@ -86,12 +86,14 @@ class Downloader:
         ranged_threshold: int = RANGED_THRESHOLD,
         range_size: int = RANGE_SIZE,
         streams: int = STREAMS,
+        files_at_once: int = FILES_AT_ONCE,
     ) -> None:
         self.client = client
         self.progress = progress
         self.attempts = attempts
         self.backoff = backoff
         self.ranged_threshold, self.range_size, self.streams = ranged_threshold, range_size, streams
+        self.files_at_once = max(1, files_at_once)
         self._emit_lock = threading.Lock()  # streams and files in parallel report one at a time
         self.http = http_client(
             client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True
@@ -194,7 +196,7 @@ class Downloader:
             return target
 
         large = [o for o in objects if self._ranged(o.size)]  # each one uses every stream
-        with ThreadPoolExecutor(FILES_AT_ONCE, thread_name_prefix="download") as pool:
+        with ThreadPoolExecutor(self.files_at_once, thread_name_prefix="download") as pool:
             futures = [pool.submit(one, o) for o in objects if not self._ranged(o.size)]
             small = [future.result() for future in futures]  # the first failure is raised
         written = [path for path in small if path is not None]
@@ -365,13 +367,16 @@ class Downloader:
                 if response.status_code == 200 and got.done:
                     # The server ignored the Range: start over rather than append twice.
                     got.restart()
+                told = got.done
                 with open(partial, "ab") as handle:
-                    for block in response.iter_bytes(CHUNK):
+                    for block in response.iter_raw():  # the socket's blocks, not re-chunked
                         handle.write(block)
                         got.add(block)
-                        self._emit(label, got.done, size, "downloading")
-                        if cancel is not None and cancel.is_set():
-                            break
+                        if got.done - told >= CHUNK or got.done == size:
+                            told = got.done
+                            self._emit(label, got.done, size, "downloading")
+                            if cancel is not None and cancel.is_set():
+                                break
                     handle.flush()
                     os.fsync(handle.fileno())
         except OSError as exc:
