@@ -226,7 +226,13 @@ class Downloader:
         first_url: str | None = None,
         cancel: CancelEvent | None = None,
     ) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(
+                f"{label}: cannot create the folder {target.parent}: {exc.strerror}; "
+                "choose another destination."
+            ) from None
         partial = target.with_name(target.name + PARTIAL_SUFFIX)
         resumed = partial.exists()
         fetch = self._fetch_ranged if self._ranged(size) else self._fetch

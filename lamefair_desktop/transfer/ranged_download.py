@@ -124,7 +124,8 @@ class RangedFetch:
         self._todo = [i for i in range(self.count) if i not in self._finished]
         self._received = sum(self._length(i) for i in self._finished)
         self._save_sidecar()  # before the partial file grows: a full-size one always has it
-        self._fd = os.open(self.partial, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0))
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(self.partial, flags, 0o666)  # os.open's default 0o777: executable
         self._reader = open(self.partial, "rb")  # noqa: SIM115 (closed below, used by the hasher)
         try:
             self._allocate()
