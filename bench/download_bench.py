@@ -10,6 +10,7 @@ the forking parent's size), and the ratios to aws-cli.
 
 lamefair fsyncs each file before renaming it into place (a power cut never leaves a verified name
 on missing bytes); aws-cli and rclone do not, so lamefair's figures include writing to the disk.
+Each tool starts after an os.sync(), so none pays for the dirty pages of the one before.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Run:
 
 
 def _run(command: list[str], env: dict) -> Run:
+    # Flush what the upload or the previous tool left dirty first: otherwise whoever runs next
+    # pays for it, lamefair most (it fsyncs what it wrote, behind everybody's dirty pages).
+    os.sync()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     status = Path(f"/proc/{process.pid}/status")

@@ -2,15 +2,14 @@
 checked against the catalog's SHA-256, then renamed into place. Never a partial file under the
 final name; a download interrupted (network, full disk, kill) continues where it stopped.
 
-Large files go as parallel ranges (ranged_download.py); the files of a folder below that size
-go a few at a time, since one small file's GET leaves the link idle while it is set up,
-written and synced.
+Large files go as parallel ranges (ranged_download.py), others as one stream
+(stream_download.py). The files of a folder below the ranged threshold go a few at a time: one
+small file's GET leaves the link idle while it is set up, written and synced. DownloadError and
+StoredCopyChanged live with the answer checks (storage_answers.py) and are imported from here.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -26,8 +25,6 @@ from lamefair_desktop.catalog.retry import (
     CancelEvent,
     Cancelled,
     EitherEvent,
-    RetryLater,
-    RetryNow,
     RetryPolicy,
 )
 from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
@@ -39,18 +36,11 @@ from lamefair_desktop.transfer.ranged_download import (
     SharedUrl,
     sidecar_path,
 )
-from lamefair_desktop.transfer.storage_answers import (
-    DownloadError,
-    Expired,
-    StoredCopyChanged,
-    judge,
-)
+from lamefair_desktop.transfer.storage_answers import DownloadError, StoredCopyChanged
+from lamefair_desktop.transfer.stream_download import StreamFetch
 
 PARTIAL_SUFFIX = ".lamefair-partial"
-CHUNK = 1024 * 1024
 FILES_AT_ONCE = 4  # a folder's files below the ranged threshold, fetched side by side
-
-__all__ = ["DownloadError", "StoredCopyChanged"]  # raised here, defined with the answer checks
 
 
 @dataclass(frozen=True)
@@ -175,6 +165,7 @@ class Downloader:
                 urls[signed["key"]] = signed["url"]
         stop = threading.Event()  # one file failed: start no other, stop those under way
         halt = EitherEvent(stop, cancel) if cancel is not None else stop
+        failures: list[BaseException] = []  # the first is the cause; the others were stopped
 
         def one(obj: RemoteObject) -> Path | None:
             if halt.is_set():
@@ -190,19 +181,22 @@ class Downloader:
                     first_url=urls[obj.key],
                     cancel=halt,
                 )
-            except BaseException:
+            except BaseException as exc:
+                with self._emit_lock:
+                    failures.append(exc)
                 stop.set()
-                raise
+                return None
             return target
 
         large = [o for o in objects if self._ranged(o.size)]  # each one uses every stream
         with ThreadPoolExecutor(self.files_at_once, thread_name_prefix="download") as pool:
             futures = [pool.submit(one, o) for o in objects if not self._ranged(o.size)]
-            small = [future.result() for future in futures]  # the first failure is raised
-        written = [path for path in small if path is not None]
+            written = [path for future in futures if (path := future.result()) is not None]
         for obj in large:
             if (path := one(obj)) is not None:
                 written.append(path)
+        if failures:
+            raise failures[0]
         return written
 
     def _ranged(self, size: int | None) -> bool:
@@ -235,7 +229,7 @@ class Downloader:
             ) from None
         partial = target.with_name(target.name + PARTIAL_SUFFIX)
         resumed = partial.exists()
-        fetch = self._fetch_ranged if self._ranged(size) else self._fetch
+        fetch = self._fetch_ranged if self._ranged(size) else self._fetch_stream
         done, digest = fetch(url_source, first_url, partial, size, sha256, label, cancel)
         if sha256 is not None and digest != sha256 and resumed:
             # The partial file came from an earlier run: the mismatch may be its bytes, not the
@@ -258,6 +252,32 @@ class Downloader:
             "outside lamefair. Downloading again will not help; ask the catalog's administrator "
             "to restore it from the original."
         )
+
+    def _fetch_stream(
+        self,
+        url_source: UrlSource,
+        first_url: str | None,
+        partial: Path,
+        size: int | None,
+        sha256: str | None,
+        label: str,
+        cancel: CancelEvent | None,
+    ) -> tuple[int, str]:
+        """Fill `partial` with one GET, resumed with Range (stream_download.py)."""
+        return StreamFetch(
+            self.http,
+            url_source,
+            first_url,
+            partial,
+            size=size,
+            label=label,
+            emit=lambda done, state="downloading", error="": self._emit(
+                label, done, size, state, error
+            ),
+            changed=lambda done: self._changed(label, partial, done, size),
+            policy=RetryPolicy(self.attempts, self.backoff, max_backoff=10.0),
+            cancel=cancel,
+        ).run()
 
     def _fetch_ranged(
         self,
@@ -295,127 +315,6 @@ class Downloader:
             ) from None
         except UntrustedCertificate as exc:
             raise DownloadError(f"{label}: {exc}") from None
-
-    def _fetch(
-        self,
-        url_source: UrlSource,
-        first_url: str | None,
-        partial: Path,
-        size: int | None,
-        sha256: str | None,
-        label: str,
-        cancel: CancelEvent | None,
-    ) -> tuple[int, str]:
-        """Fill `partial` up to `size` bytes, resuming what it holds: (bytes, SHA-256 hex).
-
-        Network errors are retried by the one policy (catalog/retry.py), each try resuming
-        from the bytes already written; an expired URL is replaced at once."""
-        got = _Partial(partial)
-        url = first_url or url_source()
-
-        def until_done() -> None:
-            nonlocal url
-            while size is None or got.done < size or size == 0:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled
-                try:
-                    finished = self._stream(url, got, size, label, cancel)
-                except UntrustedCertificate as exc:
-                    raise DownloadError(f"{label}: {exc}") from None
-                except Expired:
-                    url = url_source()
-                    raise RetryNow("expired") from None
-                except httpx.TransportError as exc:
-                    raise RetryLater("network", exc) from None
-                if finished or size is None or size == 0:
-                    return
-
-        policy = RetryPolicy(self.attempts, self.backoff, max_backoff=10.0)
-        try:
-            policy.run(until_done, cancel=cancel)
-        except Cancelled:
-            raise DownloadError(
-                f"{label}: cancelled; run the download again to continue."
-            ) from None
-        except RetryLater:
-            raise DownloadError(
-                f"{label}: the network keeps failing ({got.done} of {size} bytes kept); "
-                "run the download again to continue."
-            ) from None
-        except RetryNow:
-            raise DownloadError(f"{label}: storage refused the download (403).") from None
-        if size is not None and got.done != size:
-            raise DownloadError(f"{label}: got {got.done} bytes, expected {size}; try again.")
-        return got.done, got.digest.hexdigest()
-
-    def _stream(
-        self,
-        url: str,
-        got: _Partial,
-        size: int | None,
-        label: str,
-        cancel: CancelEvent | None,
-    ) -> bool:
-        """One GET from the bytes already held to the end; True when nothing is left to ask."""
-        partial = got.path
-        headers = {"Range": f"bytes={got.done}-"} if got.done else {}
-        try:
-            with self.http.stream("GET", url, headers=headers) as response:
-                judge(response, size, label, lambda: self._changed(label, partial, got.done, size))
-                if response.status_code == 416 and size is not None and got.done >= size:
-                    return True
-                if response.status_code == 416:  # less is stored than the catalog recorded
-                    raise self._changed(label, partial, got.done, size)
-                if response.status_code not in (200, 206):
-                    raise DownloadError(
-                        f"{label}: storage answered {response.status_code}; try again later."
-                    )
-                if response.status_code == 200 and got.done:
-                    # The server ignored the Range: start over rather than append twice.
-                    got.restart()
-                told = got.done
-                with open(partial, "ab") as handle:
-                    for block in response.iter_raw():  # the socket's blocks, not re-chunked
-                        handle.write(block)
-                        got.add(block)
-                        if got.done - told >= CHUNK or got.done == size:
-                            told = got.done
-                            self._emit(label, got.done, size, "downloading")
-                            if cancel is not None and cancel.is_set():
-                                break
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                self._emit(label, got.done, size, "failed", "disk full")
-                raise DownloadError(
-                    f"{label}: the disk holding {partial.parent} is full ({got.done} bytes kept "
-                    "in a partial file); free some space and run the download again."
-                ) from exc
-            raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
-        return False
-
-
-class _Partial:
-    """The partial file and the running SHA-256 of what it holds (resumed from disk)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.digest = hashlib.sha256()
-        self.done = 0
-        if path.exists():  # resume: hash what we already have, then ask for the rest
-            self.done = path.stat().st_size
-            with open(path, "rb") as handle:
-                while block := handle.read(CHUNK):
-                    self.digest.update(block)
-
-    def add(self, block: bytes) -> None:
-        self.digest.update(block)
-        self.done += len(block)
-
-    def restart(self) -> None:
-        self.done, self.digest = 0, hashlib.sha256()
-        self.path.unlink(missing_ok=True)
 
 
 def _inside(out_dir: Path, relative: str) -> Path:

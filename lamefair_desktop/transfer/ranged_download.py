@@ -119,42 +119,43 @@ class RangedFetch:
     # --- the run ------------------------------------------------------------------------------
 
     def run(self) -> str:
-        self._finished = self._load_sidecar()
-        self._on_disk = set(self._finished)
-        self._todo = [i for i in range(self.count) if i not in self._finished]
-        self._received = sum(self._length(i) for i in self._finished)
-        self._save_sidecar()  # before the partial file grows: a full-size one always has it
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(self.partial, flags, 0o666)  # os.open's default 0o777: executable
-        self._reader = open(self.partial, "rb")  # noqa: SIM115 (closed below, used by the hasher)
         try:
-            self._allocate()
-            self._advance()  # what an earlier run left: hashed again from disk
-            workers = [
-                threading.Thread(target=self._work, daemon=True) for _ in range(self.streams)
-            ]
-            for worker in workers:
-                worker.start()
+            self._finished = self._load_sidecar()
+            self._on_disk = set(self._finished)
+            self._todo = [i for i in range(self.count) if i not in self._finished]
+            self._received = sum(self._length(i) for i in self._finished)
+            self._save_sidecar()  # before the partial file grows: a full-size one always has it
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+            self._fd = os.open(self.partial, flags, 0o666)  # os.open's default 0o777: executable
             try:
-                for worker in workers:
-                    while worker.is_alive():
-                        worker.join(0.2)
-            except BaseException:  # Ctrl-C in the main thread: stop the streams, keep the file
-                self._stop.set()
-                for worker in workers:
-                    worker.join()
-                raise
-            if self._error is not None:
-                raise self._error
-            if self._frontier < self.count:
-                raise Cancelled
-            os.fsync(self._fd)
+                with open(self.partial, "rb") as self._reader:  # the hasher's, on resume
+                    self._allocate()
+                    self._advance()  # what an earlier run left: hashed again from disk
+                    self._run_streams()
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
         except OSError as exc:
             raise self._os_error(exc) from exc
-        finally:
-            os.close(self._fd)
-            self._reader.close()
         return self._digest.hexdigest()
+
+    def _run_streams(self) -> None:
+        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(self.streams)]
+        for worker in workers:
+            worker.start()
+        try:
+            for worker in workers:
+                while worker.is_alive():
+                    worker.join(0.2)
+        except BaseException:  # Ctrl-C in the main thread: stop the streams, keep the file
+            self._stop.set()
+            for worker in workers:
+                worker.join()
+            raise
+        if self._error is not None:
+            raise self._error
+        if self._frontier < self.count:
+            raise Cancelled
 
     def _allocate(self) -> None:
         if os.fstat(self._fd).st_size == self.size:
