@@ -2,11 +2,13 @@
 
 Why: one HTTP stream through Python is bound by one thread's receive loop and by the server
 serving one read at a time; a few streams over different ranges keep both sides busy (aws-cli
-does the same with 8 MiB ranges). Below the threshold one stream is as fast and simpler.
+does the same with 8 MiB ranges). Below the threshold (64 MiB: 8 ranges, enough to keep two
+streams busy) one stream takes well under a second here, and a folder's small files already go
+several at a time, so ranges would add requests and nothing else.
 
 How the bytes go: `streams` workers each take the next range (`range_size` bytes), GET it with
-`Range: bytes=a-b` and write every block with `os.pwrite` at its offset into the preallocated
-partial file. SHA-256 is sequential, so a finished range keeps its blocks in memory until every
+`Range: bytes=a-b` and write the socket's blocks, about 1 MiB at a time with one `os.pwritev`, at
+their offset into the preallocated partial file. SHA-256 is sequential, so a finished range keeps its blocks in memory until every
 range before it has been hashed (the in-order frontier), then is hashed from those blocks; a
 worker may not start a range more than `window` ranges past the frontier, which bounds memory to
 about `window x range_size`. Nothing is read back from disk, except on resume.
@@ -21,8 +23,8 @@ from zero once.
 
 Hazards: the presigned URL is shared; when it expires, every stream sees a 403 at about the same
 time, so it is replaced once per generation, not once per stream. One stream's fatal error
-(StoredCopyChanged, a refusal, a full disk) stops the others at their next block. `os.pwrite`
-exists on POSIX only; elsewhere a lock around seek + write stands in for it.
+(StoredCopyChanged, a refusal, a full disk) stops the others at their next block. `os.pwritev`
+and `os.pwrite` exist on POSIX only; elsewhere a lock around seek + write stands in for them.
 """
 
 from __future__ import annotations
