@@ -11,6 +11,7 @@ BENCHMARKS = {
     "catalog": "bench.catalog_bench",
     "nexus": "bench.nexus_bench",
     "transfer": "bench.transfer_bench",
+    "download": "bench.download_bench",
     "ui": "bench.ui_bench",
     "package": "bench.package_bench",
     "facility": "bench.facility_bench",

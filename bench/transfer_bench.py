@@ -1,9 +1,13 @@
-"""Upload throughput: lamefair (presigned, SHA-256 included) vs `rclone copy` and `aws s3 cp`.
+"""Upload throughput and CPU: `lamefair upload` vs `aws s3 cp` and `rclone copy`, black-box.
 
-Everything runs against the same embedded SeaweedFS on loopback, one after the other in one run:
-one 1 GiB file, and 200 files of 4 MiB. lamefair's figure includes hashing every file (SHA-256),
-registering the measurement, and the server's check of each object. Each tool runs in its own
-process; its peak RSS (VmHWM) is reported next to its time.
+Each tool is a command in a fresh process, as a user runs it, against the same embedded
+SeaweedFS on loopback, one after the other in one run, interleaved over `ROUNDS` rounds: one
+1 GiB file and 200 files of 4 MiB. lamefair's command includes what the user's does: start-up,
+registering the measurement, SHA-256 of every byte (S3 checks each part's), the catalog's check
+of each stored object; its data folder is an operator's, made by an untimed first command. For
+each run: MiB/s, the client's CPU seconds per GiB (user + system,
+from wait4), its peak RSS (VmHWM, polled), and the server side's CPU per GiB (SeaweedFS plus the
+catalog, from /proc): on two cores every CPU-second the client spends is taken from the server.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,6 +29,17 @@ from bench.catalog_bench import _s3_endpoint, _start_embedded, make_sample
 from bench.report import figure, ratio
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+ROUNDS = 3
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu: float  # client user + system seconds
+    peak: int  # client VmHWM bytes
+    server_cpu: float  # SeaweedFS + catalog seconds during the run
 
 
 def _write_random(path: Path, size: int) -> None:
@@ -35,62 +52,94 @@ def _write_random(path: Path, size: int) -> None:
             remaining -= block
 
 
-def _ours_worker(url: str, token: str, experiment: str, source: str, home: str) -> None:
-    os.environ["LAMEFAIR_HOME"] = home
-    from lamefair_desktop.catalog.client import CatalogClient
-    from lamefair_desktop.home.local_db import open_local_db
-    from lamefair_desktop.transfer.queue import UploadQueue
-    from lamefair_desktop.transfer.upload import Uploader
-
-    started = time.perf_counter()
-    with CatalogClient(url, token) as client:
-        uploader = Uploader(client, UploadQueue(open_local_db()))
-        uploader.register(experiment, [Path(source)])
-        counts = uploader.run()
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "counts": counts}))
+def _cpu_of(pids: list[int]) -> float:
+    """User + system seconds of these processes and their waited-for children."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / TICKS
 
 
-def _timed(command: list[str], env: dict) -> tuple[float, int, str]:
-    """Wall time, peak RSS (VmHWM, polled from /proc) and stdout of one command.
+def _server_pids(catalog: subprocess.Popen) -> list[int]:
+    """The catalog and every process under it (SeaweedFS)."""
+    found, todo = [], [catalog.pid]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return found
 
-    ru_maxrss of a child is useless here: it starts from the forking parent's size.
+
+def _timed(command: list[str], env: dict, server: list[int]) -> Run:
+    """Wall time, CPU (wait4) and peak RSS (VmHWM polled from /proc) of one command.
+
+    ru_maxrss is no use here: it starts from the forking parent's size.
     """
+    server_before = _cpu_of(server)
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
     peak = 0
     status = Path(f"/proc/{process.pid}/status")
-    while process.poll() is None:
+    while True:
         try:
             for line in status.read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     peak = max(peak, int(line.split()[1]) * 1024)
         except (OSError, ValueError):
             pass
+        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(0.02)
     seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(code)
     out, err = process.communicate()
     if process.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed: {err.decode()[-500:]}")
-    return seconds, peak, out.decode()
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.decode()[-800:]}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, peak, _cpu_of(server) - server_before)
+
+
+def _report(label: str, tool: str, runs: list[Run], size: int) -> tuple[float, float]:
+    rates = [size / r.seconds / MiB for r in runs]
+    cpus = [r.cpu / (size / GiB) for r in runs]
+    server = [r.server_cpu / (size / GiB) for r in runs]
+    rate, cpu = statistics.median(rates), statistics.median(cpus)
+    figure(
+        f"{label}: {tool}",
+        rate,
+        "MiB/s",
+        f"CPU {cpu:.2f} s/GiB, peak RSS {max(r.peak for r in runs) / MiB:.0f} MiB, "
+        f"server {statistics.median(server):.1f} CPU-s/GiB; runs "
+        + " / ".join(f"{x:.0f}" for x in rates),
+    )
+    return rate, cpu
 
 
 def run(quick: bool = False) -> None:
     big_size = (128 if quick else 1024) * MiB
     small_count = 20 if quick else 200
-    beside = Path(sys.executable).parent.parent / "tools" / "bin" / "aws"  # from `make bench`
+    rounds = 1 if quick else ROUNDS
+    bin_dir = Path(sys.executable).parent
+    beside = bin_dir.parent / "tools" / "bin" / "aws"  # from `make bench`
     rclone = shutil.which("rclone")
     aws = str(beside) if beside.is_file() else shutil.which("aws")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        process, url, token = _start_embedded(folder / "catalog")
+        catalog, url, token = _start_embedded(folder / "catalog")
+        server = _server_pids(catalog)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         try:
             proposal, sample = make_sample(http, "Transfer bench")
-            experiments = [
-                http.post("/api/experiments", json={"sample": sample["id"], "name": f"e{i}"}).json()
-                for i in range(2)
-            ]
             bucket = proposal["raw_bucket"]
             credentials = json.loads((folder / "catalog" / "s3-credentials.json").read_text())
             endpoint = _s3_endpoint(folder / "catalog")
@@ -107,6 +156,8 @@ def run(quick: bool = False) -> None:
                 "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": credentials["access_key"],
                 "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": credentials["secret_key"],
                 "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+                "LAMEFAIR_SERVER": url,
+                "LAMEFAIR_TOKEN": token,
             }
             big = folder / "data" / "big.bin"
             _write_random(big, big_size)
@@ -114,70 +165,60 @@ def run(quick: bool = False) -> None:
             for index in range(small_count):
                 _write_random(smalls / f"f{index:03d}.bin", 4 * MiB)
             cases = [
-                (f"one {big_size // MiB} MiB file", big, big_size, experiments[0]),
-                (f"{small_count} files of 4 MiB", smalls, small_count * 4 * MiB, experiments[1]),
+                (f"1 x {big_size // MiB} MiB", big, big_size),
+                (f"{small_count} x 4 MiB", smalls, small_count * 4 * MiB),
             ]
-            for label, source, size, experiment in cases:
-                worker = [sys.executable, "-m", "bench.transfer_bench", url, token]
-                worker += [experiment["id"], str(source), str(folder / "home")]
-                _, peak, out = _timed(worker, env)
-                ours = json.loads(out.strip().splitlines()[-1])
-                ours_rate = size / ours["seconds"] / MiB
-                figure(
-                    f"{label}: lamefair (SHA-256 + upload + verify)",
-                    ours_rate,
-                    "MiB/s",
-                    f"peak RSS {peak / MiB:.0f} MiB",
-                )
-                others = []
+            # One data folder for every lamefair run, as on an operator's PC; its database is
+            # made by an untimed first command (a new folder's schema migration is paid once).
+            home = folder / "home"
+            tiny = folder / "data" / "tiny.txt"
+            tiny.write_text("warm-up\n")
+            warm = http.post("/api/experiments", json={"sample": sample["id"], "name": "warm"})
+            command = [str(bin_dir / "lamefair"), "upload", str(tiny)]
+            _timed(
+                [*command, "--experiment", warm.json()["id"]],
+                {**env, "LAMEFAIR_HOME": str(home)},
+                server,
+            )
+            for label, source, size in cases:
+                runs: dict[str, list[Run]] = {"lamefair upload": [], "aws s3 cp": []}
                 if rclone:
-                    destination = f"bench:{bucket}/rclone/{source.name}"
-                    command = (
-                        [rclone, "copy", str(source), destination]
-                        if source.is_dir()
-                        else [rclone, "copyto", str(source), destination]
+                    runs["rclone copy"] = []
+                for index in range(rounds):
+                    experiment = http.post(
+                        "/api/experiments",
+                        json={"sample": sample["id"], "name": f"{source.name}-{index}"},
+                    ).json()
+                    command = [str(bin_dir / "lamefair"), "upload", str(source)]
+                    command += ["--experiment", experiment["id"]]
+                    runs["lamefair upload"].append(
+                        _timed(command, {**env, "LAMEFAIR_HOME": str(home)}, server)
                     )
-                    seconds, rss, _ = _timed(command, env)
-                    others.append(size / seconds / MiB)
-                    figure(
-                        f"{label}: rclone copy",
-                        others[-1],
-                        "MiB/s",
-                        f"peak RSS {rss / MiB:.0f} MiB",
-                    )
-                else:
-                    print("   rclone: not installed (apt-get install rclone)")
-                if aws:
-                    command = [
-                        aws,
-                        "--endpoint-url",
-                        endpoint,
-                        "s3",
-                        "cp",
-                        str(source),
-                        f"s3://{bucket}/aws/{source.name}",
-                        "--only-show-errors",
-                    ]
-                    if source.is_dir():
-                        command.insert(-1, "--recursive")
-                    seconds, rss, _ = _timed(command, env)
-                    others.append(size / seconds / MiB)
-                    figure(
-                        f"{label}: aws s3 cp", others[-1], "MiB/s", f"peak RSS {rss / MiB:.0f} MiB"
-                    )
-                else:
-                    print("   aws: not installed (pip install awscli)")
-                if others:
-                    ratio(
-                        f"{label}: lamefair / faster of the others (target >= 1)",
-                        ours_rate,
-                        max(others),
-                    )
+                    if aws:
+                        target = f"s3://{bucket}/aws{index}/{source.name}"
+                        command = [aws, "--endpoint-url", endpoint, "s3", "cp", str(source)]
+                        command += [target, "--only-show-errors"]
+                        if source.is_dir():
+                            command.append("--recursive")
+                        runs["aws s3 cp"].append(_timed(command, env, server))
+                    if rclone:
+                        target = f"bench:{bucket}/rclone{index}/{source.name}"
+                        verb = "copy" if source.is_dir() else "copyto"
+                        runs["rclone copy"].append(
+                            _timed([rclone, verb, str(source), target], env, server)
+                        )
+                results = {
+                    tool: _report(label, tool, found, size) for tool, found in runs.items() if found
+                }
+                if not aws:
+                    print("   aws: not installed (make bench installs it)")
+                    continue
+                ours, theirs = results["lamefair upload"], results["aws s3 cp"]
+                ratio(f"{label}: throughput lamefair / aws-cli (target >= 1.1)", ours[0], theirs[0])
+                ratio(
+                    f"{label}: CPU per GiB lamefair / aws-cli (target <= 0.6)", ours[1], theirs[1]
+                )
         finally:
             http.close()
-            process.terminate()
-            process.wait(30)
-
-
-if __name__ == "__main__":
-    _ours_worker(*sys.argv[1:6])
+            catalog.terminate()
+            catalog.wait(30)

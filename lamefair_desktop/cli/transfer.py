@@ -279,7 +279,8 @@ def register_download(parser: argparse.ArgumentParser) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from lamefair_desktop.transfer.download import Downloader, export_aria2
+    from lamefair_desktop.transfer.aria2_export import export_aria2
+    from lamefair_desktop.transfer.download import Downloader
 
     printer = TransferProgress()
     is_file_id = len(args.what) == 36 and args.what.count("-") == 4

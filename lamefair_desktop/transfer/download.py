@@ -1,15 +1,19 @@
 """Downloads through presigned GETs: streamed to a temporary file, resumed with HTTP Range,
 checked against the catalog's SHA-256, then renamed into place. Never a partial file under the
 final name; a download interrupted (network, full disk, kill) continues where it stopped.
+
+Large files go as parallel ranges (ranged_download.py), others as one stream
+(stream_download.py). The files of a folder below the ranged threshold go a few at a time: one
+small file's GET leaves the link idle while it is set up, written and synced. DownloadError and
+StoredCopyChanged live with the answer checks (storage_answers.py) and are imported from here.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -17,23 +21,26 @@ import httpx
 
 from lamefair_catalog.shared import InvalidName, sanitize_relative_path
 from lamefair_desktop.catalog.client import CatalogClient
-from lamefair_desktop.catalog.retry import Cancelled, RetryLater, RetryNow, RetryPolicy
+from lamefair_desktop.catalog.retry import (
+    CancelEvent,
+    Cancelled,
+    EitherEvent,
+    RetryPolicy,
+)
 from lamefair_desktop.catalog.tls import UntrustedCertificate, http_client
+from lamefair_desktop.transfer.ranged_download import (
+    RANGE_SIZE,
+    RANGED_THRESHOLD,
+    STREAMS,
+    RangedFetch,
+    SharedUrl,
+    sidecar_path,
+)
+from lamefair_desktop.transfer.storage_answers import DownloadError, StoredCopyChanged
+from lamefair_desktop.transfer.stream_download import StreamFetch
 
 PARTIAL_SUFFIX = ".lamefair-partial"
-CHUNK = 1024 * 1024
-
-
-class DownloadError(Exception):
-    """A download could not finish; the message says what to do (the partial file is kept)."""
-
-
-class StoredCopyChanged(DownloadError):
-    """Storage holds other bytes (or another length) than the catalog recorded at upload.
-
-    Someone changed the object behind lamefair's back; asking again fetches the same wrong bytes,
-    so this is never retried and the partial file is removed.
-    """
+FILES_AT_ONCE = 4  # a folder's files below the ranged threshold, fetched side by side
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,18 @@ class Downloader:
         progress: Callable[[DownloadProgress], None] | None = None,
         attempts: int = 6,
         backoff: float = 0.5,
+        ranged_threshold: int = RANGED_THRESHOLD,
+        range_size: int = RANGE_SIZE,
+        streams: int = STREAMS,
+        files_at_once: int = FILES_AT_ONCE,
     ) -> None:
         self.client = client
         self.progress = progress
         self.attempts = attempts
         self.backoff = backoff
+        self.ranged_threshold, self.range_size, self.streams = ranged_threshold, range_size, streams
+        self.files_at_once = max(1, files_at_once)
+        self._emit_lock = threading.Lock()  # streams and files in parallel report one at a time
         self.http = http_client(
             client.ca_bundle, timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True
         )
@@ -149,28 +163,51 @@ class Downloader:
             batch = objects[start : start + 1000]
             for signed in self.client.presign_keys(bucket, [o.key for o in batch]):
                 urls[signed["key"]] = signed["url"]
-        written = []
-        for obj in objects:
-            if cancel is not None and cancel.is_set():
-                break
+        stop = threading.Event()  # one file failed: start no other, stop those under way
+        halt = EitherEvent(stop, cancel) if cancel is not None else stop
+        failures: list[BaseException] = []  # the first is the cause; the others were stopped
+
+        def one(obj: RemoteObject) -> Path | None:
+            if halt.is_set():
+                return None
             target = _inside(out_dir, obj.relative_path)
-            self.fetch(
-                lambda o=obj: self.client.presign_keys(bucket, [o.key])[0]["url"],
-                target,
-                size=obj.size,
-                sha256=obj.sha256,
-                label=obj.relative_path,
-                first_url=urls[obj.key],
-                cancel=cancel,
-            )
-            written.append(target)
+            try:
+                self.fetch(
+                    lambda: self.client.presign_keys(bucket, [obj.key])[0]["url"],
+                    target,
+                    size=obj.size,
+                    sha256=obj.sha256,
+                    label=obj.relative_path,
+                    first_url=urls[obj.key],
+                    cancel=halt,
+                )
+            except BaseException as exc:
+                with self._emit_lock:
+                    failures.append(exc)
+                stop.set()
+                return None
+            return target
+
+        large = [o for o in objects if self._ranged(o.size)]  # each one uses every stream
+        with ThreadPoolExecutor(self.files_at_once, thread_name_prefix="download") as pool:
+            futures = [pool.submit(one, o) for o in objects if not self._ranged(o.size)]
+            written = [path for future in futures if (path := future.result()) is not None]
+        for obj in large:
+            if (path := one(obj)) is not None:
+                written.append(path)
+        if failures:
+            raise failures[0]
         return written
+
+    def _ranged(self, size: int | None) -> bool:
+        return size is not None and size >= max(1, self.ranged_threshold)
 
     # --- fetching -----------------------------------------------------------------------------
 
     def _emit(self, label: str, done: int, size: int | None, state: str, error: str = "") -> None:
         if self.progress is not None:
-            self.progress(DownloadProgress(label, done, size, state, error))
+            with self._emit_lock:
+                self.progress(DownloadProgress(label, done, size, state, error))
 
     def fetch(
         self,
@@ -181,24 +218,34 @@ class Downloader:
         sha256: str | None,
         label: str,
         first_url: str | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelEvent | None = None,
     ) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(
+                f"{label}: cannot create the folder {target.parent}: {exc.strerror}; "
+                "choose another destination."
+            ) from None
         partial = target.with_name(target.name + PARTIAL_SUFFIX)
         resumed = partial.exists()
-        done, digest = self._fetch(url_source, first_url, partial, size, label, cancel)
+        fetch = self._fetch_ranged if self._ranged(size) else self._fetch_stream
+        done, digest = fetch(url_source, first_url, partial, size, sha256, label, cancel)
         if sha256 is not None and digest != sha256 and resumed:
             # The partial file came from an earlier run: the mismatch may be its bytes, not the
             # stored object's. Start from zero once; a second mismatch is the stored copy.
             partial.unlink(missing_ok=True)
-            done, digest = self._fetch(url_source, None, partial, size, label, cancel)
+            sidecar_path(partial).unlink(missing_ok=True)
+            done, digest = fetch(url_source, None, partial, size, sha256, label, cancel)
         if sha256 is not None and digest != sha256:
             raise self._changed(label, partial, done, size)
         os.replace(partial, target)
+        sidecar_path(partial).unlink(missing_ok=True)
         self._emit(label, done, size, "verified")
 
     def _changed(self, label: str, partial: Path, done: int, size: int | None) -> StoredCopyChanged:
         partial.unlink(missing_ok=True)
+        sidecar_path(partial).unlink(missing_ok=True)
         self._emit(label, done, size, "failed", "storage changed outside lamefair")
         return StoredCopyChanged(
             f"The stored copy of {label} differs from what was uploaded: storage was changed "
@@ -206,146 +253,68 @@ class Downloader:
             "to restore it from the original."
         )
 
-    def _fetch(
+    def _fetch_stream(
         self,
         url_source: UrlSource,
         first_url: str | None,
         partial: Path,
         size: int | None,
+        sha256: str | None,
         label: str,
-        cancel: threading.Event | None,
+        cancel: CancelEvent | None,
     ) -> tuple[int, str]:
-        """Fill `partial` up to `size` bytes, resuming what it holds: (bytes, SHA-256 hex).
+        """Fill `partial` with one GET, resumed with Range (stream_download.py)."""
+        return StreamFetch(
+            self.http,
+            url_source,
+            first_url,
+            partial,
+            size=size,
+            label=label,
+            emit=lambda done, state="downloading", error="": self._emit(
+                label, done, size, state, error
+            ),
+            changed=lambda done: self._changed(label, partial, done, size),
+            policy=RetryPolicy(self.attempts, self.backoff, max_backoff=10.0),
+            cancel=cancel,
+        ).run()
 
-        Network errors are retried by the one policy (catalog/retry.py), each try resuming
-        from the bytes already written; an expired URL is replaced at once."""
-        got = _Partial(partial)
-        url = first_url or url_source()
-
-        def until_done() -> None:
-            nonlocal url
-            while size is None or got.done < size or size == 0:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled
-                try:
-                    finished = self._stream(url, got, size, label, cancel)
-                except UntrustedCertificate as exc:
-                    raise DownloadError(f"{label}: {exc}") from None
-                except _Expired:
-                    url = url_source()
-                    raise RetryNow("expired") from None
-                except httpx.TransportError as exc:
-                    raise RetryLater("network", exc) from None
-                if finished or size is None or size == 0:
-                    return
-
-        policy = RetryPolicy(self.attempts, self.backoff, max_backoff=10.0)
+    def _fetch_ranged(
+        self,
+        url_source: UrlSource,
+        first_url: str | None,
+        partial: Path,
+        size: int | None,
+        sha256: str | None,
+        label: str,
+        cancel: CancelEvent | None,
+    ) -> tuple[int, str]:
+        """Fill `partial` with parallel ranges (ranged_download.py): (bytes, SHA-256 hex)."""
+        assert size is not None
+        ranged = RangedFetch(
+            self.http,
+            SharedUrl(url_source, first_url),
+            partial,
+            size=size,
+            sha256=sha256,
+            label=label,
+            emit=lambda done: self._emit(label, done, size, "downloading"),
+            changed=lambda: StoredCopyChanged(label),  # the streams stop; cleaned up below
+            policy=RetryPolicy(self.attempts, self.backoff, max_backoff=10.0),
+            cancel=cancel,
+            range_size=self.range_size,
+            streams=self.streams,
+        )
         try:
-            policy.run(until_done, cancel=cancel)
+            return size, ranged.run()
+        except StoredCopyChanged:  # every stream has stopped: nothing writes the files again
+            raise self._changed(label, partial, 0, size) from None
         except Cancelled:
             raise DownloadError(
                 f"{label}: cancelled; run the download again to continue."
             ) from None
-        except RetryLater:
-            raise DownloadError(
-                f"{label}: the network keeps failing ({got.done} of {size} bytes kept); "
-                "run the download again to continue."
-            ) from None
-        except RetryNow:
-            raise DownloadError(f"{label}: storage refused the download (403).") from None
-        if size is not None and got.done != size:
-            raise DownloadError(f"{label}: got {got.done} bytes, expected {size}; try again.")
-        return got.done, got.digest.hexdigest()
-
-    def _stream(
-        self,
-        url: str,
-        got: _Partial,
-        size: int | None,
-        label: str,
-        cancel: threading.Event | None,
-    ) -> bool:
-        """One GET from the bytes already held to the end; True when nothing is left to ask."""
-        partial = got.path
-        headers = {"Range": f"bytes={got.done}-"} if got.done else {}
-        try:
-            with self.http.stream("GET", url, headers=headers) as response:
-                if response.status_code == 403:
-                    response.read()
-                    if "expired" in response.text.lower():
-                        raise _Expired
-                    raise DownloadError(f"{label}: storage refused the download (403).")
-                stored_size = _stored_size(response)
-                if size is not None and stored_size is not None and stored_size != size:
-                    raise self._changed(label, partial, got.done, size)
-                if response.status_code == 416 and size is not None and got.done >= size:
-                    return True
-                if response.status_code == 416:  # less is stored than the catalog recorded
-                    raise self._changed(label, partial, got.done, size)
-                if response.status_code not in (200, 206):
-                    raise DownloadError(
-                        f"{label}: storage answered {response.status_code}; try again later."
-                    )
-                if response.status_code == 200 and got.done:
-                    # The server ignored the Range: start over rather than append twice.
-                    got.restart()
-                with open(partial, "ab") as handle:
-                    for block in response.iter_bytes(CHUNK):
-                        handle.write(block)
-                        got.add(block)
-                        self._emit(label, got.done, size, "downloading")
-                        if cancel is not None and cancel.is_set():
-                            break
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                self._emit(label, got.done, size, "failed", "disk full")
-                raise DownloadError(
-                    f"{label}: the disk holding {partial.parent} is full ({got.done} bytes kept "
-                    "in a partial file); free some space and run the download again."
-                ) from exc
-            raise DownloadError(f"{label}: cannot write {partial}: {exc.strerror}.") from exc
-        return False
-
-
-class _Expired(Exception):
-    """The presigned URL outlived its validity: ask the catalog for a fresh one."""
-
-
-class _Partial:
-    """The partial file and the running SHA-256 of what it holds (resumed from disk)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.digest = hashlib.sha256()
-        self.done = 0
-        if path.exists():  # resume: hash what we already have, then ask for the rest
-            self.done = path.stat().st_size
-            with open(path, "rb") as handle:
-                while block := handle.read(CHUNK):
-                    self.digest.update(block)
-
-    def add(self, block: bytes) -> None:
-        self.digest.update(block)
-        self.done += len(block)
-
-    def restart(self) -> None:
-        self.done, self.digest = 0, hashlib.sha256()
-        self.path.unlink(missing_ok=True)
-
-
-def _stored_size(response: httpx.Response) -> int | None:
-    """The whole object's size as storage states it: `Content-Range: bytes a-b/N` (206, 416) or
-    the length of a full answer (200); None when it does not say."""
-    content_range = response.headers.get("content-range", "")
-    total = content_range.rpartition("/")[2]
-    if total.isdigit():
-        return int(total)
-    length = response.headers.get("content-length", "")
-    if response.status_code == 200 and length.isdigit():
-        return int(length)
-    return None
+        except UntrustedCertificate as exc:
+            raise DownloadError(f"{label}: {exc}") from None
 
 
 def _inside(out_dir: Path, relative: str) -> Path:
@@ -360,30 +329,3 @@ def _inside(out_dir: Path, relative: str) -> Path:
     except InvalidName as exc:
         raise DownloadError(f"Refusing to save {relative!r}: {exc}") from None
     return Path(out_dir) / clean
-
-
-def aria2_manifest(entries: list[tuple[str, str, str | None]]) -> str:
-    """An aria2 input file: each URL, then `out=` (relative path) and `checksum=sha-256=`."""
-    lines = []
-    for url, relative, sha256 in entries:
-        lines.append(url)
-        lines.append(f"  out={relative}")
-        if sha256:
-            lines.append(f"  checksum=sha-256={sha256}")
-    return "\n".join(lines) + "\n"
-
-
-def export_aria2(client: CatalogClient, bucket: str, prefix: str, destination: Path) -> int:
-    """Write an aria2 input file for a folder; returns how many objects it lists."""
-    downloader = Downloader(client)
-    try:
-        objects = downloader.list_prefix(bucket, prefix)
-    finally:
-        downloader.close()
-    entries = []
-    for start in range(0, len(objects), 1000):
-        batch = objects[start : start + 1000]
-        signed = {s["key"]: s["url"] for s in client.presign_keys(bucket, [o.key for o in batch])}
-        entries += [(signed[o.key], o.relative_path, o.sha256) for o in batch]
-    destination.write_text(aria2_manifest(entries), encoding="utf-8")
-    return len(entries)

@@ -34,10 +34,8 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.home.preview_cache import preview_dir
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.nexus.formats import PREVIEWABLE_SUFFIXES
-from lamefair_desktop.transfer.download import (
-    RemoteObject,
-    export_aria2,
-)
+from lamefair_desktop.transfer.aria2_export import export_aria2
+from lamefair_desktop.transfer.download import RemoteObject
 from lamefair_desktop.transfer.download_job import (
     Downloaded,
     PreviewCache,
