@@ -233,8 +233,8 @@ def _write(
     images = (opened, *opened.extra_images)
     for number, image in enumerate(images, start=1):
         write_image(w, f"{EVENT}/image{number}", image, mapping, progress, cancel)
-    w.entry["measurement"].attrs["default"] = "event1"
-    w.entry[EVENT].attrs["default"] = "image1"
+    w.attr(w.group("measurement"), "default", "event1")
+    w.attr(w.group(EVENT), "default", "image1")
     source_sha256 = known_sha256 or hashing.result()
     for number, image in enumerate(images, start=1):
         detector = "detector1" if number == 1 else image.label or f"image {number}"
