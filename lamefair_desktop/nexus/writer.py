@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import threading
@@ -23,7 +24,6 @@ from typing import Any
 
 import h5py
 
-from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.entry_notes import (
@@ -93,14 +93,46 @@ def convert(
     conversion (None: the pair's setting, else this computer's zone).
     """
     source, output = Path(source), Path(output)
+    # Hash the source on the second core from the start (hashlib releases the GIL while it
+    # digests): the checksum is needed only by the notes written after the image.
+    hashing = _BackgroundHash(source) if source_sha256 is None else None
+    try:
+        return _convert(
+            source,
+            output,
+            pair,
+            pair_origin,
+            zone,
+            context,
+            registry,
+            hashing,
+            source_sha256,
+            progress,
+            cancel,
+        )
+    finally:
+        if hashing is not None:
+            hashing.stop()  # a failed conversion must not leave a thread reading a large file
+
+
+def _convert(
+    source: Path,
+    output: Path,
+    pair: str | None,
+    pair_origin: PairOrigin,
+    zone: ZoneChoice | None,
+    context: dict | None,
+    registry: MappingRegistry | None,
+    hashing: _BackgroundHash | None,
+    source_sha256: str | None,
+    progress: Callable[[int, int], None] | None,
+    cancel: threading.Event | None,
+) -> ConversionResult:
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_source(source) as opened:
         choice = choose_mapping(registry, opened.flavour, pair, pair_origin)
         mapping = choice.mapping
-        # Hash the source on the second core while the frames are copied (hashlib releases the
-        # GIL); the checksum is only needed for the notes written after the image.
-        hashing = _BackgroundHash(source) if source_sha256 is None else None
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
         try:
@@ -192,23 +224,47 @@ def anticipate(
 
 
 class _BackgroundHash:
+    """SHA-256 of the source on another thread while this one converts.
+
+    Each read and each digest update releases the GIL, but taking it back waits for the
+    converting thread: up to the 5 ms switch interval while that runs Python, or the whole of a
+    C call that keeps the GIL (h5py's write of a 32 MiB image, ~15 ms). With 1 MiB steps a
+    32 MiB file needed 64 such hand-overs, and on a busy machine each also waits for a free
+    core; 4 MiB steps need 16 and stay below half a 2048 x 2048 16-bit frame of memory.
+    """
+
+    STEP = 4 * 1024 * 1024
+
     def __init__(self, path: Path) -> None:
         self._digest: str | None = None
         self._error: BaseException | None = None
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
     def _run(self, path: Path) -> None:
         try:
-            self._digest = sha256_of(path)
+            digest = hashlib.sha256()
+            buffer = memoryview(bytearray(self.STEP))
+            with open(path, "rb", buffering=0) as handle:
+                while not self._stopped.is_set():
+                    count = handle.readinto(buffer)
+                    if not count:
+                        self._digest = digest.hexdigest()
+                        return
+                    digest.update(buffer[:count])
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
             self._error = exc
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def result(self) -> str:
         self._thread.join()
         if self._error is not None:
             raise ConversionError(f"Cannot read {self._error}") from self._error
-        assert self._digest is not None
+        if self._digest is None:
+            raise ConversionError("The source's SHA-256 was stopped before it was complete.")
         return self._digest
 
 
