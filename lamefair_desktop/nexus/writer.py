@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 
 import h5py
 
+from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.entry_notes import (
@@ -224,16 +224,8 @@ def anticipate(
 
 
 class _BackgroundHash:
-    """SHA-256 of the source on another thread while this one converts.
-
-    Each read and each digest update releases the GIL, but taking it back waits for the
-    converting thread: up to the 5 ms switch interval while that runs Python, or the whole of a
-    C call that keeps the GIL (h5py's write of a 32 MiB image, ~15 ms). With 1 MiB steps a
-    32 MiB file needed 64 such hand-overs, and on a busy machine each also waits for a free
-    core; 4 MiB steps need 16 and stay below half a 2048 x 2048 16-bit frame of memory.
-    """
-
-    STEP = 4 * 1024 * 1024
+    """SHA-256 of the source on another thread while this one converts (hashlib and the reads
+    release the GIL). `stop()` ends it early when the conversion fails."""
 
     def __init__(self, path: Path) -> None:
         self._digest: str | None = None
@@ -244,17 +236,15 @@ class _BackgroundHash:
 
     def _run(self, path: Path) -> None:
         try:
-            digest = hashlib.sha256()
-            buffer = memoryview(bytearray(self.STEP))
-            with open(path, "rb", buffering=0) as handle:
-                while not self._stopped.is_set():
-                    count = handle.readinto(buffer)
-                    if not count:
-                        self._digest = digest.hexdigest()
-                        return
-                    digest.update(buffer[:count])
+            self._digest = sha256_of(path, progress=self._check)
+        except _Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
             self._error = exc
+
+    def _check(self, _count: int) -> None:
+        if self._stopped.is_set():
+            raise _Stopped
 
     def stop(self) -> None:
         self._stopped.set()
@@ -266,6 +256,10 @@ class _BackgroundHash:
         if self._digest is None:
             raise ConversionError("The source's SHA-256 was stopped before it was complete.")
         return self._digest
+
+
+class _Stopped(Exception):
+    pass
 
 
 def _write(
