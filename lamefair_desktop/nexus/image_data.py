@@ -48,17 +48,18 @@ def write_image(
     rows, columns = tiff.frame_shape
     image = w.group(image_path, "NXimage")
     kind = data_group_name(frames, channels)
-    image.attrs["default"] = kind
-    data = w.group(f"{image_path}/{kind}", "NXdata")
+    w.attr(image, "default", kind)
+    data_path = f"{image_path}/{kind}"
+    data = w.group(data_path, "NXdata")
     title = f"{tiff.path.name} ({tiff.label})" if tiff.label else tiff.path.name
-    w.field(f"{image_path}/{kind}/title", title)
-    data.attrs["signal"] = "real"
+    w.field(f"{data_path}/title", title)
+    w.attr(data, "signal", "real")
     plane = (channels, rows, columns) if channels > 1 else (rows, columns)
     shape = (frames, *plane) if frames > 1 else plane
     # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
     chunks = (1, *plane) if frames > 1 else None
     signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
-    signal.attrs["long_name"] = _signal_name(mapping, channels)
+    w.attr(signal, "long_name", _signal_name(mapping, channels))
     for index in range(frames):
         if cancel is not None and cancel.is_set():
             return
@@ -72,19 +73,19 @@ def write_image(
         if progress is not None:
             progress(index + 1, frames)
 
-    axes = _write_axes(data, tiff)
+    axes = _write_axes(w, data_path, tiff)
     if channels > 1:
         names = ", ".join(f"{i} {CHANNEL_NAMES[i]}" for i in range(channels))
-        axis = data.create_dataset("axis_k", data=np.arange(channels, dtype=np.uint8))
-        axis.attrs["long_name"] = f"colour channel ({names})"
+        channel = np.arange(channels, dtype=np.uint8)
+        w.field(f"{data_path}/axis_k", channel, long_name=f"colour channel ({names})")
         axes = ["axis_k", *axes]
     if frames > 1:
-        indices = data.create_dataset("indices_image", data=np.arange(frames, dtype=np.int64))
-        indices.attrs["long_name"] = "frame"
+        indices = np.arange(frames, dtype=np.int64)
+        w.field(f"{data_path}/indices_image", indices, long_name="frame")
         axes = ["indices_image", *axes]
     data.attrs["axes"] = axes
     for position, axis in enumerate(axes):
-        data.attrs[f"{axis}_indices"] = np.uint64(position)
+        w.attr(data, f"{axis}_indices", np.uint64(position))
 
 
 def _signal_name(mapping: Mapping, channels: int) -> str:
@@ -95,7 +96,7 @@ def _signal_name(mapping: Mapping, channels: int) -> str:
     return "Intensity (counts)"
 
 
-def _write_axes(data: Any, tiff: Any) -> list[str]:
+def _write_axes(w: Any, data_path: str, tiff: Any) -> list[str]:
     rows, columns = tiff.frame_shape
     calibration = tiff.calibration
     reciprocal = calibration.unit == "1/m"
@@ -112,9 +113,7 @@ def _write_axes(data: Any, tiff: Any) -> list[str]:
             values = np.arange(count, dtype=np.float64)
             unit = "px"
             label = f"{names[axis]} (pixel, uncalibrated)"
-        dataset = data.create_dataset(axis, data=values)
-        dataset.attrs["units"] = unit
-        dataset.attrs["long_name"] = label
+        w.field(f"{data_path}/{axis}", values, units=unit, long_name=label)
     return axes
 
 

@@ -93,14 +93,46 @@ def convert(
     conversion (None: the pair's setting, else this computer's zone).
     """
     source, output = Path(source), Path(output)
+    # Hash the source on the second core from the start (hashlib releases the GIL while it
+    # digests): the checksum is needed only by the notes written after the image.
+    hashing = _BackgroundHash(source) if source_sha256 is None else None
+    try:
+        return _convert(
+            source,
+            output,
+            pair,
+            pair_origin,
+            zone,
+            context,
+            registry,
+            hashing,
+            source_sha256,
+            progress,
+            cancel,
+        )
+    finally:
+        if hashing is not None:
+            hashing.stop()  # a failed conversion must not leave a thread reading a large file
+
+
+def _convert(
+    source: Path,
+    output: Path,
+    pair: str | None,
+    pair_origin: PairOrigin,
+    zone: ZoneChoice | None,
+    context: dict | None,
+    registry: MappingRegistry | None,
+    hashing: _BackgroundHash | None,
+    source_sha256: str | None,
+    progress: Callable[[int, int], None] | None,
+    cancel: threading.Event | None,
+) -> ConversionResult:
     registry = registry or default_registry()
     context = normalise_context(context)
     with open_source(source) as opened:
         choice = choose_mapping(registry, opened.flavour, pair, pair_origin)
         mapping = choice.mapping
-        # Hash the source on the second core while the frames are copied (hashlib releases the
-        # GIL); the checksum is only needed for the notes written after the image.
-        hashing = _BackgroundHash(source) if source_sha256 is None else None
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
         try:
@@ -192,24 +224,42 @@ def anticipate(
 
 
 class _BackgroundHash:
+    """SHA-256 of the source on another thread while this one converts (hashlib and the reads
+    release the GIL). `stop()` ends it early when the conversion fails."""
+
     def __init__(self, path: Path) -> None:
         self._digest: str | None = None
         self._error: BaseException | None = None
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
     def _run(self, path: Path) -> None:
         try:
-            self._digest = sha256_of(path)
+            self._digest = sha256_of(path, progress=self._check)
+        except _Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
             self._error = exc
+
+    def _check(self, _count: int) -> None:
+        if self._stopped.is_set():
+            raise _Stopped
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def result(self) -> str:
         self._thread.join()
         if self._error is not None:
             raise ConversionError(f"Cannot read {self._error}") from self._error
-        assert self._digest is not None
+        if self._digest is None:
+            raise ConversionError("The source's SHA-256 was stopped before it was complete.")
         return self._digest
+
+
+class _Stopped(Exception):
+    pass
 
 
 def _write(
@@ -233,8 +283,8 @@ def _write(
     images = (opened, *opened.extra_images)
     for number, image in enumerate(images, start=1):
         write_image(w, f"{EVENT}/image{number}", image, mapping, progress, cancel)
-    w.entry["measurement"].attrs["default"] = "event1"
-    w.entry[EVENT].attrs["default"] = "image1"
+    w.attr(w.group("measurement"), "default", "event1")
+    w.attr(w.group(EVENT), "default", "image1")
     source_sha256 = known_sha256 or hashing.result()
     for number, image in enumerate(images, start=1):
         detector = "detector1" if number == 1 else image.label or f"image {number}"
