@@ -160,9 +160,10 @@ class File(Base):
     path: Mapped[str] = mapped_column(String(1024))
     key: Mapped[str] = mapped_column(String(1024))
     size: Mapped[int] = mapped_column(BigInteger)
-    # Null until the uploading client declares it (single PUT: at its plan; multipart: on
-    # completion, hashed while sending). A stored file always has one.
-    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # "" until the uploading client declares it (single PUT: at its plan; multipart: on
+    # completion, hashed while sending); a stored file always has one. Not NULL: making the
+    # column nullable would rebuild `files` on SQLite, which its foreign keys forbid in place.
+    sha256: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")
     upload_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
     part_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

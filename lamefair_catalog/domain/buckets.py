@@ -101,7 +101,7 @@ def _known_objects(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str, 
         ).all()
         rows = [*raw, *derived]
         checked = last_results(session, {row.id: row.sha256 for row in rows})
-    return {row.key: (row.sha256, checked.get(row.id)) for row in rows}
+    return {row.key: (row.sha256 or None, checked.get(row.id)) for row in rows}
 
 
 def presign_keys(

@@ -107,7 +107,7 @@ def _new_measurement(
             path=path,
             key=prefix + path,
             size=item.size,
-            sha256=item.sha256,
+            sha256=item.sha256 or "",
             state="pending",
         )
         for path, item in paths.items()

@@ -106,7 +106,7 @@ def file_out(row: File, bucket: str) -> t.FileOut:
         bucket=bucket,
         key=row.key,
         size=row.size,
-        sha256=row.sha256,
+        sha256=row.sha256 or None,  # "" in the table: not declared yet
         state=row.state,
         error=row.error,
         stored_at=row.stored_at,

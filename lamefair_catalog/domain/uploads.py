@@ -111,7 +111,7 @@ def _declared(row: File, sha256: str | None) -> None:
     what was registered or declared before (the file changed since)."""
     if sha256 is None:
         return
-    if row.sha256 is not None and row.sha256 != sha256:
+    if row.sha256 and row.sha256 != sha256:
         raise Conflict(
             f"{row.path} reads differently now (SHA-256 {sha256[:12]}…) than when it was "
             f"registered or first sent ({row.sha256[:12]}…): the file changed. Add it again "
@@ -130,7 +130,7 @@ def _plan(
     if row.size <= catalog.settings.multipart_threshold:
         # The PUT signs the whole file's checksum: S3 stores those bytes or none.
         _declared(row, sha256)
-        if row.sha256 is None:
+        if not row.sha256:
             raise Invalid(
                 f"{row.path} goes in one PUT, which signs its SHA-256: send it with the plan "
                 "request (`sha256`).",
@@ -255,7 +255,7 @@ def _complete(
     if row.state == "stored":
         return file_out(row, bucket), None  # a repeated complete after a lost response
     sha256 = row.sha256 or body.sha256
-    if sha256 is None:
+    if not sha256:
         raise Invalid(
             f"Completing {row.path} needs the file's SHA-256 (`sha256`): it was registered "
             "without one.",

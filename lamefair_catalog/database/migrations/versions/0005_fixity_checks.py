@@ -1,7 +1,7 @@
 """fixity: per-object check state, every check recorded, full passes
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07 02:00:00
 
 `lamefair-catalog fixity` re-reads stored objects and compares their SHA-256 with the recorded
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
