@@ -159,17 +159,21 @@ class BatchRunner:
                 # large are not read ahead again (see _read_small).
                 self.multipart_from = min(self.multipart_from, item.size)
 
+        hashes: dict[str, str] = {}  # of the files sent, for their completion
+
         def upload(pair: tuple[QueuedFile, dict]) -> str:
             item, plan = pair
             read = reads.pop(item.file_id, None)  # its buffer is let go once sent
-            return self.upload_one(item, cancel, plan, defer_complete=True, read=read)
+            result = self.upload_one(item, cancel, plan, defer_complete=True, read=read)
+            if result == SENT:
+                hashes[item.file_id] = read.sha256 if read else self.queue.get(item.file_id).sha256
+            return result
 
         results = self._in_parallel(upload, planned)
         reads.clear()
         sent = [item for (item, _), result in zip(planned, results, strict=True) if result == SENT]
         if not sent:
             return
-        hashes = {item.file_id: item.sha256 for item in self.queue.items() if item.file_id in by_id}
         try:
             done = self.client.complete_uploads(
                 measurement_id, [(i.file_id, hashes.get(i.file_id)) for i in sent]
