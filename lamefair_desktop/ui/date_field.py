@@ -8,7 +8,7 @@ month, not the minimum's (January 1900).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QDateTime, QTime
+from PySide6.QtCore import QDate, QDateTime, QEvent, QTime
 from PySide6.QtWidgets import QDateEdit, QDateTimeEdit, QWidget
 
 UNSET = QDateTime(QDate(1900, 1, 1), QTime(0, 0))
@@ -24,6 +24,7 @@ class _Optional:
         self.setMinimumDateTime(UNSET)
         self.setSpecialValueText("not set")
         self.setDateTime(UNSET)
+        self.calendarWidget().installEventFilter(self)  # creates the popup's calendar
 
     def is_set(self) -> bool:
         return self.dateTime() != UNSET
@@ -45,13 +46,13 @@ class _Optional:
     def clear_value(self) -> None:
         self.setDateTime(UNSET)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's naming
-        was_set = self.is_set()
-        super().mousePressEvent(event)
-        calendar = self.calendarWidget()
-        if not was_set and calendar is not None:
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's naming
+        # The popup sets its calendar to the field's date just before showing it: for an empty
+        # field that is January 1900, so turn to this month once it shows.
+        if event.type() == QEvent.Type.Show and not self.is_set():
             today = QDate.currentDate()
-            calendar.setCurrentPage(today.year(), today.month())
+            watched.setCurrentPage(today.year(), today.month())
+        return False
 
 
 class DateField(_Optional, QDateEdit):

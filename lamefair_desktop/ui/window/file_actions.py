@@ -28,11 +28,11 @@ def file_entry(node: TreeNode) -> Entry:
 
 def not_available(node: TreeNode) -> str:
     """Why a file cannot be fetched ("" when it can)."""
-    if not node.data.get("bucket") or not node.data.get("key"):
-        return f"{node.name} has no place in storage yet (not registered with the catalog)."
     state = node.data.get("state")
     if state != "stored":
         return f"{node.name} is not stored ({state}): only stored files can be fetched."
+    if not node.data.get("bucket") or not node.data.get("key"):
+        return f"The catalog has not said where {node.name} is stored yet; sync (F5)."
     return ""
 
 
