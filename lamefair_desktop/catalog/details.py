@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lamefair_desktop.catalog.tree import TreeNode
+from lamefair_desktop.catalog.tree import LoadState, TreeNode
 
 KIND_TITLE = {
     "project": "Project",
@@ -117,10 +117,18 @@ def _text(field: str, value) -> str:
     return str(value)
 
 
+def files_of(node: TreeNode) -> list[dict]:
+    """A measurement's files: its file nodes once loaded, else the list registered with it.
+    The change feed updates each file on its own (its state, its SHA-256): the copy inside the
+    measurement's JSON keeps the states it had when the measurement was registered."""
+    if node.state is LoadState.LOADED:
+        return [child.data for child in node.children if child.kind == "file"]
+    return list(node.data.get("files") or [])
+
+
 def _counts(node: TreeNode) -> str:
-    data = node.data
     if node.kind == "measurement":
-        files = data.get("files") or []
+        files = files_of(node)
         stored = sum(f.get("state") == "stored" for f in files)
         derived = sum(len(f.get("derived") or []) for f in files)
         return f"{len(files)} file(s), {stored} stored" + (f", {derived} NXem" if derived else "")
@@ -137,7 +145,7 @@ def readme_of(node: TreeNode) -> StoredText | None:
     """A measurement's README.txt: beside its files (their key is `<prefix><path>`)."""
     if node.kind != "measurement":
         return None
-    for file in node.data.get("files") or []:
+    for file in files_of(node):
         key, path, bucket = str(file.get("key", "")), str(file.get("path", "")), file.get("bucket")
         if bucket and path and key.endswith(path):
             return StoredText(str(bucket), key[: len(key) - len(path)] + README)
@@ -148,7 +156,7 @@ def _size(node: TreeNode) -> int | None:
     if node.kind == "file":
         return int(node.data.get("size") or 0)
     if node.kind == "measurement":
-        return sum(int(f.get("size") or 0) for f in node.data.get("files") or [])
+        return sum(int(f.get("size") or 0) for f in files_of(node))
     return None
 
 

@@ -194,6 +194,8 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         return index.data(NODE_ROLE) if index.isValid() else None
 
     def _children_loaded(self, node: TreeNode) -> None:
+        if node is self.selected_node():
+            self.details.show_node(node)  # a measurement's files, with their current states
         if node is self.tree_model.tree.root:
             self._show_first_run()
             self._hint_if_empty()
@@ -226,6 +228,9 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         self._update_actions()
         node = self.selected_node()
         self.details.show_node(node)
+        index = self.catalog_view.currentIndex()
+        if node is not None and node.kind == "measurement" and self.tree_filter.canFetchMore(index):
+            self.tree_filter.fetchMore(index)  # its files, for the counts (on a worker)
         if self.engines is not None and node is not None and node.kind == "experiment":
             # Watch folders that follow the selection send their files here from now on.
             self.engines.select_experiment(node.id)

@@ -61,6 +61,7 @@ class DetailsPane(QWidget):
         self.settings: Settings | None = None
         self.details: Details | None = None
         self._node: TreeNode | None = None
+        self._readme_for: tuple[TreeNode | None, StoredText | None] | None = None
         self._jobs = JobGroup(lambda _message: None)  # each job has its own failure handler
         self.title = QLabel(NOTHING)
         self.title.setWordWrap(True)
@@ -124,7 +125,8 @@ class DetailsPane(QWidget):
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.form.addRow(f"{label}:", text)
-        self._show_readme(details.readme)
+        if (node, details.readme) != self._readme_for:  # not again for the same entry
+            self._show_readme(details.readme)
 
     def value(self, label: str) -> str:
         """The value shown for a field (tests, and what a screen reader reads)."""
@@ -135,6 +137,7 @@ class DetailsPane(QWidget):
         return ""
 
     def _show_readme(self, where: StoredText | None) -> None:
+        self._readme_for = (self._node, where)
         shown = where is not None
         self.readme_label.setVisible(shown)
         self.readme.setVisible(shown)
