@@ -50,7 +50,8 @@ def test_a_sample_shows_its_fields_counts_and_who_created_it():
 
 def test_a_measurement_counts_its_files_and_knows_where_its_readme_is():
     details = details_of(TreeNode("measurement", "m1", "20261120-090000-abcd", MEASUREMENT))
-    assert dict(details.fields)["Description"] == "two overviews"
+    assert details.title == "Measurement · two overviews"  # what was typed, not the slug
+    assert dict(details.fields)["Folder"] == "20261120-090000-abcd"
     assert details.counts == "2 file(s), 1 stored, 1 NXem"
     assert details.size == 3072
     assert details.created == "created by bob"  # no time in the cache: none invented

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.tree import LoadState, TreeNode
 
 KIND_TITLE = {
@@ -114,6 +115,8 @@ def _text(field: str, value) -> str:
         return ", ".join(str(v) for v in value)
     if field in TIMES:
         return local_time(value)
+    if field == "instrument_pair" and value == GENERIC_PAIR:
+        return "detected from each file"
     return str(value)
 
 
@@ -177,8 +180,10 @@ def details_of(node: TreeNode) -> Details:
         )
         if part
     )
+    # A measurement by what the operator typed, when they did (its name is a time-stamped slug).
+    name = (node.kind == "measurement" and data.get("description")) or node.name or "(unnamed)"
     return Details(
-        f"{KIND_TITLE.get(node.kind, node.kind)} · {node.name or '(unnamed)'}",
+        f"{KIND_TITLE.get(node.kind, node.kind)} · {name}",
         fields,
         _counts(node),
         _size(node),

@@ -124,8 +124,7 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         self.catalog_split.setObjectName("catalog-splitter")
         self.catalog_split.addWidget(self.catalog_view)
         self.catalog_split.addWidget(self.details)
-        self.catalog_split.setStretchFactor(0, 3)
-        self.catalog_split.setStretchFactor(1, 2)
+        self.catalog_split.setSizes([440, 320])
         self.first_run = FirstRun()
         self.first_run.hide()
         for signal in (
@@ -197,8 +196,7 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         if node is self.selected_node():
             self.details.show_node(node)  # a measurement's files, with their current states
         if node is self.tree_model.tree.root:
-            self._show_first_run()
-            self._hint_if_empty()
+            self._show_first_run()  # said there, no more in the status bar (it was cut)
 
     def _show_first_run(self) -> None:
         """The catalog answered with no project: say what to do instead of an empty tree."""
@@ -209,20 +207,6 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         self.first_run.setVisible(empty)
         self.catalog_split.setVisible(not empty)
         self.filter_box.setVisible(not empty)
-
-    def _hint_if_empty(self) -> None:
-        """A first start: say where to begin (only when the catalog answered and we may write)."""
-        root = self.tree_model.tree.root
-        if (
-            root.state is LoadState.LOADED
-            and not root.children
-            and self.online
-            and (self.identity.signed_in)
-        ):
-            self.statusBar().showMessage(
-                "The catalog is empty: start with Catalog > New project (Ctrl+Shift+N), then add "
-                "a proposal, a sample and an experiment, and drop files on the experiment."
-            )
 
     def _selection_changed(self) -> None:
         self._update_actions()
@@ -333,8 +317,6 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
             # The feed may carry the catalog's FAIRmat verdicts for the NXem column.
             if self.workspace is not None:
                 self.transfers.reload(self.workspace.uploads)
-        elif not result.problem:
-            self._hint_if_empty()
         self.catalog_synced.emit(result.changes)
 
     def notify(self, text: str) -> None:
