@@ -23,7 +23,9 @@ def file_entry(node: TreeNode) -> Entry:
     """The bucket browser's entry for a file node (bucket and key from the cached entity)."""
     data = node.data
     key = str(data.get("key", ""))
-    return Entry(key.rsplit("/", 1)[-1], key, False, int(data.get("size") or 0), data.get("sha256"))
+    # An undeclared SHA-256 is "" (or null from older catalogs): nothing to check, not a digest.
+    sha256 = data.get("sha256") or None
+    return Entry(key.rsplit("/", 1)[-1], key, False, int(data.get("size") or 0), sha256)
 
 
 def not_available(node: TreeNode) -> str:
