@@ -152,10 +152,7 @@ class DetailsPane(QWidget):
             lambda: fetch_text(client, settings, where),
             lambda text, n=node: self._readme_arrived(n, text),
             lambda message, _d, n=node: self._readme_arrived(
-                n,
-                f"README.txt could not be read from {where.bucket}/{where.key}: {message} "
-                "(the catalog writes it when the measurement is registered; offline it cannot "
-                "be fetched).",
+                n, f"README.txt ({where.bucket}/{where.key}) could not be read.\n\n{message}"
             ),
         )
 
