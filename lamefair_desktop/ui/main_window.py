@@ -42,11 +42,14 @@ from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE, CatalogTreeModel
 from lamefair_desktop.ui.panels.bucket_browser import BucketBrowser
+from lamefair_desktop.ui.panels.details_pane import DetailsPane
+from lamefair_desktop.ui.panels.first_run import FirstRun
 from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
 from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.panels.watch_panel import WatchPanel
 from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
+from lamefair_desktop.ui.window.file_actions import WindowFiles
 from lamefair_desktop.ui.window.remembered import restore_layout, save_layout
 from lamefair_desktop.ui.window.tree_memory import TreeMemory
 from lamefair_desktop.ui.window.uploads import WindowUploads
@@ -68,7 +71,7 @@ class SyncResult:
 OPEN_FILTER = formats.OPEN_FILTER
 
 
-class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
+class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMainWindow):
     workspace_ready = Signal(object)  # Workspace
     catalog_synced = Signal(int)  # changes received
     upload_dialog_opened = Signal(object)  # UploadDialog (tests drive it)
@@ -107,15 +110,35 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
         self.catalog_view.selectionModel().currentChanged.connect(
             lambda *_: self._selection_changed()
         )
+        self.catalog_view.doubleClicked.connect(self._tree_double_clicked)
+        # An edit or a sync changed the entry shown: show it again (the README is not refetched
+        # when nothing it depends on changed).
+        self.tree_model.dataChanged.connect(lambda *_: self.details.show_node(self.selected_node()))
         self.filter_box = QLineEdit()
-        self.filter_box.setPlaceholderText("Filter: name, identifier, atom type, date")
+        self.filter_box.setPlaceholderText("Filter: name, identifier, element, date")
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(self.tree_filter.set_text)
+        self.details = DetailsPane()
+        # The tree above, the selected entry's details below (the user drags the line between).
+        self.catalog_split = QSplitter(Qt.Orientation.Vertical)
+        self.catalog_split.setObjectName("catalog-splitter")
+        self.catalog_split.addWidget(self.catalog_view)
+        self.catalog_split.addWidget(self.details)
+        self.catalog_split.setSizes([440, 320])
+        self.first_run = FirstRun()
+        self.first_run.hide()
+        for signal in (
+            self.tree_model.modelReset,
+            self.tree_model.rowsInserted,
+            self.tree_model.rowsRemoved,
+        ):
+            signal.connect(lambda *_: self._show_first_run())
         catalog_pane = QWidget()
         catalog_layout = QVBoxLayout(catalog_pane)
         catalog_layout.setContentsMargins(0, 0, 0, 0)
         catalog_layout.addWidget(self.filter_box)
-        catalog_layout.addWidget(self.catalog_view, 1)
+        catalog_layout.addWidget(self.catalog_split, 1)
+        catalog_layout.addWidget(self.first_run, 1)
         self.preview = PreviewPanel()
         self.transfers = TransfersPanel()
         self.transfers.files_dropped.connect(self._dropped_on_transfers)
@@ -156,6 +179,8 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
             self.statusBar().addPermanentWidget(label)
         self.tray = QSystemTrayIcon(self.windowIcon(), self)
         self._build_actions()
+        self.first_run.new_project.clicked.connect(self.new_project_action.trigger)
+        self.first_run.settings.clicked.connect(self.open_settings)
         self._update_actions()
         restore_layout(self)
         if open_workspace is not None:
@@ -168,26 +193,28 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
         return index.data(NODE_ROLE) if index.isValid() else None
 
     def _children_loaded(self, node: TreeNode) -> None:
+        if node is self.selected_node():
+            self.details.show_node(node)  # a measurement's files, with their current states
         if node is self.tree_model.tree.root:
-            self._hint_if_empty()
+            self._show_first_run()  # said there, no more in the status bar (it was cut)
 
-    def _hint_if_empty(self) -> None:
-        """A first start: say where to begin (only when the catalog answered and we may write)."""
+    def _show_first_run(self) -> None:
+        """The catalog answered with no project: say what to do instead of an empty tree."""
         root = self.tree_model.tree.root
-        if (
-            root.state is LoadState.LOADED
-            and not root.children
-            and self.online
-            and (self.identity.signed_in)
-        ):
-            self.statusBar().showMessage(
-                "The catalog is empty: start with Catalog > New project (Ctrl+Shift+N), then add "
-                "a proposal, a sample and an experiment, and drop files on the experiment."
-            )
+        empty = self.workspace is not None and root.state is LoadState.LOADED and not root.children
+        if empty:
+            self.first_run.say(self.workspace.is_local, self.workspace.server_url)
+        self.first_run.setVisible(empty)
+        self.catalog_split.setVisible(not empty)
+        self.filter_box.setVisible(not empty)
 
     def _selection_changed(self) -> None:
         self._update_actions()
         node = self.selected_node()
+        self.details.show_node(node)
+        index = self.catalog_view.currentIndex()
+        if node is not None and node.kind == "measurement" and self.tree_filter.canFetchMore(index):
+            self.tree_filter.fetchMore(index)  # its files, for the counts (on a worker)
         if self.engines is not None and node is not None and node.kind == "experiment":
             # Watch folders that follow the selection send their files here from now on.
             self.engines.select_experiment(node.id)
@@ -222,6 +249,7 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
         self.server_label.setText(f"{where}: {workspace.server_url}")
         self.tree_model.reload(workspace.sync.cache)
         self.buckets.attach(workspace.client, workspace.settings)
+        self.details.attach(workspace.client, workspace.settings)
         self._start_engines(workspace)
         self._update_actions()
         self.workspace_ready.emit(workspace)
@@ -289,8 +317,6 @@ class MainWindow(WindowActions, WindowEditing, WindowUploads, QMainWindow):
             # The feed may carry the catalog's FAIRmat verdicts for the NXem column.
             if self.workspace is not None:
                 self.transfers.reload(self.workspace.uploads)
-        elif not result.problem:
-            self._hint_if_empty()
         self.catalog_synced.emit(result.changes)
 
     def notify(self, text: str) -> None:

@@ -133,6 +133,10 @@ def _render(out: Path, corpus: Path) -> int:
         shots.append(target)
 
     window.tabs.setCurrentWidget(window.transfers)
+    readme: list[str] = []
+    window.details.readme_shown.connect(readme.append)
+    if _select_first(window, "measurement"):  # the details pane shows it, with its README
+        _wait(app, 30, lambda: bool(readme))
     grab(window, "main-transfers.png")
 
     window.browse(_node(proposal), "raw_bucket")
@@ -190,6 +194,25 @@ def _render(out: Path, corpus: Path) -> int:
     window.shutdown()
     http.close()
     return 0
+
+
+def _select_first(window, kind: str) -> bool:
+    """Select the first entry of this kind in the (expanded) tree."""
+    from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
+
+    model, stack = (
+        window.tree_filter,
+        [window.tree_filter.index(r, 0) for r in range(window.tree_filter.rowCount())],
+    )
+    while stack:
+        index = stack.pop(0)
+        if not index.isValid():
+            continue
+        if index.data(NODE_ROLE).kind == kind:
+            window.catalog_view.setCurrentIndex(index)
+            return True
+        stack += [model.index(r, 0, index) for r in range(model.rowCount(index))]
+    return False
 
 
 def _node(proposal: dict):

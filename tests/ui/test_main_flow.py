@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QToolBar
 
 from lamefair_desktop.ui.main_window import MainWindow
 from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE
@@ -99,9 +99,19 @@ def _open_until(qtbot, browser, name: str) -> None:
 def test_hierarchy_upload_conversion_browse_download_preview(
     qtbot, window, corpus_tiff_dir, tmp_path
 ):
+    # --- a first start: the tree area says what to do, greyed actions say why ------------------
+    qtbot.waitUntil(window.first_run.isVisible, timeout=30_000)
+    assert "Catalog server URL" in window.first_run.text.text()  # or connect to the lab's
+    assert not window.catalog_view.isVisible()
+    upload = window.findChild(QToolBar, "main-toolbar").widgetForAction(window.upload_action)
+    assert not upload.isEnabled()
+    assert upload.toolTip() == "Select an experiment to upload into."
+
     # --- the hierarchy, through the dialogs ----------------------------------------------------
     _fill_and_save(qtbot, window.create("project"), {"name": "Oxide catalysts"})
     project = _child(qtbot, window, QModelIndex(), "Oxide catalysts")
+    qtbot.waitUntil(window.catalog_view.isVisible)
+    assert not window.first_run.isVisible()
 
     again = window.create("project")  # the catalog says 409: shown on the name field
     again.set_text("name", "Oxide catalysts")
@@ -150,6 +160,9 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     )
     experiment = _child(qtbot, window, sample, "SEM overview")
     _select(window, experiment)
+    experiment_node = experiment.data(NODE_ROLE)
+    assert upload.isEnabled()
+    assert window.details.value("Start") == "2026-11-20 09:30"  # picked in the form, local
 
     # Edit in place: the tree shows the new name without collapsing.
     edit = window.edit_selected()
@@ -238,6 +251,9 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     assert ("nm" in text) or ("µm" in text)
     assert window.preview.scale_bar is not None
 
+    # --- the tree: a measurement's details and README, a file's menu and double-click --------
+    _where_things_are(qtbot, window, experiment_node, sources[1], tmp_path)
+
 
 def _crumbs_are_readable(qtbot, window, browser) -> None:
     """A deep path (SAMPLE-…/EXP-…/raw/<measurement>) keeps every crumb as wide as its text, side
@@ -254,3 +270,37 @@ def _crumbs_are_readable(qtbot, window, browser) -> None:
     for left, right in zip(buttons, buttons[1:], strict=False):
         assert left.geometry().right() < right.geometry().left(), (left.text(), right.text())
     assert window.catalog_view.width() >= 250, window.catalog_view.width()
+
+
+def _where_things_are(qtbot, window, experiment_node, source: Path, tmp_path: Path) -> None:
+    def index_of(node) -> QModelIndex:  # nodes outlive a sync's refresh; indexes do not
+        return window.tree_filter.mapFromSource(window.tree_model.index_of(node))
+
+    measurement = _child(qtbot, window, index_of(experiment_node), "").data(NODE_ROLE)
+    count = len(measurement.data["files"])
+    with qtbot.waitSignal(window.details.readme_shown, timeout=LONG) as shown:
+        window.catalog_view.setCurrentIndex(index_of(measurement))
+    assert "kind: measurement" in shown.args[0]  # the README the catalog wrote, fetched
+    assert "description: two SEM overviews" in shown.args[0]
+    # Counted from the files' own rows (the measurement's copy keeps their registered states).
+    stored = f"{count} file(s), {count} stored"
+    qtbot.waitUntil(lambda: window.details.summary.text().startswith(stored), timeout=30_000)
+
+    window.catalog_view.expand(index_of(measurement))
+    node = _child(qtbot, window, index_of(measurement), f"✓ {source.name}").data(NODE_ROLE)
+    assert all(a.isEnabled() for a in window.file_menu(node).actions() if a.text())
+    browser = window.buckets
+    with qtbot.waitSignal(window.preview.loaded, timeout=LONG):
+        window.catalog_view.doubleClicked.emit(index_of(node))
+    assert window.tabs.currentWidget() is window.preview
+    assert window.preview.info.kind != "nexus"  # the raw TIFF this time
+
+    window.show_file_in_bucket(node)
+    qtbot.waitUntil(lambda: [e.name for e in browser.selected()] == [source.name], timeout=30_000)
+    assert browser.bucket == node.data["bucket"]
+    with qtbot.waitSignal(browser.link_copied, timeout=30_000) as copied:
+        window.copy_file_link(node)
+    assert source.name in copied.args[0]
+    with qtbot.waitSignal(browser.downloaded, timeout=LONG) as downloaded:
+        window.download_file(node, str(tmp_path / "from-the-tree"))
+    assert _sha(downloaded.args[0].paths[0]) == _sha(source)

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from lamefair_catalog.shared import validate_atom_types
 from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
 from lamefair_desktop.catalog.sync import Node, Sync
+from lamefair_desktop.ui.date_field import DateField, DateTimeField
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
@@ -37,7 +40,8 @@ class Field:
     kind: str = "text"  # text, long, date, datetime, list, atoms, bool
     required: bool = False
     create_only: bool = False  # part of the identity (bucket names derive from it)
-    hint: str = ""
+    hint: str = ""  # a placeholder in the empty field
+    tip: str = ""  # a tooltip, for what a placeholder is too short to say
 
 
 FORMS: dict[str, tuple[Field, ...]] = {
@@ -48,7 +52,7 @@ FORMS: dict[str, tuple[Field, ...]] = {
     "proposal": (
         Field("number", "Proposal number", required=True, create_only=True, hint="e.g. 2026-0042"),
         Field("pi_name", "Principal investigator"),
-        Field("date", "Date", "date", hint="YYYY-MM-DD"),
+        Field("date", "Date", "date"),
         Field("title", "Title"),
         Field("description", "Description", "long"),
         Field("members", "Members", "list", hint="user names, separated by commas"),
@@ -56,8 +60,17 @@ FORMS: dict[str, tuple[Field, ...]] = {
     "sample": (
         Field("name", "Name", required=True),
         Field("identifier", "Identifier", hint="the lab's sample id"),
-        Field("preparation_date", "Preparation date", "date", hint="YYYY-MM-DD"),
-        Field("atom_types", "Atom types", "atoms", hint="chemical symbols, e.g. Fe, O"),
+        Field("preparation_date", "Preparation date", "date"),
+        # NeXus calls them atom_types; people say elements (the symbols, not compounds).
+        Field(
+            "atom_types",
+            "Elements",
+            "atoms",
+            hint="chemical symbols, e.g. Fe, O",
+            tip="The chemical elements in the sample, as symbols separated by commas (Fe, O "
+            "for magnetite). They go to NXem's sample/atom_types; the FAIRmat validator wants "
+            "them.",
+        ),
         Field("physical_form", "Physical form", hint="powder, thin film, lamella…"),
         Field("is_simulation", "Simulated sample", "bool"),
         Field("description", "Description", "long"),
@@ -65,8 +78,8 @@ FORMS: dict[str, tuple[Field, ...]] = {
     "experiment": (
         Field("name", "Name", required=True),
         Field("description", "Description", "long"),
-        Field("start_time", "Start time", "datetime", hint="YYYY-MM-DD HH:MM (local time)"),
-        Field("end_time", "End time", "datetime", hint="YYYY-MM-DD HH:MM (local time)"),
+        Field("start_time", "Start time", "datetime", tip="This computer's local time"),
+        Field("end_time", "End time", "datetime", tip="This computer's local time"),
     ),
 }
 PARENT_FIELD = {"proposal": "project", "sample": "proposal", "experiment": "sample"}
@@ -130,6 +143,20 @@ def show(field: Field, value) -> str:
     return str(value)
 
 
+def _with_clear(editor: DateField | DateTimeField) -> QWidget:
+    """A date field and a button that empties it (the dates are optional)."""
+    clear = QToolButton()
+    clear.setText("Clear")
+    clear.setToolTip("Leave the date not set")
+    clear.clicked.connect(editor.clear_value)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(editor, 1)
+    layout.addWidget(clear)
+    return row
+
+
 class EntityDialog(QDialog):
     """`EntityDialog(sync, "sample", parent_id=...)` creates; `node=...` edits."""
 
@@ -166,7 +193,7 @@ class EntityDialog(QDialog):
             self.errors[field.name] = error
             column = QVBoxLayout()
             column.setSpacing(2)
-            column.addWidget(editor)
+            column.addWidget(_with_clear(editor) if field.kind in ("date", "datetime") else editor)
             column.addWidget(error)
             holder = QWidget()
             holder.setLayout(column)
@@ -196,6 +223,9 @@ class EntityDialog(QDialog):
         if field.kind == "bool":
             editor = QCheckBox()
             editor.toggled.connect(lambda _on, f=field: self._check(f))
+        elif field.kind in ("date", "datetime"):
+            editor = DateField() if field.kind == "date" else DateTimeField()
+            editor.dateTimeChanged.connect(lambda _d, f=field: self._check(f))
         elif field.kind == "long":
             editor = QPlainTextEdit()
             editor.setFixedHeight(70)
@@ -207,6 +237,8 @@ class EntityDialog(QDialog):
             if field.create_only and self.node is not None:
                 editor.setReadOnly(True)
                 editor.setToolTip(f"The {field.label.lower()} names the buckets; it cannot change.")
+        if field.tip:
+            editor.setToolTip(field.tip)
         editor.setObjectName(field.name)
         return editor
 
@@ -216,6 +248,8 @@ class EntityDialog(QDialog):
             return "true" if editor.isChecked() else ""
         if isinstance(editor, QPlainTextEdit):
             return editor.toPlainText()
+        if isinstance(editor, DateField | DateTimeField):
+            return editor.value_text()
         return editor.text()
 
     def set_text(self, name: str, value: str) -> None:
@@ -224,6 +258,8 @@ class EntityDialog(QDialog):
             editor.setChecked(value.lower() in ("true", "1", "yes"))
         elif isinstance(editor, QPlainTextEdit):
             editor.setPlainText(value)
+        elif isinstance(editor, DateField | DateTimeField):
+            editor.set_text(value)
         else:
             editor.setText(value)
 

@@ -73,6 +73,7 @@ class BucketBrowser(QWidget):
         self.client = None
         self.settings: Settings | None = None  # the workspace's, loaded once
         self._wanted = ""  # a bucket to show once the list arrives
+        self._reveal: tuple[str, str, str] | None = None  # bucket, folder, name to select
         self._jobs = JobGroup(self.problem.emit)
         self._download: Job | None = None
         self.ask_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
@@ -144,6 +145,7 @@ class BucketBrowser(QWidget):
         self.table.doubleClicked.connect(self._activated)
         self.model.load_failed.connect(self.problem.emit)
         self.model.page_loaded.connect(self._update_count)
+        self.model.page_loaded.connect(self._select_revealed)
         self.count = QLabel()
         self.download_button = QPushButton("Download…")
         self.link_button = QPushButton("Copy link")
@@ -201,8 +203,29 @@ class BucketBrowser(QWidget):
         self._wanted = name
         self.reload_buckets()
 
+    def reveal(self, bucket: str, key: str) -> None:
+        """Open the folder holding `key` and select it (the tree's "Show in bucket")."""
+        folder, _, name = key.rpartition("/")
+        self._reveal = (bucket, f"{folder}/" if folder else "", name)
+        if self.select_bucket(bucket):  # listed already (else once the list arrives)
+            self.go(self._reveal[1])
+        else:
+            self.show_bucket(bucket)
+
+    def _select_revealed(self, _rows: int) -> None:
+        """Each page of the revealed folder selects the file again (a refresh re-lists it);
+        a page of any other folder means the user went elsewhere."""
+        if self._reveal is None:
+            return
+        bucket, prefix, name = self._reveal
+        if (self.model.bucket, self.model.prefix) != (bucket, prefix):
+            self._reveal = None
+        elif self.select_name(name):
+            self.table.scrollTo(self.table.currentIndex())
+
     def _show_buckets(self, buckets: list[dict]) -> None:
         current, self._wanted = self._wanted or self.bucket, ""
+        reveal = self._reveal
         self.bucket_box.blockSignals(True)
         self.bucket_box.clear()
         for bucket in buckets:
@@ -216,7 +239,11 @@ class BucketBrowser(QWidget):
         self.bucket_box.blockSignals(False)
         if current and self.bucket_box.findData(current) >= 0:
             self.bucket_box.setCurrentIndex(self.bucket_box.findData(current))
-        self.go(self.model.prefix if current == self.model.bucket else "")
+        if reveal is not None and reveal[0] == current:
+            self._reveal = reveal  # the box's own change went to "/" first
+            self.go(reveal[1])
+        else:
+            self.go(self.model.prefix if current == self.model.bucket else "")
         self.buckets_loaded.emit(len(buckets))
 
     @property
@@ -312,36 +339,47 @@ class BucketBrowser(QWidget):
 
     # --- actions ------------------------------------------------------------------------------
 
-    def _remote(self, entry: Entry) -> RemoteObject:
-        return RemoteObject(self.bucket, entry.key, entry.name, entry.size, entry.sha256)
+    # The actions take the bucket and entries explicitly: the catalog tree's file context menu
+    # (ui/window/file_actions.py) runs the same ones for a file it names by bucket and key.
 
     def download_selected(self, folder: str | None = None) -> None:
-        entries = self.selected()
+        self.download_entries(self.bucket, self.selected(), folder)
+
+    def download_entries(
+        self, bucket: str, entries: list[Entry], folder: str | None = None
+    ) -> None:
         if not entries:
             self.problem.emit("Select files or folders to download.")
             return
         folder = folder or self.ask_folder()
         if folder:
-            self._start_download(entries, Path(folder), for_preview=False)
+            self._start_download(bucket, entries, Path(folder), for_preview=False)
 
     def preview_selected(self) -> None:
         files = [e for e in self.selected() if not e.is_folder]
         if not files:
             self.problem.emit("Select an image or a text file to preview.")
             return
-        entry = files[0]
+        self.preview_entry(self.bucket, files[0])
+
+    def preview_entry(self, bucket: str, entry: Entry) -> None:
         if not entry.name.lower().endswith(PREVIEWABLE + TEXT_SUFFIXES):
             self.problem.emit(f"{entry.name} cannot be previewed here; download it instead.")
             return
-        folder = preview_dir(self.settings) / self.bucket / entry.key.rsplit("/", 1)[0]
-        self._start_download([entry], folder, for_preview=True)
+        folder = preview_dir(self.settings) / bucket / entry.key.rsplit("/", 1)[0]
+        self._start_download(bucket, [entry], folder, for_preview=True)
 
-    def _start_download(self, entries: list[Entry], folder: Path, *, for_preview: bool) -> None:
+    def _start_download(
+        self, bucket: str, entries: list[Entry], folder: Path, *, for_preview: bool
+    ) -> None:
         if self._download is not None:
             self.problem.emit("A download is running; wait for it or cancel it first.")
             return
         client = self.client
-        wanted = [Wanted(self._remote(e), e.is_folder) for e in entries]
+        wanted = [
+            Wanted(RemoteObject(bucket, e.key, e.name, e.size, e.sha256), e.is_folder)
+            for e in entries
+        ]
         cache = None
         if for_preview and self.settings is not None:
             cache = PreviewCache(preview_dir(self.settings), self.settings.cache_size_mb * 1024**2)
@@ -419,7 +457,10 @@ class BucketBrowser(QWidget):
         if not files:
             self.problem.emit("Select a file to copy its link.")
             return
-        client, bucket, key = self.client, self.bucket, files[0].key
+        self.copy_link_of(self.bucket, files[0].key)
+
+    def copy_link_of(self, bucket: str, key: str) -> None:
+        client = self.client
 
         def copied(url: str) -> None:
             QGuiApplication.clipboard().setText(url)

@@ -26,6 +26,23 @@ FALLBACK_KEYS = {
 }
 
 
+def new_child_reason(kind: str | None) -> str:
+    """Why "New…" is disabled for this selection."""
+    if kind == "experiment":
+        return "Measurements are made by uploading files into the experiment (Ctrl+U)."
+    if kind in ("measurement", "file"):
+        return "Files are added by uploading a new measurement into their experiment."
+    return "Select a project, proposal or sample to add to (or New project)."
+
+
+def _enable(action: QAction, tip: str, reason: str) -> None:
+    """Enabled with `tip` as its tooltip when `tip` is given, else disabled saying `reason`."""
+    action.setEnabled(bool(tip))
+    text = tip or reason
+    action.setToolTip(text)
+    action.setStatusTip(text)
+
+
 class WindowActions:
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -103,24 +120,51 @@ class WindowActions:
         return dialog
 
     def _update_actions(self) -> None:
+        """Enable what the selection allows; a disabled action's tooltip says why (a greyed
+        button that said nothing left new users guessing)."""
         node = self.selected_node()
         ready = self.workspace is not None
         child = CHILD_KIND.get(node.kind) if node else None
         creatable = child in KIND_LABEL
-        self.new_child_action.setEnabled(ready and creatable)
         self.new_child_action.setText(f"&New {child}…" if creatable else "&New…")
-        self.edit_action.setEnabled(ready and node is not None and node.kind in KIND_LABEL)
-        self.upload_action.setEnabled(ready and node is not None and node.kind == "experiment")
-        self.new_project_action.setEnabled(ready)
-        self.sync_action.setEnabled(ready)
+        # Until the workspace is open, nothing can be done, whatever is selected.
+        why = "" if ready else "Connecting to the catalog…"
+        name = node.name if node is not None else ""
+        _enable(
+            self.new_child_action,
+            f"Add a {child} to {name}" if ready and creatable else "",
+            why or new_child_reason(node.kind if node else None),
+        )
+        editable = ready and node is not None and node.kind in KIND_LABEL
+        _enable(
+            self.edit_action,
+            f"Edit {name} (F2)" if editable else "",
+            why or "Select a project, proposal, sample or experiment to edit.",
+        )
+        uploadable = ready and node is not None and node.kind == "experiment"
+        _enable(
+            self.upload_action,
+            f"Upload files into {name} (Ctrl+U)" if uploadable else "",
+            why or "Select an experiment to upload into.",
+        )
+        _enable(self.new_project_action, "Create a project" if ready else "", why)
+        _enable(
+            self.sync_action,
+            "Send offline changes and fetch the catalog's (F5)" if ready else "",
+            why,
+        )
         local = ready and self.workspace.is_local
-        self.login_action.setEnabled(ready and not local)
-        self.login_action.setToolTip(
-            "The local catalog needs no sign-in." if local else "Sign in through your browser."
+        _enable(
+            self.login_action,
+            "Sign in through your browser." if ready and not local else "",
+            why or "The local catalog needs no sign-in.",
         )
 
     def _context_menu(self, position) -> None:
         node = self.catalog_view.indexAt(position).data(NODE_ROLE)
+        if node is not None and node.kind == "file":
+            self.file_menu(node).popup(self.catalog_view.viewport().mapToGlobal(position))
+            return
         menu = QMenu(self)
         if node is None:
             menu.addAction(self.new_project_action)

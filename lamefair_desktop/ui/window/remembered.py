@@ -33,6 +33,7 @@ def save_layout(window) -> None:
     state = _state()
     state.setValue("window/geometry", window.saveGeometry())
     state.setValue("window/splitter", window.splitter.saveState())
+    state.setValue("window/catalog-splitter", window.catalog_split.saveState())
     opened, current = window.tree_memory.state()
     state.setValue("tree/open", opened)
     state.setValue("tree/current", current)
@@ -44,9 +45,13 @@ def restore_layout(window) -> None:
     geometry = state.value("window/geometry")
     if isinstance(geometry, QByteArray) and not geometry.isEmpty():
         window.restoreGeometry(geometry)
-    splitter = state.value("window/splitter")
-    if isinstance(splitter, QByteArray) and not splitter.isEmpty():
-        window.splitter.restoreState(splitter)
+    for key, splitter in (
+        ("window/splitter", window.splitter),
+        ("window/catalog-splitter", window.catalog_split),  # the tree above the details
+    ):
+        saved = state.value(key)
+        if isinstance(saved, QByteArray) and not saved.isEmpty():
+            splitter.restoreState(saved)
     window.tree_memory.restore(
         _list(state.value("tree/open")), str(state.value("tree/current") or "")
     )
