@@ -7,6 +7,7 @@ import os
 import time
 
 import httpx
+import pytest
 
 from tests.support.catalog import sha256_hex
 
@@ -144,3 +145,57 @@ def test_only_those_running_the_proposal_make_and_revoke_links(
     assert operator.post(f"/api/shares/{link['id']}/revoke").status_code == 403  # not its maker
     assert outsider.post(f"/api/shares/{link['id']}/revoke").status_code == 403
     assert anonymous.http.get(link["url"]).status_code == 307
+
+
+def test_presigned_links_say_the_servers_lifetime(admin, operator):
+    h = admin.make_hierarchy()
+    measurement = _stored_measurement(operator, h["experiment"], {"z.bin": b"z"})
+    bucket, key = h["proposal"]["raw_bucket"], measurement["files"][0]["key"]
+    signed = operator.ok(operator.post(f"/api/buckets/{bucket}/presign", {"keys": [key]}))
+    # The catalog runs with the default LAMEFAIR_PRESIGN_TTL; the answer says what it signed.
+    assert signed["urls"][0]["expires_in"] == 3600
+    assert "X-Amz-Expires=3600" in signed["urls"][0]["url"]
+
+
+@pytest.mark.parametrize("catalog_database_url", ["sqlite"], indirect=True)
+def test_share_dialog_makes_copies_and_revokes(qtbot, admin, operator, anonymous, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    from lamefair_desktop.catalog.client import CatalogClient
+    from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
+
+    h = admin.make_hierarchy()
+    data = os.urandom(128)
+    measurement = _stored_measurement(operator, h["experiment"], {"grid.tif": data})
+    client = CatalogClient(operator.base_url, operator.token, attempts=1)
+    dialog = ShareDialog(
+        client, {"measurement": measurement["id"]}, "TEM session 1 / grid", h["proposal"]["id"]
+    )
+    qtbot.addWidget(dialog)
+    dialog.expiry.setCurrentIndex(1)  # 1 day
+    dialog.note.setText("for Dr. Chen's review")
+    dialog.show()
+    dialog.create_button.click()
+    qtbot.waitUntil(
+        lambda: bool(dialog.link.text()) and dialog.table.rowCount() == 1, timeout=10_000
+    )
+    dialog.copy_button.click()
+    url = QGuiApplication.clipboard().text()
+    assert url == dialog.link.text()
+    listing = anonymous.http.get(url).json()
+    assert {f["path"] for f in listing["files"]} == {"README.txt", "grid.tif"}
+    assert dialog.table.item(0, 1).text() == "for Dr. Chen's review"
+    dialog.table.selectRow(0)
+    dialog.grab().save(str(tmp_path / "share-link.png"))
+
+    dialog.revoke_button.click()
+    qtbot.waitUntil(lambda: dialog.table.item(0, 3).text() == "revoked", timeout=10_000)
+    assert anonymous.http.get(url).status_code == 410
+    assert not dialog.revoke_button.isEnabled()
+    # More than the server allows: the catalog's message, in the dialog.
+    dialog.expiry.setItemData(3, 400 * 86400)
+    dialog.expiry.setCurrentIndex(3)
+    dialog.create_button.click()
+    qtbot.waitUntil(lambda: dialog.problem.isVisible(), timeout=10_000)
+    assert "30 days at most" in dialog.problem.text()
+    client.close()

@@ -245,3 +245,12 @@ def test_the_window_remembers_its_size_splitter_and_open_branches(qtbot):
     assert again.splitter.sizes() == sizes
     opened, current = again.tree_memory.state()
     assert (sorted(opened), current) == (["project:p1", "proposal:q1"], "sample:s1")
+
+
+def test_a_copied_presigned_link_says_the_servers_lifetime():
+    from lamefair_desktop.ui.format import human_duration
+
+    # The window showed "valid 1 hour" whatever LAMEFAIR_PRESIGN_TTL was.
+    assert human_duration(120) == "2 minutes"
+    assert human_duration(3600) == "1 hour"
+    assert human_duration(7 * 86400) == "7 days"
