@@ -1,5 +1,6 @@
 """The bucket browser (PIs on a laptop): the buckets one may read, breadcrumbs through prefixes,
-sortable paged listings, downloads through the transfer engine, presigned links, aria2 exports,
+sortable paged listings, downloads through the transfer engine, presigned links, revocable share
+links (dialogs/share_dialog.py), aria2 exports,
 and a preview of any image (downloaded to the cache first)."""
 
 from __future__ import annotations
