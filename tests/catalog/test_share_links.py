@@ -196,4 +196,25 @@ def test_share_dialog_makes_copies_and_revokes(qtbot, admin, operator, anonymous
     dialog.create_button.click()
     qtbot.waitUntil(lambda: dialog.problem.isVisible(), timeout=10_000)
     assert "30 days at most" in dialog.problem.text()
+
+    # The bucket browser's Share link… shares the selected entry, by bucket and key.
+    from lamefair_desktop.home.settings import Settings
+    from lamefair_desktop.ui.panels.bucket_browser import BucketBrowser
+
+    browser = BucketBrowser()
+    qtbot.addWidget(browser)
+    with qtbot.waitSignal(browser.buckets_loaded, timeout=10_000):
+        browser.attach(client, Settings())
+    assert browser.select_bucket(h["proposal"]["raw_bucket"])
+    folder = measurement["files"][0]["key"].rsplit("/", 1)[0] + "/"
+    browser.go(folder)
+    qtbot.waitUntil(lambda: browser.select_name("grid.tif"), timeout=10_000)
+    shared = browser.share_selected()
+    qtbot.addWidget(shared)
+    bucket = h["proposal"]["raw_bucket"]
+    assert shared.target == {"bucket": bucket, "key": measurement["files"][0]["key"]}
+    shared.create_button.click()
+    qtbot.waitUntil(lambda: bool(shared.link.text()), timeout=10_000)
+    got = anonymous.http.get(shared.link.text(), follow_redirects=True)
+    assert got.content == data
     client.close()
