@@ -140,6 +140,17 @@ def test_only_those_running_the_proposal_make_and_revoke_links(
         assert who.get(f"/api/proposals/{h['proposal']['id']}/shares").status_code == 403
     assert anonymous.post("/api/shares", {"expires_in": 60, "file": file_id}).status_code == 401
 
+    # Bad targets are named: none at all, a key that climbs, an object that is not there.
+    none = operator.post("/api/shares", {"expires_in": 60})
+    assert none.status_code == 422
+    assert "exactly one of" in none.json()["detail"]
+    climbs = operator.post("/api/shares", {"expires_in": 60, "bucket": bucket, "key": "a/../b"})
+    assert climbs.status_code == 422
+    assert "'..'" in climbs.json()["detail"]
+    absent = operator.post("/api/shares", {"expires_in": 60, "bucket": bucket, "key": key + "x"})
+    assert absent.status_code == 404
+    assert "does not exist" in absent.json()["detail"]
+
     link = _share(admin, bucket=bucket, key=key)
     assert operator.post(f"/api/shares/{link['id']}/revoke").status_code == 403  # not its maker
     assert outsider.post(f"/api/shares/{link['id']}/revoke").status_code == 403
