@@ -35,6 +35,10 @@ class Settings:
     # can still count. 0 asks every time. JWT access tokens are checked on every request.
     userinfo_cache_seconds: float = 60.0
     presign_ttl: int = 3600
+    # Share links (domain/shares.py): the longest expiry a user may pick (seconds; the variable
+    # also takes 30d, 12h, 90m), and the life of the presigned GET an opened link redirects to.
+    share_max: int = 30 * 86400
+    share_presign_ttl: int = 300
     raw_prefix: str = "lame-raw"
     mirror_prefix: str = "lame-ofed"
     multipart_threshold: int = 64 * 1024 * 1024
@@ -98,6 +102,8 @@ _POSITIVE_SECONDS = "expected a positive number of seconds"
 _EXPECTED = {
     "userinfo_cache_seconds": _SECONDS + " (0: ask every time)",
     "presign_ttl": "expected a number of seconds",
+    "share_max": "expected a positive duration: seconds, or a number with d, h, m or s (30d)",
+    "share_presign_ttl": "expected a positive number of seconds",
     "multipart_threshold": "expected a number of bytes",
     "s3_connect_timeout": _POSITIVE_SECONDS,
     "s3_read_timeout": _POSITIVE_SECONDS,
@@ -115,10 +121,11 @@ def _environment_model():
     """The pydantic-settings model of the variables, made on first use (see the docstring)."""
     from typing import Annotated
 
-    from pydantic import Field
+    from pydantic import BeforeValidator, Field
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
     positive = Annotated[float, Field(gt=0)]
+    duration = Annotated[int, BeforeValidator(_duration_seconds), Field(gt=0)]
 
     class Environment(BaseSettings):
         # Names and defaults as documented in README: LAMEFAIR_ + the field in capitals.
@@ -141,6 +148,8 @@ def _environment_model():
         operator_group: str = Settings.operator_group
         userinfo_cache_seconds: Annotated[float, Field(ge=0)] = Settings.userinfo_cache_seconds
         presign_ttl: Annotated[int, Field(gt=0)] = Settings.presign_ttl
+        share_max: duration = Settings.share_max
+        share_presign_ttl: Annotated[int, Field(gt=0)] = Settings.share_presign_ttl
         raw_prefix: str = Settings.raw_prefix
         mirror_prefix: str = Settings.mirror_prefix
         multipart_threshold: Annotated[int, Field(gt=0)] = Settings.multipart_threshold
@@ -156,6 +165,16 @@ def _environment_model():
     missing = {f.name for f in fields(Settings)} - set(Environment.model_fields) - _NOT_FROM_ENV
     assert not missing, f"Settings fields with no variable: {missing}"
     return Environment
+
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _duration_seconds(value: object) -> object:
+    """ "30d", "12h", "90m", "45s" as seconds; anything else is left to the int check."""
+    if isinstance(value, str) and value[-1:].lower() in _UNITS and value[:-1].strip().isdigit():
+        return int(value[:-1]) * _UNITS[value[-1].lower()]
+    return value
 
 
 def _problems(error) -> list[str]:

@@ -273,3 +273,41 @@ class FixityPass(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ShareLink(Base):
+    """A link anyone holding it may open without an account, to one object or to every object
+    under one folder of a proposal's bucket (domain/shares.py). Only the SHA-256 of the token is
+    kept: a copy of the database hands out no working links."""
+
+    __tablename__ = "share_links"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("proposals.id"), index=True)
+    bucket: Mapped[str] = mapped_column(String(63))
+    # An object's key, or a folder's prefix ending in "/" (`is_folder`).
+    key: Mapped[str] = mapped_column(String(1024))
+    is_folder: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+
+
+class ShareUse(Base):
+    """One opening of a share link, allowed or refused: what the proposal's owners can audit."""
+
+    __tablename__ = "share_uses"
+    __table_args__ = (Index("ix_share_uses_link", "link_id", "at"),)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    link_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("share_links.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    key: Mapped[str] = mapped_column(String(1024), default="")  # the object asked for, if any
+    # "download", "listing", "revoked", "expired", "outside" (a path not under the link), "missing"
+    outcome: Mapped[str] = mapped_column(String(16))
+    client: Mapped[str] = mapped_column(String(64), default="")  # the caller's address
+    user_agent: Mapped[str] = mapped_column(String(256), default="")

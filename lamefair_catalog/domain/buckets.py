@@ -57,7 +57,7 @@ def list_objects(
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     listing = catalog.storage.list_level(bucket, prefix, cursor, limit)
-    known = _known_objects(catalog, bucket, [o["key"] for o in listing.objects])
+    known = known_objects(catalog, bucket, [o["key"] for o in listing.objects])
     objects = []
     for o in listing.objects:
         sha256, checked = known.get(o["key"], (None, None))
@@ -78,7 +78,7 @@ def list_objects(
     )
 
 
-def _known_objects(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str, tuple]:
+def known_objects(catalog: Catalog, bucket: str, keys: list[str]) -> dict[str, tuple]:
     """For the keys the catalog knows (stored raw and derived files): the SHA-256 it recorded
     and the object's last fixity check (None if never checked since it was stored)."""
     if not keys:
@@ -111,5 +111,12 @@ def presign_keys(
     urls = []
     for key in body.keys:
         presigned = catalog.storage.presign_get(bucket, key)
-        urls.append(b.PresignedGet(key=key, url=presigned.url, expires_at=presigned.expires_at))
+        urls.append(
+            b.PresignedGet(
+                key=key,
+                url=presigned.url,
+                expires_at=presigned.expires_at,
+                expires_in=catalog.settings.presign_ttl,
+            )
+        )
     return b.PresignKeysOut(urls=urls)

@@ -49,6 +49,7 @@ class PresignedGet(BaseModel):
     key: str
     url: str
     expires_at: dt.datetime
+    expires_in: int  # seconds (LAMEFAIR_PRESIGN_TTL): what the window says, whatever its clock
 
 
 class PresignKeysOut(BaseModel):

@@ -182,8 +182,8 @@ class Storage:
 
     # --- presigning ---------------------------------------------------------------------------
 
-    def _expiry(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.settings.presign_ttl)
+    def _expiry(self, seconds: int | None = None) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=seconds or self.settings.presign_ttl)
 
     def presign_put(self, bucket: str, key: str, sha256_hex: str) -> Presigned:
         """A PUT URL that signs the object's SHA-256: S3 refuses any other body."""
@@ -212,14 +212,16 @@ class Storage:
         )
         return Presigned(url, {"x-amz-checksum-sha256": checksum}, self._expiry())
 
-    def presign_get(self, bucket: str, key: str, filename: str | None = None) -> Presigned:
+    def presign_get(
+        self, bucket: str, key: str, filename: str | None = None, seconds: int | None = None
+    ) -> Presigned:
+        """A GET URL valid for `seconds` (LAMEFAIR_PRESIGN_TTL when not given)."""
         params = {"Bucket": bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
-        url = self._signer.generate_presigned_url(
-            "get_object", Params=params, ExpiresIn=self.settings.presign_ttl
-        )
-        return Presigned(url, {}, self._expiry())
+        ttl = seconds or self.settings.presign_ttl
+        url = self._signer.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
+        return Presigned(url, {}, self._expiry(ttl))
 
     # --- multipart ----------------------------------------------------------------------------
 
@@ -345,6 +347,23 @@ class Storage:
                 return None
             raise
         return digest.hexdigest(), read
+
+    def list_all(self, bucket: str, prefix: str, limit: int) -> list[dict]:
+        """Every object under `prefix` (all levels), `limit` at most: key, size."""
+        objects: list[dict] = []
+        params = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": min(limit, 1000)}
+        while len(objects) < limit:
+            with self._s3(f"list {bucket}/{prefix}"):
+                response = self._admin.list_objects_v2(**params)
+            objects += [
+                {"key": o["Key"], "size": o["Size"]}
+                for o in response.get("Contents", [])
+                if o["Key"] != prefix
+            ]
+            if not response.get("IsTruncated"):
+                break
+            params["ContinuationToken"] = response["NextContinuationToken"]
+        return objects[:limit]
 
     def list_level(self, bucket: str, prefix: str, cursor: str | None, limit: int) -> Listing:
         """Folders and objects one level below `prefix`, a page at a time (S3 does the paging)."""

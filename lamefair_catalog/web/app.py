@@ -20,6 +20,7 @@ from lamefair_catalog.web.auth import Authenticator
 from lamefair_catalog.web.errors import install_error_handlers
 from lamefair_catalog.web.health import auth_config, health_check
 from lamefair_catalog.web.observe import install_observability
+from lamefair_catalog.web.routes.shares import public as share_links
 
 
 def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
     identity = CatalogIdentityReader(sessions)
     app.state.health = health_check(settings, engine, identity, database, storage)
     app.include_router(router)
+    app.include_router(share_links)
     install_error_handlers(app)
     install_observability(app)
     DATABASE_FACTS.use(sessions)

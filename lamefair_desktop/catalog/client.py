@@ -282,7 +282,27 @@ class CatalogClient:
         return self.get(f"/api/buckets/{bucket}/objects", prefix=prefix, cursor=cursor, limit=limit)
 
     def presign_keys(self, bucket: str, keys: list[str]) -> list[dict]:
+        """`[{"key", "url", "expires_at", "expires_in"}]`: `expires_in` is the server's
+        LAMEFAIR_PRESIGN_TTL in seconds (missing from catalogs older than share links)."""
         return self.post(f"/api/buckets/{bucket}/presign", {"keys": keys})["urls"]
+
+    # --- share links --------------------------------------------------------------------------
+
+    def create_share(self, target: dict, expires_in: int, note: str = "") -> dict:
+        """A revocable link anyone may open without an account. `target`: `{"bucket", "key"}`
+        (a folder's key ends in "/"), `{"file": id}`, `{"measurement": id}` or
+        `{"experiment": id}`. The answer's `url` is shown only now: the catalog keeps a hash."""
+        return self.post("/api/shares", {**target, "expires_in": expires_in, "note": note})
+
+    def shares(self, proposal_id: str) -> list[dict]:
+        """The proposal's share links, newest first, with their state and number of uses."""
+        return self.get(f"/api/proposals/{proposal_id}/shares")
+
+    def revoke_share(self, share_id: str) -> dict:
+        return self.post(f"/api/shares/{share_id}/revoke")
+
+    def share_uses(self, share_id: str) -> list[dict]:
+        return self.get(f"/api/shares/{share_id}/uses")
 
 
 def _detail(response: httpx.Response) -> str:

@@ -39,6 +39,8 @@ from lamefair_desktop.nexus import formats
 from lamefair_desktop.transfer.states import UploadState
 from lamefair_desktop.ui.dialogs.about_dialog import AboutDialog
 from lamefair_desktop.ui.dialogs.settings_dialog import SettingsDialog
+from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
+from lamefair_desktop.ui.format import human_duration
 from lamefair_desktop.ui.models.catalog_filter_model import CatalogFilterModel
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE, CatalogTreeModel
 from lamefair_desktop.ui.panels.bucket_browser import BucketBrowser
@@ -146,9 +148,7 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         self.buckets = BucketBrowser()
         self.buckets.preview_requested.connect(self.open_preview)
         self.buckets.problem.connect(lambda text: self.statusBar().showMessage(text, 10_000))
-        self.buckets.link_copied.connect(
-            lambda _url: self.statusBar().showMessage("Presigned link copied (valid 1 hour).", 5000)
-        )
+        self.buckets.link_copied.connect(self._link_copied)
         self.engines: EngineWorker | None = None
         self.watch = WatchPanel()
         self.watch.add_button.clicked.connect(self.add_watch_folder)
@@ -332,6 +332,23 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
     def browse(self, proposal: TreeNode, which: str) -> None:
         self.tabs.setCurrentWidget(self.buckets)
         self.buckets.show_bucket(proposal.data.get(which, ""))
+
+    def _link_copied(self, _url: str, seconds: int) -> None:
+        lifetime = f"valid {human_duration(seconds)}" if seconds else "valid for a limited time"
+        self.statusBar().showMessage(f"Presigned link copied ({lifetime}).", 5000)
+
+    def share_node(self, node: TreeNode) -> ShareDialog | None:
+        """Share link… for an experiment, measurement or file of the tree."""
+        proposal = node
+        while proposal is not None and proposal.kind != "proposal":
+            proposal = proposal.parent
+        if self.workspace is None or proposal is None:
+            return None
+        dialog = ShareDialog(
+            self.workspace.client, {node.kind: node.id}, node.name, proposal.id, self
+        )
+        dialog.show()
+        return dialog
 
     def _tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.buckets and self.workspace is not None:

@@ -32,6 +32,8 @@ def test_every_variable_reaches_its_field(clean_env, tmp_path):
     numbers = {
         "userinfo_cache_seconds": ("0", 0.0),
         "presign_ttl": ("120", 120),
+        "share_max": ("2d", 2 * 86400),  # a duration with its unit, or seconds
+        "share_presign_ttl": ("60", 60),
         "multipart_threshold": ("1048576", 1048576),
         "s3_connect_timeout": ("1.5", 1.5),
         "s3_read_timeout": ("2", 2.0),
@@ -62,10 +64,13 @@ def test_every_variable_reaches_its_field(clean_env, tmp_path):
 def test_malformed_variables_are_all_named(clean_env):
     clean_env.setenv("LAMEFAIR_PRESIGN_TTL", "1h")
     clean_env.setenv("LAMEFAIR_S3_READ_TIMEOUT", "0")
+    clean_env.setenv("LAMEFAIR_SHARE_MAX", "a month")
     with pytest.raises(SettingsError) as raised:
         Settings.from_env()
     assert raised.value.lines == [
         "LAMEFAIR_PRESIGN_TTL: expected a number of seconds (got '1h')",
+        "LAMEFAIR_SHARE_MAX: expected a positive duration: seconds, or a number with d, h, m "
+        "or s (30d) (got 'a month')",
         "LAMEFAIR_S3_READ_TIMEOUT: expected a positive number of seconds (got '0')",
     ]
 

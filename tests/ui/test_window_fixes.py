@@ -245,3 +245,14 @@ def test_the_window_remembers_its_size_splitter_and_open_branches(qtbot):
     assert again.splitter.sizes() == sizes
     opened, current = again.tree_memory.state()
     assert (sorted(opened), current) == (["project:p1", "proposal:q1"], "sample:s1")
+
+
+def test_a_copied_presigned_link_says_the_servers_lifetime(qtbot):
+    # The window said "valid 1 hour" whatever LAMEFAIR_PRESIGN_TTL was; the catalog's presign
+    # answer now says its lifetime (tests/catalog/test_share_links.py) and the browser passes it on.
+    window = MainWindow(open_workspace=None)
+    qtbot.addWidget(window)
+    window.buckets.link_copied.emit("https://s3.example/x?X-Amz-Expires=120", 120)
+    assert window.statusBar().currentMessage() == "Presigned link copied (valid 2 minutes)."
+    window.buckets.link_copied.emit("https://s3.example/x", 7 * 86400)
+    assert window.statusBar().currentMessage() == "Presigned link copied (valid 7 days)."

@@ -1,5 +1,6 @@
 """The bucket browser (PIs on a laptop): the buckets one may read, breadcrumbs through prefixes,
-sortable paged listings, downloads through the transfer engine, presigned links, aria2 exports,
+sortable paged listings, downloads through the transfer engine, presigned links, revocable share
+links (dialogs/share_dialog.py), aria2 exports,
 and a preview of any image (downloaded to the cache first)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -42,6 +44,7 @@ from lamefair_desktop.transfer.download_job import (
     Wanted,
     download,
 )
+from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
 from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
@@ -65,7 +68,7 @@ class BucketBrowser(QWidget):
     downloaded = Signal(object)  # Downloaded
     preview_requested = Signal(str)  # a local path
     text_shown = Signal(str)  # a text file's contents, shown in a dialog
-    link_copied = Signal(str)
+    link_copied = Signal(str, int)  # the URL, its lifetime in seconds (0: the server did not say)
     problem = Signal(str)  # a message for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -143,12 +146,18 @@ class BucketBrowser(QWidget):
         ):
             self.table.setColumnWidth(column, metrics.horizontalAdvance(widest) + 24)
         self.table.doubleClicked.connect(self._activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.model.load_failed.connect(self.problem.emit)
         self.model.page_loaded.connect(self._update_count)
         self.model.page_loaded.connect(self._select_revealed)
         self.count = QLabel()
         self.download_button = QPushButton("Download…")
         self.link_button = QPushButton("Copy link")
+        self.link_button.setToolTip("A presigned URL: works until it expires, cannot be revoked")
+        self.share_button = QPushButton("Share link…")
+        self.share_button.setToolTip("A link you can revoke, with an expiry you choose")
+        self.share_button.clicked.connect(lambda: self.share_selected())
         self.aria2_button = QPushButton("Export aria2…")
         self.preview_button = QPushButton("Preview")
         self.cancel_button = QPushButton("Cancel download")
@@ -165,6 +174,7 @@ class BucketBrowser(QWidget):
         for button in (
             self.download_button,
             self.link_button,
+            self.share_button,
             self.aria2_button,
             self.preview_button,
             self.cancel_button,
@@ -462,11 +472,30 @@ class BucketBrowser(QWidget):
     def copy_link_of(self, bucket: str, key: str) -> None:
         client = self.client
 
-        def copied(url: str) -> None:
-            QGuiApplication.clipboard().setText(url)
-            self.link_copied.emit(url)
+        def copied(signed: dict) -> None:
+            QGuiApplication.clipboard().setText(signed["url"])
+            self.link_copied.emit(signed["url"], int(signed.get("expires_in") or 0))
 
-        self._run(lambda: client.presign_keys(bucket, [key])[0]["url"], copied)
+        self._run(lambda: client.presign_keys(bucket, [key])[0], copied)
+
+    def _context_menu(self, point) -> None:
+        menu = QMenu(self)
+        menu.addAction("Download…", self.download_selected)
+        menu.addAction("Copy link", self.copy_link)
+        menu.addAction("Share link…", lambda: self.share_selected())
+        menu.popup(self.table.viewport().mapToGlobal(point))
+
+    def share_selected(self) -> ShareDialog | None:
+        """The Share link… dialog for the selected file or folder (else the folder shown)."""
+        entries = self.selected()
+        key = entries[0].key if entries else self.model.prefix
+        proposal = self.bucket_box.currentData(PROPOSAL)
+        if not key or not proposal:
+            self.problem.emit("Select a file or a folder to share.")
+            return None
+        dialog = ShareDialog(self.client, {"bucket": self.bucket, "key": key}, key, proposal, self)
+        dialog.show()
+        return dialog
 
     def export_aria2(self, target: str | None = None) -> None:
         target = target or self.ask_aria2_file()

@@ -176,4 +176,6 @@ class WindowActions:
             if node.kind == "proposal":
                 menu.addAction("Browse raw bucket", lambda: self.browse(node, "raw_bucket"))
                 menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
+            if node.kind in ("experiment", "measurement", "file") and not node.pending:
+                menu.addAction("Share link…", lambda: self.share_node(node))
         menu.popup(self.catalog_view.viewport().mapToGlobal(position))
