@@ -28,7 +28,7 @@ from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import RemoteObject
 from lamefair_desktop.transfer.download_job import PreviewCache, Wanted, download
 from lamefair_desktop.ui.format import human_size
-from lamefair_desktop.ui.panels.bucket_browser import TEXT_LIMIT
+from lamefair_desktop.ui.panels.bucket_downloads import TEXT_LIMIT
 from lamefair_desktop.workers.job import JobGroup
 
 NOTHING = "Select an entry in the catalog to see its details."

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMenu
 from lamefair_desktop.catalog.tree import TreeNode
 from lamefair_desktop.ui.models.bucket_model import Entry
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
-from lamefair_desktop.ui.panels.bucket_browser import PREVIEWABLE, TEXT_SUFFIXES
+from lamefair_desktop.ui.panels.bucket_downloads import PREVIEWABLE, TEXT_SUFFIXES
 
 
 def file_entry(node: TreeNode) -> Entry:
