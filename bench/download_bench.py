@@ -21,13 +21,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.catalog_bench import _s3_endpoint, _start_embedded, make_sample
+from bench.measure import Measured, measured
 from bench.report import figure, ratio
 from bench.transfer_bench import _write_random
 
@@ -35,46 +34,16 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
-@dataclass(frozen=True)
-class Run:
-    seconds: float
-    cpu: float  # user + sys of the child
-    peak_rss: int
-
-
-def _run(command: list[str], env: dict) -> Run:
+def _run(command: list[str], env: dict) -> Measured:
     # Flush what the upload or the previous tool left dirty first: otherwise whoever runs next
     # pays for it, lamefair most (it fsyncs what it wrote, behind everybody's dirty pages).
     os.sync()
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    status = Path(f"/proc/{process.pid}/status")
-    peak = 0
-    while True:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) * 1024)
-        except (OSError, ValueError):
-            pass
-        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.02)
-    seconds = time.perf_counter() - started
-    out, err = process.stdout.read(), process.stderr.read()
-    process.stdout.close()
-    process.stderr.close()
-    process.returncode = os.waitstatus_to_exitcode(code)
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.decode()[-800:]}")
-    del out
-    return Run(seconds, usage.ru_utime + usage.ru_stime, peak)
+    return measured(command, env)
 
 
-def _report(label: str, tool: str, size: int, run: Run) -> float:
+def _report(label: str, tool: str, size: int, run: Measured) -> float:
     rate = size / run.seconds / MiB
-    note = f"{run.cpu / (size / GiB):.2f} CPU-s/GiB, peak RSS {run.peak_rss / MiB:.0f} MiB"
+    note = f"{run.cpu / (size / GiB):.2f} CPU-s/GiB, peak RSS {run.peak / MiB:.0f} MiB"
     figure(f"{label}: {tool}", rate, "MiB/s", note)
     return rate
 
@@ -144,7 +113,7 @@ def run(quick: bool = False) -> None:
                 ours = _run([lamefair, "download", what, "-o", str(out_dir)], env)
                 assert _size_of(out_dir) >= size, "lamefair wrote less than was asked"
                 ours_rate = _report(label, "lamefair (SHA-256 verified)", size, ours)
-                theirs: dict[str, tuple[float, Run]] = {}
+                theirs: dict[str, tuple[float, Measured]] = {}
                 if aws:
                     shutil.rmtree(out_dir, ignore_errors=True)
                     target = str(out_dir) if recursive else str(out_dir / "big.bin")
@@ -171,7 +140,7 @@ def run(quick: bool = False) -> None:
                     rate, aws_run = theirs["aws"]
                     ratio(f"{label}: lamefair / aws-cli, MiB/s (target >= 1)", ours_rate, rate)
                     ratio(f"{label}: lamefair / aws-cli, CPU-s/GiB", ours.cpu, aws_run.cpu)
-                    ratio(f"{label}: lamefair / aws-cli, peak RSS", ours.peak_rss, aws_run.peak_rss)
+                    ratio(f"{label}: lamefair / aws-cli, peak RSS", ours.peak, aws_run.peak)
         finally:
             http.close()
             process.terminate()

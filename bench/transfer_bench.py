@@ -19,13 +19,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.catalog_bench import _s3_endpoint, _start_embedded, make_sample
+from bench.measure import measured
 from bench.report import figure, ratio
 
 MiB = 1024 * 1024
@@ -79,34 +79,10 @@ def _server_pids(catalog: subprocess.Popen) -> list[int]:
 
 
 def _timed(command: list[str], env: dict, server: list[int]) -> Run:
-    """Wall time, CPU (wait4) and peak RSS (VmHWM polled from /proc) of one command.
-
-    ru_maxrss is no use here: it starts from the forking parent's size.
-    """
+    """One command measured (bench/measure.py), with the server's CPU meanwhile."""
     server_before = _cpu_of(server)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-    )
-    peak = 0
-    status = Path(f"/proc/{process.pid}/status")
-    while True:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) * 1024)
-        except (OSError, ValueError):
-            pass
-        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        time.sleep(0.02)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(code)
-    out, err = process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.decode()[-800:]}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, peak, _cpu_of(server) - server_before)
+    run = measured(command, env)
+    return Run(run.seconds, run.cpu, run.peak, _cpu_of(server) - server_before)
 
 
 def _report(label: str, tool: str, runs: list[Run], size: int) -> tuple[float, float]:

@@ -221,7 +221,6 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from lamefair_catalog.database.engine import NotMigrated, ensure_migrated, make_engine
     from lamefair_catalog.web.app import create_app
 
     if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
@@ -230,17 +229,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings_from_env()
     if settings is None:
         return 2
-    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
-    try:
-        ensure_migrated(engine)
-    except NotMigrated as exc:
-        print(str(exc), file=sys.stderr)
+    engine = _migrated_engine(settings)
+    if engine is None:
         return 2
-    except Exception as exc:  # noqa: BLE001 - any driver error means: cannot reach the database
-        print(f"Cannot open the catalog database: {exc.__class__.__name__}.", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
+    engine.dispose()
     if not settings.oidc_issuer:
         print(
             "LAMEFAIR_OIDC_ISSUER is not set: nobody could sign in. Set it (and "
@@ -271,6 +263,24 @@ def _settings_from_env():
         return None
 
 
+def _migrated_engine(settings):
+    """An engine on a database at the current schema, or None once the reason is printed (not
+    migrated: run `migrate`; or not reachable): `serve` and `fixity` refuse to start alike."""
+    from lamefair_catalog.database.engine import NotMigrated, ensure_migrated, make_engine
+
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
+    try:
+        ensure_migrated(engine)
+    except NotMigrated as exc:
+        print(str(exc), file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - any driver error means: cannot reach the database
+        print(f"Cannot open the catalog database: {exc.__class__.__name__}.", file=sys.stderr)
+    else:
+        return engine
+    engine.dispose()
+    return None
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from lamefair_catalog.database.engine import current_revision, make_engine, migrate
 
@@ -290,13 +300,7 @@ EXIT_UNREADABLE = 4  # fixity: no damage found, but some objects could not be re
 def _fixity(args: argparse.Namespace) -> int:
     import threading
 
-    from lamefair_catalog.database.engine import (
-        NotMigrated,
-        database_breaker,
-        ensure_migrated,
-        make_engine,
-        make_session_factory,
-    )
+    from lamefair_catalog.database.engine import database_breaker, make_session_factory
     from lamefair_catalog.domain.catalog import Catalog
     from lamefair_catalog.domain.fixity import now
     from lamefair_catalog.domain.fixity_pass import next_start, run_pass
@@ -305,14 +309,8 @@ def _fixity(args: argparse.Namespace) -> int:
     settings = _settings_from_env()
     if settings is None:
         return 2
-    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout)
-    try:
-        ensure_migrated(engine)
-    except NotMigrated as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - any driver error means: cannot reach the database
-        print(f"Cannot open the catalog database: {exc.__class__.__name__}.", file=sys.stderr)
+    engine = _migrated_engine(settings)
+    if engine is None:
         return 2
     catalog = Catalog(
         settings,

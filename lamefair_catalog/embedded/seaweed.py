@@ -121,26 +121,7 @@ class SeaweedServer:
         return self.data_dir / "weed.log"
 
     def _write_identity(self) -> Path:
-        config = {
-            "identities": [
-                {
-                    "name": "lamefair",
-                    "credentials": [
-                        {
-                            "accessKey": self.credentials.access_key,
-                            "secretKey": self.credentials.secret_key,
-                        }
-                    ],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
-            ]
-        }
-        path = self.data_dir / "s3-identities.json"
-        # The secret key is in this file: owner-only from the first byte.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(config, handle)
-        return path
+        return write_identities(self.data_dir / "s3-identities.json", self.credentials)
 
     def command(self) -> list[str]:
         p = self.ports
@@ -309,3 +290,23 @@ class SeaweedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def write_identities(path: Path, credentials: S3Credentials) -> Path:
+    """The S3 gateway's one SigV4 identity (`-s3.config`): the catalog's keys, every action."""
+    config = {
+        "identities": [
+            {
+                "name": "lamefair",
+                "credentials": [
+                    {"accessKey": credentials.access_key, "secretKey": credentials.secret_key}
+                ],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    # The secret key is in this file: owner-only from the first byte.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(config, handle)
+    return path

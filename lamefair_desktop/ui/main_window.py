@@ -49,6 +49,7 @@ from lamefair_desktop.ui.panels.first_run import FirstRun
 from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
 from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.panels.watch_panel import WatchPanel
+from lamefair_desktop.ui.question import question
 from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
 from lamefair_desktop.ui.window.file_actions import WindowFiles
@@ -426,19 +427,15 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         active = self.transfers.model.active()
         if not active:
             return None
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        return question(
+            self,
             "Quit lamefair?",
             f"{active} file(s) are still queued or uploading.",
-            parent=self,
-        )
-        box.setInformativeText(
             "They stay in the queue on this computer and resume where they were the next time "
-            "lamefair starts; the parts already sent are kept."
+            "lamefair starts; the parts already sent are kept.",
+            "Quit",
+            "Keep running",
         )
-        box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole))
-        return box
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         box = self.quit_question()

@@ -10,7 +10,6 @@ filer's HTTP APIs off, umask 077; only the S3 gateway answers without a key.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from lamefair_catalog.embedded.ports import free_ports, port_open
-from lamefair_catalog.embedded.seaweed import S3Credentials, find_weed
-from lamefair_catalog.embedded.seaweed_security import write_private, write_security_config
+from lamefair_catalog.embedded.seaweed import S3Credentials, find_weed, write_identities
+from lamefair_catalog.embedded.seaweed_security import write_security_config
 
 REPLICATION = "001"
 VOLUME_SERVERS = 3
@@ -205,23 +204,7 @@ class SeaweedCluster:
         return httpx.get(f"{self.endpoint}/", timeout=2).status_code in (200, 403)
 
     def _write_identity(self) -> Path:
-        config = {
-            "identities": [
-                {
-                    "name": "lamefair",
-                    "credentials": [
-                        {
-                            "accessKey": self.credentials.access_key,
-                            "secretKey": self.credentials.secret_key,
-                        }
-                    ],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
-            ]
-        }
-        path = self.folder / "s3-identities.json"
-        write_private(path, json.dumps(config).encode())
-        return path
+        return write_identities(self.folder / "s3-identities.json", self.credentials)
 
 
 def _volume_ready(host: str, port: int):

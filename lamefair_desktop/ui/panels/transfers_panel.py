@@ -31,6 +31,7 @@ from lamefair_desktop.ui.models.transfers_model import (
     TransfersModel,
     _eta,
 )
+from lamefair_desktop.ui.question import question
 from lamefair_desktop.workers.engine_worker import EngineWorker
 from lamefair_desktop.workers.job import JobGroup
 
@@ -187,19 +188,15 @@ class TransfersPanel(QWidget):
         self.total.setFormat(text)
 
     def cancel_question(self, count: int) -> QMessageBox:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        return question(
+            self,
             "Cancel uploads?",
             f"Cancel the upload of {count} file(s)?",
-            parent=self,
-        )
-        box.setInformativeText(
             "The parts already sent are dropped from storage; the files on this computer are "
-            "not touched, and Resume / Retry sends them again from the start."
+            "not touched, and Resume / Retry sends them again from the start.",
+            "Cancel uploads",
+            "Keep uploading",
         )
-        box.addButton("Cancel uploads", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(box.addButton("Keep uploading", QMessageBox.ButtonRole.RejectRole))
-        return box
 
     def cancel_selected(self) -> None:
         """Cancel after asking: a cancel drops the parts already sent."""
