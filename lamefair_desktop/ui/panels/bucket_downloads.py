@@ -32,6 +32,12 @@ TEXT_SUFFIXES = (".txt", ".md", ".json", ".yaml", ".yml", ".csv", ".log")
 TEXT_LIMIT = 1_000_000  # bytes of a text file shown (a README is a few hundred)
 
 
+def text_start(path: Path) -> str:
+    """The first TEXT_LIMIT bytes of a text file as text: a big log must not stall the UI."""
+    with open(path, "rb") as handle:
+        return handle.read(TEXT_LIMIT).decode("utf-8", errors="replace")
+
+
 class BucketDownloads:
     def download_selected(self, folder: str | None = None) -> None:
         self.download_entries(self.bucket, self.selected(), folder)
@@ -119,8 +125,7 @@ class BucketDownloads:
         view = QPlainTextEdit()
         view.setReadOnly(True)
         try:
-            with open(path, "rb") as handle:  # only its start: a big log must not stall the UI
-                view.setPlainText(handle.read(TEXT_LIMIT).decode("utf-8", errors="replace"))
+            view.setPlainText(text_start(path))
         except OSError as exc:
             view.setPlainText(f"{path} cannot be read: {exc.strerror or exc}")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -9,7 +9,6 @@ move faster than downloads: an answer for an entry no longer shown is dropped.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,7 +27,7 @@ from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.download import RemoteObject
 from lamefair_desktop.transfer.download_job import PreviewCache, Wanted, download
 from lamefair_desktop.ui.format import human_size
-from lamefair_desktop.ui.panels.bucket_downloads import TEXT_LIMIT
+from lamefair_desktop.ui.panels.bucket_downloads import text_start
 from lamefair_desktop.workers.job import JobGroup
 
 NOTHING = "Select an entry in the catalog to see its details."
@@ -47,9 +46,7 @@ def fetch_text(client, settings: Settings, where: StoredText) -> str:
         cancel=threading.Event(),
         preview_cache=cache,
     )
-    path: Path = result.paths[0]
-    with open(path, "rb") as handle:
-        return handle.read(TEXT_LIMIT).decode("utf-8", errors="replace")
+    return text_start(result.paths[0])
 
 
 class DetailsPane(QWidget):
