@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.catalog.retry import CancelEvent
-from lamefair_desktop.transfer.errors import SourceChanged
+from lamefair_desktop.transfer.errors import Interrupted, SourceChanged
 from lamefair_desktop.transfer.progress import Meter
 from lamefair_desktop.transfer.queue import DonePart, QueuedFile, UploadQueue
 from lamefair_desktop.transfer.s3_requests import S3Requests, read_into, view_chunks
@@ -90,6 +90,7 @@ class _FileParts:
         self.free: queue.Queue[memoryview] = queue.Queue()
         for _ in range(min(pool_size, self.count)):
             self.free.put(memoryview(bytearray(self.part_size)))
+        read_all = False
         with ThreadPoolExecutor(owner.concurrency) as self.senders:
             try:
                 for number in range(1, self.count + 1):
@@ -111,6 +112,8 @@ class _FileParts:
                     self.pending.append((number, buffer, digest))
                     if self._should_presign(number):
                         self._presign_and_hand_out()
+                else:
+                    read_all = True
                 if not self.errors:
                     self._presign_and_hand_out()
             except BaseException:
@@ -123,6 +126,8 @@ class _FileParts:
                         future.exception()  # wait: no sender may outlive its buffers
         if self.errors:
             raise self.errors[0]
+        if not read_all:  # stopped part-way: the whole-file hash covers only some of it
+            raise Interrupted(f"{item.rel_path}: interrupted")
         return whole.hexdigest()
 
     # --- the reader's side ---------------------------------------------------------------------
