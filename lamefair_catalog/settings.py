@@ -39,6 +39,10 @@ class Settings:
     # also takes 30d, 12h, 90m), and the life of the presigned GET an opened link redirects to.
     share_max: int = 30 * 86400
     share_presign_ttl: int = 300
+    # The address people reach this catalog at (https://catalog.lab.org), when a proxy in front
+    # of it terminates TLS or answers under another name: share links are built on it. Unset,
+    # they are built on the address the request came to (correct when nothing rewrites it).
+    public_url: str | None = None
     raw_prefix: str = "lame-raw"
     mirror_prefix: str = "lame-ofed"
     multipart_threshold: int = 64 * 1024 * 1024
@@ -105,6 +109,7 @@ _EXPECTED = {
     "share_max": "expected a positive duration: seconds, or a number with d, h, m or s (30d)",
     "share_presign_ttl": "expected a positive number of seconds",
     "multipart_threshold": "expected a number of bytes",
+    "public_url": "expected an http(s) address with no query, e.g. https://catalog.lab.org",
     "s3_connect_timeout": _POSITIVE_SECONDS,
     "s3_read_timeout": _POSITIVE_SECONDS,
     "db_connect_timeout": _POSITIVE_SECONDS,
@@ -150,6 +155,7 @@ def _environment_model():
         presign_ttl: Annotated[int, Field(gt=0)] = Settings.presign_ttl
         share_max: duration = Settings.share_max
         share_presign_ttl: Annotated[int, Field(gt=0)] = Settings.share_presign_ttl
+        public_url: Annotated[str | None, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")] = None
         raw_prefix: str = Settings.raw_prefix
         mirror_prefix: str = Settings.mirror_prefix
         multipart_threshold: Annotated[int, Field(gt=0)] = Settings.multipart_threshold

@@ -42,6 +42,10 @@ def test_every_variable_reaches_its_field(clean_env, tmp_path):
         "outage_cool_down": ("0.5", 0.5),
         "verdict_max_bytes": ("1000", 1000),
         "verdict_timeout": ("60", 60.0),
+        "public_url": (
+            "https://catalog.lab.example/lamefair",
+            "https://catalog.lab.example/lamefair",
+        ),
     }
     expected = {}
     for f in fields(Settings):
@@ -65,12 +69,15 @@ def test_malformed_variables_are_all_named(clean_env):
     clean_env.setenv("LAMEFAIR_PRESIGN_TTL", "1h")
     clean_env.setenv("LAMEFAIR_S3_READ_TIMEOUT", "0")
     clean_env.setenv("LAMEFAIR_SHARE_MAX", "a month")
+    clean_env.setenv("LAMEFAIR_PUBLIC_URL", "catalog.lab.example")  # no scheme: links would break
     with pytest.raises(SettingsError) as raised:
         Settings.from_env()
     assert raised.value.lines == [
         "LAMEFAIR_PRESIGN_TTL: expected a number of seconds (got '1h')",
         "LAMEFAIR_SHARE_MAX: expected a positive duration: seconds, or a number with d, h, m "
         "or s (30d) (got 'a month')",
+        "LAMEFAIR_PUBLIC_URL: expected an http(s) address with no query, e.g. "
+        "https://catalog.lab.org (got 'catalog.lab.example')",
         "LAMEFAIR_S3_READ_TIMEOUT: expected a positive number of seconds (got '0')",
     ]
 

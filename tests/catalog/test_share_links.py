@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.support.catalog import sha256_hex
+from tests.support.catalog import Api, sha256_hex, start_catalog
 
 
 def _stored_measurement(operator, experiment: dict, files: dict[str, bytes]) -> dict:
@@ -229,3 +229,33 @@ def test_share_dialog_makes_copies_and_revokes(qtbot, admin, operator, anonymous
     got = anonymous.http.get(shared.link.text(), follow_redirects=True)
     assert got.content == data
     client.close()
+
+
+def test_links_point_at_the_public_address_behind_a_proxy(seaweed, oidc_provider, tokens, tmp_path):
+    """Behind a proxy that terminates TLS the request reaches the catalog as http:// on an inner
+    name, and a link built on that would not open for the person it is handed to: with
+    LAMEFAIR_PUBLIC_URL links (and a folder's per-file links) are built on the public address."""
+    from tests.support.catalog import ADMIN, OPERATOR
+
+    public = "https://catalog.lab.example/em"
+    server = start_catalog(
+        f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+        seaweed,
+        oidc_provider.issuer,
+        tmp_path,
+        LAMEFAIR_PUBLIC_URL=public + "/",
+    )
+    try:
+        admin, operator = (Api(server.url, tokens[who[0]]) for who in (ADMIN, OPERATOR))
+        h = admin.make_hierarchy()
+        measurement = _stored_measurement(operator, h["experiment"], {"a.bin": b"x" * 10})
+        link = _share(operator, measurement=measurement["id"])
+        assert link["url"].startswith(public + "/s/")
+        # What the proxy forwards (the same path) opens it, and the listing points outward too.
+        inner = server.url + link["url"].removeprefix(public)
+        listing = httpx.get(inner).json()
+        assert [f["url"] for f in listing["files"] if f["path"] == "a.bin"] == [
+            link["url"] + "/a.bin"
+        ]
+    finally:
+        server.stop()

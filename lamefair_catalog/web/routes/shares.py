@@ -19,7 +19,7 @@ def create_share(body: s.ShareIn, user: Me, cat: Cat, request: Request):
     """A link to an object or a folder that anyone holding it may open without an account,
     until it expires (`expires_in` seconds, LAMEFAIR_SHARE_MAX at most) or is revoked. Its
     `url` is shown only in this answer."""
-    return shares.create_share(cat, user, body, str(request.base_url))
+    return shares.create_share(cat, user, body, _public_base(cat, request))
 
 
 @router.get("/proposals/{proposal_id}/shares", response_model=list[s.ShareOut])
@@ -38,13 +38,19 @@ def share_uses(share_id: uuid.UUID, user: Me, cat: Cat):
     return shares.list_uses(cat, user, share_id)
 
 
+def _public_base(cat: Cat, request: Request) -> str:
+    """Where links point: LAMEFAIR_PUBLIC_URL when set (behind a proxy that terminates TLS the
+    request's own address says http:// and the proxy's inner name), else the request's address."""
+    return cat.settings.public_url or str(request.base_url)
+
+
 def open_link(cat: Cat, request: Request, token: str, path: str = "", format: str = "json"):
     """A file: 307 to a GET valid a few minutes. A folder: its files, each with a link of its
     own through this route (`?format=aria2`: the same as an aria2 input file)."""
     caller = share_open.Caller(
         request.client.host if request.client else "", request.headers.get("user-agent", "")
     )
-    answer = share_open.open_share(cat, token, path, caller, str(request.base_url))
+    answer = share_open.open_share(cat, token, path, caller, _public_base(cat, request))
     if isinstance(answer, share_open.Redirect):
         return RedirectResponse(answer.url, status_code=307)
     if format == "aria2":
