@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from rocrate_validator import models, services
 from rocrate_validator.utils.http import HttpRequester
 
 from lamefair_desktop.catalog.client import CatalogClient
+from lamefair_desktop.export.eln_zip import ExportCancelled
 from lamefair_desktop.export.job import ExportRequest, export_crate
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.derived import DerivedQueue
@@ -389,3 +391,24 @@ def test_a_file_far_larger_than_the_memory_used_streams_through(
     assert check.hexdigest() == digest.hexdigest()
     big_files = [p for p in tmp_path.rglob("*") if p.is_file() and p.stat().st_size > 100 * MiB]
     assert sorted(p.name for p in big_files) == ["big.eln", "big.raw"]  # no copy on the side
+
+
+def test_a_cancelled_export_keeps_nothing(stored, transfer_catalog, admin_token, tmp_path):
+    cancel = threading.Event()
+    seen = []
+
+    def report(progress):
+        seen.append(progress)
+        if progress.bytes_done:
+            cancel.set()  # as the dialog's Cancel does, between two chunks
+
+    request = ExportRequest(
+        "experiment", stored["hierarchy"]["experiment"]["id"], tmp_path / "c.eln", "CC0-1.0"
+    )
+    with (
+        CatalogClient(transfer_catalog.url, admin_token) as client,
+        pytest.raises(ExportCancelled, match="cancelled"),
+    ):
+        export_crate(client, request, report, cancel)
+    assert seen
+    assert not list(tmp_path.glob("c.eln*"))  # neither the archive nor its partial file
