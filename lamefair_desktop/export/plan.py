@@ -11,7 +11,7 @@ other key in both (a raw `x.nxs` beside the NXem of `x.tif`) keeps the mirror's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError
@@ -68,18 +68,11 @@ class ExportPlan:
     entity_id: str
     levels: tuple[Level, ...]  # top (project) first
     files: tuple[CrateFile, ...]
-    raw_bucket: str
-    mirror_bucket: str
     catalog_url: str
-    extra: dict = field(default_factory=dict)
 
     @property
     def target(self) -> Level:
         return next(level for level in self.levels if level.entity["id"] == self.entity_id)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
 
 
 def plan_export(client: CatalogClient, kind: str, entity_id: str) -> ExportPlan:
@@ -91,39 +84,24 @@ def plan_export(client: CatalogClient, kind: str, entity_id: str) -> ExportPlan:
         )
     target = _entity(client, kind, entity_id)
     chain = _ancestors(client, kind, target)  # project first, target last
-    by_kind = dict(chain)
-    proposal = by_kind["proposal"]
-    folders = _folders(chain)
-    below = _descendants(client, kind, target)  # (kind, entity, parent id) under the target
-    levels: dict[str, Level] = {}
-    children: dict[str, list[str]] = {}
-    for (level_kind, entity), folder in zip(chain, folders, strict=True):
-        levels[entity["id"]] = Level(level_kind, entity, folder)
-    parent_folder = {
-        entity["id"]: folder for (_k, entity), folder in zip(chain, folders, strict=True)
-    }
-    for level_kind, entity, parent_id in below:
-        folder = parent_folder[parent_id] + _segment(level_kind, entity)
-        parent_folder[entity["id"]] = folder
-        levels[entity["id"]] = Level(level_kind, entity, folder)
-        children.setdefault(parent_id, []).append(folder)
-    for (_k, entity), child in zip(chain, chain[1:], strict=False):
-        children.setdefault(entity["id"], []).insert(0, parent_folder[child[1]["id"]])
-    ordered = tuple(
-        Level(lv.kind, lv.entity, lv.folder, tuple(children.get(lv.entity["id"], ())))
-        for lv in levels.values()
+    proposal = dict(chain)["proposal"]
+    rows = [
+        (level_kind, entity, chain[i - 1][1]["id"] if i else None)
+        for i, (level_kind, entity) in enumerate(chain)
+    ] + _descendants(client, kind, target)  # parents before children
+    folder_of: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    for level_kind, entity, parent_id in rows:
+        above = folder_of[parent_id] if parent_id else ""
+        folder_of[entity["id"]] = above + _segment(level_kind, entity)
+        if parent_id:
+            parts.setdefault(parent_id, []).append(folder_of[entity["id"]])
+    levels = tuple(
+        Level(k, e, folder_of[e["id"]], tuple(parts.get(e["id"], ()))) for k, e, _p in rows
     )
-    measurements = [lv.entity for lv in ordered if lv.kind == "measurement"]
-    files = _files(client, proposal, levels[entity_id].folder, ordered, measurements)
-    return ExportPlan(
-        kind,
-        entity_id,
-        ordered,
-        files,
-        proposal["raw_bucket"],
-        proposal["mirror_bucket"],
-        client.base_url,
-    )
+    measurements = [lv.entity for lv in levels if lv.kind == "measurement"]
+    files = _files(client, proposal, folder_of[entity_id], levels, measurements)
+    return ExportPlan(kind, entity_id, levels, files, client.base_url)
 
 
 def _entity(client: CatalogClient, kind: str, entity_id: str) -> dict:
@@ -136,10 +114,7 @@ def _entity(client: CatalogClient, kind: str, entity_id: str) -> dict:
                 "`lamefair ls` shows the ids."
             ) from None
         if exc.status == 403:
-            raise BadExportInput(
-                f"You may not read {kind} {entity_id} ({exc.detail}); ask its proposal's PI to "
-                "add you as a member."
-            ) from None
+            raise BadExportInput(f"Cannot export {kind} {entity_id}: {exc.detail}") from None
         raise
 
 
@@ -183,14 +158,6 @@ def _segment(kind: str, entity: dict) -> str:
     return f"raw/{entity['slug']}/"
 
 
-def _folders(chain: list[tuple[str, dict]]) -> list[str]:
-    folders, prefix = [], ""
-    for kind, entity in chain:
-        prefix += _segment(kind, entity)
-        folders.append(prefix)
-    return folders
-
-
 def _role(key: str) -> str:
     name = PurePosixPath(key).name
     if name == README:
@@ -200,9 +167,15 @@ def _role(key: str) -> str:
     return "nxem" if name.endswith(".nxs") else "other"
 
 
-def _owner(key: str, folders: list[str]) -> str:
-    """The deepest level folder holding `key`."""
-    return max((f for f in folders if key.startswith(f)), key=len)
+def _owner(key: str, folders: set[str]) -> str:
+    """The deepest level folder holding `key` (walking up its own folders: a proposal has
+    thousands of levels and a hundred thousand files)."""
+    parts = key.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        folder = "/".join(parts[:depth]) + "/"
+        if folder in folders:
+            return folder
+    raise ExportError(f"{key} is outside the exported folders.")  # listed under the prefix
 
 
 def _mirror_path(key: str) -> str:
@@ -218,7 +191,7 @@ def _files(
     measurements: list[dict],
 ) -> tuple[CrateFile, ...]:
     raw_bucket, mirror_bucket = proposal["raw_bucket"], proposal["mirror_bucket"]
-    folders = [lv.folder for lv in levels]
+    folders = {lv.folder for lv in levels}
     by_key = {f["key"]: f for m in measurements for f in m.get("files", ())}
     derived = {d["key"]: f for f in by_key.values() for d in f.get("derived") or ()}
     out: dict[str, CrateFile] = {}

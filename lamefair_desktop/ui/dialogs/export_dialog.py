@@ -61,11 +61,11 @@ class ExportDialog(QDialog):
         )
         heading.setWordWrap(True)
         self.path = QLineEdit(str(Path.home() / default_name(label)))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self.choose_path)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self.choose_path)
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
+        path_row.addWidget(self.browse)
         self.licence = QComboBox()
         self.licence.setEditable(True)
         self.licence.addItems(LICENCES)
@@ -142,7 +142,7 @@ class ExportDialog(QDialog):
 
     def _running(self, running: bool) -> None:
         self.export_button.setEnabled(not running)
-        for widget in (self.path, self.licence, self.links_only):
+        for widget in (self.path, self.browse, self.licence, self.links_only):
             widget.setEnabled(not running)
         self.bar.setVisible(running or self.bar.value() > 0)
 
