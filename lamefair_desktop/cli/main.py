@@ -64,6 +64,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.cli.watch",
         "register_watch",
     ),
+    "export": (
+        "write a measurement, experiment or proposal as an RO-Crate (.eln) for publication",
+        "lamefair_desktop.cli.export",
+        "register_export",
+    ),
     "sync": (
         "send offline changes and refresh the local catalog",
         "lamefair_desktop.cli.transfer",

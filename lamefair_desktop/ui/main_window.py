@@ -52,6 +52,7 @@ from lamefair_desktop.ui.panels.watch_panel import WatchPanel
 from lamefair_desktop.ui.question import question
 from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
+from lamefair_desktop.ui.window.export_actions import WindowExport
 from lamefair_desktop.ui.window.file_actions import WindowFiles
 from lamefair_desktop.ui.window.remembered import restore_layout, save_layout
 from lamefair_desktop.ui.window.tree_memory import TreeMemory
@@ -74,7 +75,9 @@ class SyncResult:
 OPEN_FILTER = formats.OPEN_FILTER
 
 
-class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMainWindow):
+class MainWindow(
+    WindowActions, WindowEditing, WindowFiles, WindowExport, WindowUploads, QMainWindow
+):
     workspace_ready = Signal(object)  # Workspace
     catalog_synced = Signal(int)  # changes received
     upload_dialog_opened = Signal(object)  # UploadDialog (tests drive it)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu
 from lamefair_desktop.catalog.tree import CHILD_KIND
 from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
+from lamefair_desktop.ui.window.export_actions import EXPORTABLE, export_reason
 
 KIND_LABEL = {
     "project": "project",
@@ -162,9 +163,12 @@ class WindowActions:
 
     def _context_menu(self, position) -> None:
         node = self.catalog_view.indexAt(position).data(NODE_ROLE)
+        self.tree_menu(node).popup(self.catalog_view.viewport().mapToGlobal(position))
+
+    def tree_menu(self, node) -> QMenu:
+        """The tree's context menu for `node` (None: the empty space below the entries)."""
         if node is not None and node.kind == "file":
-            self.file_menu(node).popup(self.catalog_view.viewport().mapToGlobal(position))
-            return
+            return self.file_menu(node)
         menu = QMenu(self)
         if node is None:
             menu.addAction(self.new_project_action)
@@ -178,4 +182,10 @@ class WindowActions:
                 menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
             if node.kind in ("experiment", "measurement", "file") and not node.pending:
                 menu.addAction("Share link…", lambda: self.share_node(node))
-        menu.popup(self.catalog_view.viewport().mapToGlobal(position))
+            if node.kind in EXPORTABLE:
+                export = menu.addAction("Export for publication…", lambda: self.export_node(node))
+                reason = export_reason(node, self.workspace is not None)
+                export.setEnabled(not reason)
+                export.setToolTip(reason or "An RO-Crate (.eln) with the data and its metadata")
+                menu.setToolTipsVisible(True)
+        return menu
