@@ -207,7 +207,7 @@ class WatchPanel(QWidget):
         self.log.setPlaceholderText(
             "What the watcher takes, waits for or cannot read appears here."
         )
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)  # remembered
         splitter.addWidget(top)
         splitter.addWidget(self.log)
         splitter.setSizes([260, 340])

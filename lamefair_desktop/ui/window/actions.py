@@ -10,8 +10,8 @@ from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.catalog.tree import CHILD_KIND
-from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.resources import resource_path
+from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
 
 KIND_LABEL = {
