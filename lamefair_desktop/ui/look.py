@@ -90,8 +90,8 @@ def dark_palette() -> QPalette:
 
 
 def apply_colour_scheme(scheme: Qt.ColorScheme) -> None:
-    """Dark: the dark palette unless the platform already gave one; light or unknown: the style's
-    own palette again (only if we had replaced it)."""
+    """Dark: the dark palette unless the platform already gave one; light or unknown: the
+    platform's own palette again (only if we had replaced it; an empty palette resets to it)."""
     app = QApplication.instance()
     if app is None:
         return
@@ -100,7 +100,7 @@ def apply_colour_scheme(scheme: Qt.ColorScheme) -> None:
         app.setPalette(dark_palette())
         app.setProperty("lamefair-dark", True)
     elif scheme != Qt.ColorScheme.Dark and ours:
-        app.setPalette(app.style().standardPalette())
+        app.setPalette(QPalette())
         app.setProperty("lamefair-dark", False)
 
 

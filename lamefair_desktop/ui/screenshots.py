@@ -3,8 +3,9 @@
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
-two dialogs an operator meets.
+the Watch tab (a rule and a capture in its log), the preview (with its acquisition summary, then
+its line profile and rectangle statistics), the two dialogs an operator meets, the share-link
+dialog, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ def _watch_rule(app, window, experiment: dict, image: Path) -> None:
     window.watch.logged.connect(lines.append)
     shutil.copy(image, folder / "overview-0001.tif")
     _wait(app, 60, lambda: any("queued" in line for line in lines))
-    _wait(app, 5, lambda: False)  # stored meanwhile, its verdict in the log
+    _wait(app, 5, lambda: False)  # its upload and conversion run meanwhile
 
 
 def _select_first(window, kind: str) -> bool:
