@@ -349,7 +349,7 @@ class MainWindow(
         if self.workspace is None or proposal is None:
             return None
         dialog = ShareDialog(
-            self.workspace.client, {node.kind: node.id}, node.name, proposal.id, self
+            self.workspace.client, {node.kind: node.id}, node.title, proposal.id, self
         )
         dialog.show()
         return dialog

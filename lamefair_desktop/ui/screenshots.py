@@ -3,8 +3,9 @@
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
-two dialogs an operator meets.
+the Watch tab (a rule and a capture in its log), the preview (with its acquisition summary, then
+its line profile and rectangle statistics), the two dialogs an operator meets, the share-link
+dialog, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def _render(out: Path, corpus: Path) -> int:
         _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
     grab(window, "buckets.png")
 
+    _watch_rule(app, window, experiment, corpus / IMAGES[-1])
+    grab(window, "watch.png")
+
     if images:
         loaded: list = []
         window.preview.loaded.connect(loaded.append)
@@ -188,12 +192,64 @@ def _render(out: Path, corpus: Path) -> int:
         grab(upload, "upload-dialog.png")
         upload.reject()
 
+    measurement = window.selected_node()  # selected for the first picture
+    if measurement is not None and measurement.kind == "measurement":
+        share = window.share_node(measurement)
+        share.note.setText("for Dr. Chen's review")
+        share.create_link()
+        _wait(app, 30, lambda: bool(share.link.text()) and share.table.rowCount() > 0)
+        grab(share, "share-link.png")
+        share.reject()
+
+    # The same window on a dark palette (what follow_colour_scheme sets when the system
+    # switches and the platform does not repaint Qt's widgets itself).
+    from PySide6.QtCore import Qt
+
+    from lamefair_desktop.ui.look import apply_colour_scheme
+
+    window.browse(_node(proposal), "raw_bucket")
+    apply_colour_scheme(Qt.ColorScheme.Dark)
+    _wait(app, 1, lambda: False)
+    grab(window, "main-dark.png")
+    apply_colour_scheme(Qt.ColorScheme.Light)
+
     for path in shots:
         print(path)
     window.close()
     window.shutdown()
     http.close()
     return 0
+
+
+def _watch_rule(app, window, experiment: dict, image: Path) -> None:
+    """A watch folder sending files to the experiment, and one image caught in it."""
+    import uuid
+
+    from lamefair_desktop.watch.rules import WatchRule
+
+    folder = Path(os.environ["LAMEFAIR_HOME"]) / "microscope-export"
+    folder.mkdir(exist_ok=True)
+    window.watch.names[experiment["id"]] = experiment["name"]
+    rule = WatchRule(
+        str(uuid.uuid4()),
+        window.workspace.catalog_key,
+        str(folder),
+        experiment_id=experiment["id"],
+        operator="Ada",
+        include=("*.tif",),
+        quiet_seconds=1.0,
+    )
+    loaded: list[int] = []
+    window.watch.rules_loaded.connect(loaded.append)
+    window.watch.add_rule(rule)
+    window.tabs.setCurrentWidget(window.watch)
+    _wait(app, 10, lambda: bool(loaded))
+    _wait(app, 2, lambda: False)  # the engines pick the rule up
+    lines: list[str] = []
+    window.watch.logged.connect(lines.append)
+    shutil.copy(image, folder / "overview-0001.tif")
+    _wait(app, 60, lambda: any("queued" in line for line in lines))
+    _wait(app, 5, lambda: False)  # its upload and conversion run meanwhile
 
 
 def _select_first(window, kind: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,6 +34,7 @@ from lamefair_desktop.transfer.derived import wants_conversion
 from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.registration import LocalFile, collect_files
 from lamefair_desktop.ui.format import human_size
+from lamefair_desktop.ui.look import ProblemLabel, problem_colour
 from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -170,8 +171,7 @@ class UploadDialog(QDialog):
         self.convert = QCheckBox("Convert images to NeXus/NXem after upload (mirror bucket)")
         self.convert.setChecked(True)
         self.convert.toggled.connect(self.timezone.setEnabled)
-        self.problem = QLabel()
-        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem = ProblemLabel()
         self.problem.setWordWrap(True)
         self.problem.hide()
         form = QFormLayout()
@@ -273,7 +273,7 @@ class UploadDialog(QDialog):
                     item.setToolTip("\n".join(f"{f.label}: {f.text}" for f in look.acquisition))
                 if column == COLUMNS.index("Mapping") and look.warnings:
                     item.setToolTip("\n".join(look.warnings))
-                    item.setForeground(Qt.GlobalColor.darkRed)
+                    item.setForeground(problem_colour(self.table.palette()))
                 self.table.setItem(row, column, item)
         pairs = {look.pair for look in inspection.files if look.pair}
         if self.remembered_pair is None and self.pair == GENERIC_PAIR and len(pairs) == 1:

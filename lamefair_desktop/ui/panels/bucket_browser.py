@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.aria2_export import export_aria2
 from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
-    PROBLEM,
     BucketModel,
     BucketSortModel,
     Entry,
@@ -100,7 +100,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))
         # The proposal's fixity (stored bytes re-read by the catalog): a line only when there is
         # something to say, red when an object failed its check.
-        self.fixity_line = QLabel()
+        self.fixity_line = ProblemLabel(active=False)
         self.fixity_line.setWordWrap(True)
         self.fixity_line.hide()
         top = QHBoxLayout()
@@ -275,7 +275,7 @@ class BucketBrowser(BucketDownloads, QWidget):
             return  # another proposal's answer, arriving late
         text, problem = fixity_text(summary)
         self.fixity_line.setText(text)
-        self.fixity_line.setStyleSheet(f"color: {PROBLEM.name()};" if problem else "")
+        self.fixity_line.set_active(problem)
         self.fixity_line.setVisible(bool(text))
 
     def _breadcrumbs(self, prefix: str) -> None:

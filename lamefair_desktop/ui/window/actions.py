@@ -5,10 +5,12 @@ A part of MainWindow (ui/main_window.py): it uses the window's slots and its sel
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.catalog.tree import CHILD_KIND
+from lamefair_desktop.resources import resource_path
 from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
 from lamefair_desktop.ui.window.export_actions import EXPORTABLE, export_reason
@@ -34,6 +36,12 @@ def new_child_reason(kind: str | None) -> str:
     if kind in ("measurement", "file"):
         return "Files are added by uploading a new measurement into their experiment."
     return "Select a project, proposal or sample to add to (or New project)."
+
+
+def svg_icon(name: str) -> QIcon:
+    """An icon from resources/icons: SVG, so it is drawn at the screen's pixel density (a 2x
+    display gets 32 real pixels for a 16 px icon, not 16 blown up)."""
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
 
 
 def _enable(action: QAction, tip: str, reason: str) -> None:
@@ -106,13 +114,15 @@ class WindowActions:
             help_menu.addAction(action) if action else help_menu.addSeparator()
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
-        for action in (
-            self.new_project_action,
-            self.new_child_action,
-            self.upload_action,
-            self.sync_action,
-            self.login_action,
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action, icon in (
+            (self.new_project_action, "action-new-project"),
+            (self.new_child_action, "action-new"),
+            (self.upload_action, "action-upload"),
+            (self.sync_action, "action-sync"),
+            (self.login_action, "action-sign-in"),
         ):
+            action.setIcon(svg_icon(icon))
             toolbar.addAction(action)
 
     def show_shortcuts(self) -> ShortcutsDialog:
