@@ -78,6 +78,7 @@ def render_view(snapshot: ViewSnapshot) -> np.ndarray:
     low, high = snapshot.levels
     values = np.asarray(snapshot.pixels, dtype=np.float64)
     scaled = np.clip((values - low) / ((high - low) or 1.0), 0.0, 1.0)
+    scaled = np.nan_to_num(scaled, nan=0.0)  # NaN pixels show black, as on screen
     if snapshot.lut is None:  # colour: levels on every channel, as pyqtgraph shows it
         rgb = np.round(scaled[..., :3] * 255).astype(np.uint8)
     else:
@@ -121,7 +122,11 @@ def _burn_scale_bar(rgb: np.ndarray, pixel_x: float, unit: str) -> np.ndarray:
     finally:
         painter.end()
     lines = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
-    return lines.reshape(rows, image.bytesPerLine())[:, : 3 * columns].reshape(rows, columns, 3)
+    # Copied out: the QImage's buffer is freed with it when this function returns (a view into
+    # it read the allocator's garbage: stray dark lines across the export).
+    return (
+        lines.reshape(rows, image.bytesPerLine())[:, : 3 * columns].reshape(rows, columns, 3).copy()
+    )
 
 
 def imagej_scale(pixel: float, unit: str) -> tuple[float, str]:
