@@ -128,7 +128,11 @@ def test_the_exported_png_is_the_view_with_its_scale_bar(panel, qtbot, tmp_path)
     path, image = _calibrated(tmp_path)
     _open(panel, qtbot, path)
     panel.colour_map.setCurrentText("viridis")
-    written = _read_png(_export(panel, qtbot, tmp_path / "view.png"))
+    exported = _export(panel, qtbot, tmp_path / "view.png")
+    reference = tmp_path / "any-new-file"
+    reference.write_bytes(b"")
+    assert exported.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777  # not private
+    written = _read_png(exported)
     assert written.shape == (200, 300, 3)
     # The image part is the colour map over the levels shown: viridis's dark end at the left.
     lut = panel.image_view.ui.histogram.gradient.getLookupTable(512, alpha=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,11 +142,11 @@ def write_view(snapshot: ViewSnapshot, path: Path) -> Path:
     """Render and write (atomically: a temporary file beside it, then a rename)."""
     rgb = render_view(snapshot)
     tiff = path.suffix.lower() in (".tif", ".tiff")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    os.close(handle)
+    # Not mkstemp: its file is private (0600); an exported picture gets the umask's permissions.
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         if not tiff:
-            Path(temporary).write_bytes(encode_png(rgb))
+            temporary.write_bytes(encode_png(rgb))
         elif snapshot.pixel_x is None:
             tifffile.imwrite(temporary, rgb, photometric="rgb", imagej=True)
         else:
@@ -162,7 +162,7 @@ def write_view(snapshot: ViewSnapshot, path: Path) -> Path:
             )
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
 
