@@ -146,6 +146,7 @@ class MainWindow(
         catalog_layout.addWidget(self.catalog_split, 1)
         catalog_layout.addWidget(self.first_run, 1)
         self.preview = PreviewPanel()
+        self.preview.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.transfers = TransfersPanel()
         self.transfers.files_dropped.connect(self._dropped_on_transfers)
         self.transfers.problem.connect(lambda text: self.statusBar().showMessage(text, 15_000))

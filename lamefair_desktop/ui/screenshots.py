@@ -3,9 +3,10 @@
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the Watch tab (a rule and a capture in its log), the preview (with its acquisition summary, then
-its line profile and rectangle statistics), the two dialogs an operator meets, the share-link
-dialog, and the window on a dark palette.
+the Watch tab (a rule and a capture in its log), the preview (with its acquisition summary; its
+line profile and rectangle statistics; its ruler and a view exported with the scale bar burnt
+in; an FEI file's data bar shown), the two dialogs an operator meets, the share-link dialog,
+and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -72,26 +73,39 @@ def main(argv: list[str]) -> int:
 
 
 def _render(out: Path, corpus: Path) -> int:
-
-    import httpx
     from PySide6.QtWidgets import QApplication
 
-    from lamefair_desktop.nexus.mapping import default_registry
-    from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
-    from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
     from lamefair_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
     window.resize(1400, 820)
     window.show()
+    try:
+        return _render_in(app, window, out, corpus)
+    finally:
+        # Also after a failure: the window's engine process must stop, or exiting waits for it.
+        window.close()
+        window.shutdown()
+
+
+def _render_in(app, window, out: Path, corpus: Path) -> int:
+    import httpx
+
+    from lamefair_desktop.nexus.mapping import default_registry
+    from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
+
     synced: list[int] = []
     window.catalog_synced.connect(synced.append)
     if not _wait(app, 120, lambda: bool(synced)):
         print("the local catalog did not start", file=sys.stderr)
         return 1
     server = window.workspace.connection.local
-    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    # A generous timeout: on a busy machine the embedded catalog's first writes take seconds.
+    http = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=60
+    )
     project = http.post("/api/projects", json={"name": "Oxide catalysts"}).json()
     proposal = http.post(
         "/api/proposals",
@@ -164,9 +178,19 @@ def _render(out: Path, corpus: Path) -> int:
             rows, columns = info.frame_shape
             window.preview.show_value_at(columns * 0.4 * info.pixel_x, rows * 0.6 * info.pixel_y)
         grab(window, "preview.png")
-        window.preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
-        window.preview.measure.rect_button.click()
+        preview = window.preview
+        preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
+        preview.measure.rect_button.click()
         grab(window, "preview-measure.png")
+        _ruler_and_export(app, window, out, shots.append)
+        grab(window, "preview-ruler.png")
+        fei = corpus / IMAGES[0]
+        if fei.is_file():  # the FEI data bar, shown below the image on request
+            loaded.clear()
+            window.open_preview(str(fei))
+            _wait(app, 30, lambda: bool(loaded))
+            preview.data_bar.button.click()
+            grab(window, "preview-databar.png")
 
     sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
     sample_dialog.set_text("name", "Pt/CeO2 catalyst")
@@ -215,8 +239,6 @@ def _render(out: Path, corpus: Path) -> int:
 
     for path in shots:
         print(path)
-    window.close()
-    window.shutdown()
     http.close()
     return 0
 
@@ -250,6 +272,28 @@ def _watch_rule(app, window, experiment: dict, image: Path) -> None:
     shutil.copy(image, folder / "overview-0001.tif")
     _wait(app, 60, lambda: any("queued" in line for line in lines))
     _wait(app, 5, lambda: False)  # its upload and conversion run meanwhile
+
+
+def _ruler_and_export(app, window, out: Path, record) -> None:
+    """A distance measured across the image, and the view exported with its scale bar."""
+    preview = window.preview
+    preview.measure.rect_button.click()  # put away: the ruler's picture shows the ruler
+    preview.ruler.button.click()
+    info = preview.info
+    if info is None:
+        return
+    rows, columns = info.frame_shape
+    pitch_x, pitch_y = preview._pitch()
+    preview.ruler.set_ends(
+        (0.25 * columns * pitch_x, 0.3 * rows * pitch_y),
+        (0.7 * columns * pitch_x, 0.45 * rows * pitch_y),
+    )
+    written: list[str] = []
+    preview.export.exported.connect(written.append)
+    preview.export.export_to(out / "exported-view.png")
+    _wait(app, 30, lambda: bool(written))
+    if written:
+        record(Path(written[0]))
 
 
 def _select_first(window, kind: str) -> bool:

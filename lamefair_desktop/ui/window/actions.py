@@ -93,8 +93,18 @@ class WindowActions:
         self.find_action = self._action(
             "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
         )
+        self.export_view_action = self.preview.export.action  # enabled once an image is shown
+        self.export_view_action.setShortcut("Ctrl+E")
+        self.window_actions.append(self.export_view_action)
         file_menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.upload_action, None, self.settings_action, None):
+        for action in (
+            self.open_action,
+            self.export_view_action,
+            self.upload_action,
+            None,
+            self.settings_action,
+            None,
+        ):
             file_menu.addAction(action) if action else file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         catalog_menu = self.menuBar().addMenu("&Catalog")
