@@ -2,7 +2,8 @@
 
 Checking the ten shipped mappings against `mapping.schema.json` costs about 14 ms of CPU in every
 new process, as much as reading and writing a 4096 x 4096 image. A file's verdict depends only on
-its bytes, the schema's bytes and the jsonschema version, so the SHA-256 of the three is kept in
+its bytes and the schema's (Draft 2020-12's meaning is fixed, so the jsonschema release is left out:
+asking importlib.metadata for it would cost most of what is saved), so the SHA-256 of both is kept in
 the cache folder once a file passes; failures are never kept (a broken file is checked, and named,
 every time). The memo is only a shortcut: when it cannot be read or written, every file is checked.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cache
-from importlib.metadata import version
 from pathlib import Path
 
 from lamefair_desktop.home.paths import cache_dir
@@ -22,16 +22,11 @@ _MAX_KEYS = 500  # mappings edited often leave old keys; keep the file small
 
 
 def verdict_key(schema: bytes, mapping: bytes) -> str:
-    digest = hashlib.sha256(_jsonschema_version().encode())
+    digest = hashlib.sha256(b"lamefair mapping schema check 1")
     for part in (schema, mapping):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
-
-
-@cache
-def _jsonschema_version() -> str:
-    return version("jsonschema")
 
 
 def _memo_path() -> Path:
