@@ -29,7 +29,7 @@ from lamefair_desktop.nexus.validate import (
     fairmat_validate,
     structural_report,
 )
-from lamefair_desktop.nexus.writer import convert
+from lamefair_desktop.nexus.writer import KnownDigest, convert
 from lamefair_desktop.transfer.derived import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -112,7 +112,8 @@ class Deriver:
                 elif raw_state == UploadState.STORED:
                     sha256 = upload.sha256 or self._stored_sha256(job.file_id)
                     if sha256:
-                        finished += self._derive(job, upload.local_path, sha256, cancel)
+                        known = KnownDigest(sha256, upload.size, upload.mtime_ns)
+                        finished += self._derive(job, upload.local_path, known, cancel)
             if poll is None:
                 if not finished:  # the rest waits for uploads or the network
                     break
@@ -132,8 +133,14 @@ class Deriver:
         except CatalogError:
             return ""
 
-    def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
-        """Returns 1 when the job reached a final state."""
+    def _derive(
+        self, job: DerivedJob, source: str, known: KnownDigest, cancel: threading.Event
+    ) -> int:
+        """Returns 1 when the job reached a final state.
+
+        The upload's SHA-256 is recorded without reading the file again while the file is as it
+        was queued (`KnownDigest`); otherwise conversion hashes it and a difference fails the job.
+        """
         # Keep the relative path and the whole name: a/x.tif and b/x.tif, or x.tif and x.dm4, of
         # one measurement must not write (and then upload) each other's NXem.
         output = self.output_dir / job.measurement_id / Path(job.rel_path + ".nxs")
@@ -151,11 +158,12 @@ class Deriver:
                     pair_origin=PairOrigin.MEASUREMENT,
                     zone=zone or default_zone(pair, self.default_timezone),
                     context=context,
+                    known=known,
                     cancel=cancel,
                 )
                 if cancel.is_set():
                     return 0
-                if result.source_sha256 != sha256:
+                if result.source_sha256 != known.sha256:
                     output.unlink(missing_ok=True)
                     self._set(
                         job.file_id,
