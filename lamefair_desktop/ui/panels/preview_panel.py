@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from lamefair_desktop.nexus.acquisition_summary import summarise_preview
 from lamefair_desktop.nexus.display import describe_image, format_length
+from lamefair_desktop.nexus.levels import robust_levels
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
 from lamefair_desktop.ui.panels.measure_tools import MeasureTools
 from lamefair_desktop.ui.panels.metadata_pane import MetadataPane
@@ -39,7 +40,6 @@ pg.setConfigOptions(imageAxisOrder="row-major")  # numpy images are (rows, colum
 
 # pyqtgraph's predefined gradients offered in the toolbar (its own menu is hidden in a right-click).
 COLOUR_MAPS = ("grey", "viridis", "inferno", "magma", "plasma", "turbo", "thermal", "greyclip")
-LEVEL_PERCENTILES = (0.1, 99.9)  # auto-levels ignore the darkest and brightest 0.1 % (hot pixels)
 
 
 @dataclass(frozen=True)
@@ -61,31 +61,6 @@ class FrameRead:
     request: int
     index: int
     frame: np.ndarray
-
-
-def robust_levels(frame: np.ndarray) -> tuple[tuple[float, float] | None, float | None]:
-    """(black, white) levels from percentiles of a subsample (at most ~512 × 512 pixels), and the
-    value of a uniform frame (None otherwise): a blank image is said to be blank, not just black.
-
-    Runs on the worker: a large frame's percentiles take tens of milliseconds."""
-    shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
-    sample = shown[:: max(1, shown.shape[0] // 512), :: max(1, shown.shape[1] // 512)]
-    finite = sample[np.isfinite(sample)]
-    if finite.size == 0:
-        return None, None
-    low, high = np.percentile(finite, LEVEL_PERCENTILES)
-    if high > low:
-        return (float(low), float(high)), None
-    whole = shown[np.isfinite(shown)] if shown.dtype.kind == "f" else shown
-    lowest, highest = float(np.min(whole)), float(np.max(whole))
-    if lowest == highest:
-        # Nothing to stretch: shown on the type's own scale (a blank 0 is black, 255 of a byte
-        # white), and the title says the image is blank.
-        if shown.dtype.kind in "ui":
-            limits = np.iinfo(shown.dtype)
-            return (float(limits.min), float(limits.max)), lowest
-        return (lowest - 1.0, lowest + 1.0), lowest
-    return (lowest, highest), None  # nearly uniform: a few pixels differ from the rest
 
 
 class PreviewPanel(QWidget):
