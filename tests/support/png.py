@@ -11,7 +11,8 @@ import numpy as np
 def png_pixels(png: bytes) -> np.ndarray:
     assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     width, height, depth, colour = struct.unpack(">IIBB", png[16:26])
-    assert depth == 8 and colour in (0, 2), (depth, colour)
+    assert depth == 8, depth
+    assert colour in (0, 2), colour
     channels = 3 if colour == 2 else 1
     data, at = b"", 8
     while at < len(png):
