@@ -2,8 +2,8 @@
 `python -m lamefair_desktop.ui.screenshots OUT_DIR [CORPUS_TIFF_DIR]`).
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
-hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
+hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser
+(as a table and as thumbnails), the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
 two dialogs an operator meets.
 """
 
@@ -149,6 +149,13 @@ def _render(out: Path, corpus: Path) -> int:
         window.buckets.go(folders[0].key)
         _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
     grab(window, "buckets.png")
+    browser = window.buckets
+    browser.show_grid(True)  # the same folder as thumbnails (each TIFF's, from its NXem)
+    proxy = browser.grid.proxy
+    pictured = [r for r in range(proxy.rowCount()) if browser.model.rows[r].thumbnail]
+    _wait(app, 30, lambda: all(proxy.has_thumbnail(r) for r in pictured))
+    grab(window, "buckets-grid.png")
+    browser.show_grid(False)
 
     if images:
         loaded: list = []
@@ -184,6 +191,8 @@ def _render(out: Path, corpus: Path) -> int:
         )
         upload.show()
         _wait(app, 30, lambda: upload.inspection is not None and upload.table.rowCount() > 0)
+        rows = range(upload.table.rowCount())
+        _wait(app, 30, lambda: all(upload.thumbnail_shown(r) for r in rows))  # rendered locally
         _wait(app, 1, lambda: False)
         grab(upload, "upload-dialog.png")
         upload.reject()

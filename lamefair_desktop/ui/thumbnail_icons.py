@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPainter, QPixmap
 
 from lamefair_desktop.nexus.thumbnail import render_thumbnail
 from lamefair_desktop.transfer.thumbnail_cache import ThumbnailCache, thumbnail_dir
@@ -116,6 +116,18 @@ class ThumbnailIcons(QObject):
 def file_key(file: dict) -> str:
     """The key of a catalog file record's thumbnail (its id: the cache finds the NXem's)."""
     return f"file:{file.get('id')}"
+
+
+def squared(pixmap: QPixmap, side: int) -> QPixmap:
+    """Scaled into a transparent `side` square, centred: every grid cell has one geometry (a
+    wide picture's name was drawn over it)."""
+    picture = scaled(pixmap, side)
+    square = QPixmap(side, side)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawPixmap((side - picture.width()) // 2, (side - picture.height()) // 2, picture)
+    painter.end()
+    return square
 
 
 def scaled(pixmap: QPixmap, side: int) -> QPixmap:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE, Entry
-from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons, scaled
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons, squared
 
 CELL = 160  # pixels of a thumbnail in the grid (they are rendered at 256)
 
@@ -39,7 +39,7 @@ class ThumbnailProxy(QIdentityProxyModel):
                 key = entry_key(entry)
                 pixmap = self.icons.remote(entry.thumbnail, entry.thumbnail_sha256)
                 if pixmap is not None:
-                    return QIcon(scaled(pixmap, CELL))
+                    return QIcon(squared(pixmap, CELL))
                 if not self.icons.known(key):
                     self._rows[key] = QPersistentModelIndex(index)
         return super().data(index, role)
@@ -64,9 +64,12 @@ class BucketGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(CELL, CELL))
-        self.setGridSize(QSize(CELL + 24, CELL + 40))
-        self.setUniformItemSizes(True)  # fast with a page of 1,000
-        self.setWordWrap(True)
+        # One line of name under each picture, elided in the middle (the ending tells the
+        # format): wrapped names were drawn over the picture above them.
+        self.setGridSize(QSize(CELL + 24, CELL + self.fontMetrics().height() + 16))
+        # Not uniform item sizes: the first item's size was measured with its plain file icon,
+        # before its picture arrived, and every name was then drawn under the pictures' cells.
+        self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
