@@ -44,7 +44,7 @@ def thumbnail_key(nxem_key: str) -> str:
     return nxem_key.removesuffix(".nxs") + SUFFIX
 
 
-def _stored_derived(session, principal: Principal, derived_id: uuid.UUID) -> DerivedFile:
+def _readable_derived(session, principal: Principal, derived_id: uuid.UUID) -> DerivedFile:
     derived = existing(session, DerivedFile, derived_id, "Derived file")
     file_chain(session, principal, derived.source_file_id)  # readable, else Forbidden
     return derived
@@ -55,7 +55,7 @@ def start_thumbnail(
 ) -> s.ThumbnailUpload:
     require_writer(principal)
     with catalog.session() as session:
-        derived = _stored_derived(session, principal, derived_id)
+        derived = _readable_derived(session, principal, derived_id)
         if derived.state != "stored":
             raise Conflict(f"{derived.key} is not stored yet; store the NXem before its thumbnail.")
         derived.thumbnail_size, derived.thumbnail_sha256 = body.size, body.sha256
@@ -80,7 +80,7 @@ def complete_thumbnail(
     the change feed (a "derived" update with `thumbnail: true`)."""
     require_writer(principal)
     with catalog.session() as session:
-        derived = _stored_derived(session, principal, derived_id)
+        derived = _readable_derived(session, principal, derived_id)
         _, proposal = file_chain(session, principal, derived.source_file_id)
         key = thumbnail_key(derived.key)
         if not derived.thumbnail_sha256:
@@ -103,7 +103,7 @@ def complete_thumbnail(
 def thumbnail_url(catalog: Catalog, principal: Principal, derived_id: uuid.UUID) -> str:
     """A short-lived GET of the thumbnail (the share links' lifetime: it is fetched at once)."""
     with catalog.session() as session:
-        derived = _stored_derived(session, principal, derived_id)
+        derived = _readable_derived(session, principal, derived_id)
         if not has_thumbnail(derived):
             raise NotFound(f"{derived.key} has no thumbnail yet.")
         bucket, key = derived.bucket, thumbnail_key(derived.key)
