@@ -75,6 +75,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.cli.transfer",
         "register_sync",
     ),
+    "thumbnails": (
+        "make the PNG thumbnails of stored NXem files that have none (--missing)",
+        "lamefair_desktop.cli.thumbnails",
+        "register_thumbnails",
+    ),
 }
 
 

@@ -16,12 +16,14 @@ import httpx
 
 from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.thumbnails import upload_thumbnail
 from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import PairOrigin
+from lamefair_desktop.nexus.thumbnail import render_thumbnail
 from lamefair_desktop.nexus.validate import (
     ValidationReport,
     ValidatorMissing,
@@ -247,7 +249,21 @@ class Deriver:
                 "locally and will be sent again."
             )
         self.client.complete_derived(plan["id"])
-        self._set(job.file_id, state=ConversionState.STORED, error="")
+        note = self._send_thumbnail(plan["id"], path)
+        self._set(job.file_id, state=ConversionState.STORED, error=note)
+
+    def _send_thumbnail(self, derived_id: str, nxem: Path) -> str:
+        """Render the stored NXem's thumbnail and put it beside it; "" when sent, else what the
+        row's tooltip says. Never raises: the NXem is stored whatever becomes of its picture."""
+        try:
+            upload_thumbnail(self.client, self.s3, derived_id, render_thumbnail(nxem))
+            return ""
+        except Exception as exc:  # any failure here, even a bug, must leave the NXem stored
+            log.warning("no thumbnail for %s: %s", nxem.name, exc, exc_info=True)
+            return (
+                f"Stored without a thumbnail ({exc}); `lamefair thumbnails --missing` makes "
+                "it later."
+            )
 
     def _context(self, measurement_id: str) -> dict:
         """Sample, experiment, proposal and project of a measurement, as the catalog has them."""

@@ -2,11 +2,11 @@
 `python -m lamefair_desktop.ui.screenshots OUT_DIR [CORPUS_TIFF_DIR]`).
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
-hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the Watch tab (a rule and a capture in its log), the preview (with its acquisition summary; its
-line profile and rectangle statistics; its ruler and a view exported with the scale bar burnt
-in; an FEI file's data bar shown), the two dialogs an operator meets, the share-link dialog,
-and the window on a dark palette.
+hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser
+(as a table and as thumbnails), the Watch tab (a rule and a capture in its log), the preview (with
+its acquisition summary; its line profile and rectangle statistics; its ruler and a view exported
+with the scale bar burnt in; an FEI file's data bar shown), the two dialogs an operator meets, the
+share-link dialog, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -164,6 +164,13 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
         window.buckets.go(folders[0].key)
         _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
     grab(window, "buckets.png")
+    browser = window.buckets
+    browser.show_grid(True)  # the same folder as thumbnails (each TIFF's, from its NXem)
+    proxy = browser.grid.proxy
+    pictured = [r for r in range(proxy.rowCount()) if browser.model.rows[r].thumbnail]
+    _wait(app, 30, lambda: all(proxy.has_thumbnail(r) for r in pictured))
+    grab(window, "buckets-grid.png")
+    browser.show_grid(False)
 
     _watch_rule(app, window, experiment, corpus / IMAGES[-1])
     grab(window, "watch.png")
@@ -212,6 +219,8 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
         )
         upload.show()
         _wait(app, 30, lambda: upload.inspection is not None and upload.table.rowCount() > 0)
+        rows = range(upload.table.rowCount())
+        _wait(app, 30, lambda: all(upload.thumbnail_shown(r) for r in rows))  # rendered locally
         _wait(app, 1, lambda: False)
         grab(upload, "upload-dialog.png")
         upload.reject()

@@ -39,6 +39,8 @@ class Entry:
     sha256: str | None = None
     verified_at: str = ""  # the catalog's last fixity check, ISO time; "" when never
     fixity: str | None = None  # its result: ok, mismatch, missing, error
+    thumbnail: str | None = None  # the derived file whose thumbnail shows it (the grid view)
+    thumbnail_sha256: str = ""
 
     @property
     def verified(self) -> str:
@@ -75,6 +77,8 @@ def fetch_page(
             o.get("sha256"),
             o.get("verified_at") or "",
             o.get("fixity"),
+            str(o["thumbnail"]) if o.get("thumbnail") else None,
+            o.get("thumbnail_sha256") or "",
         )
         for o in listing["objects"]
     ]

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 
 from lamefair_desktop.nexus.acquisition_summary import summarise_preview
 from lamefair_desktop.nexus.display import describe_image, format_length
+from lamefair_desktop.nexus.levels import robust_levels
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
 from lamefair_desktop.ui.panels.data_bar import DataBarToggle
 from lamefair_desktop.ui.panels.external_viewers import ExternalViewers
 from lamefair_desktop.ui.panels.measure_tools import MeasureTools
 from lamefair_desktop.ui.panels.metadata_pane import MetadataPane
-from lamefair_desktop.ui.panels.robust_levels import robust_levels
 from lamefair_desktop.ui.panels.ruler import Ruler
 from lamefair_desktop.ui.panels.scale_bar import make_scale_bar, reciprocal, remove_scale_bar
 from lamefair_desktop.ui.panels.view_export import ViewExport, snapshot_of

@@ -1,5 +1,9 @@
-"""Black and white levels as microscopists expect them: a few hot pixels or a burnt-in data bar
-must not squash the image into the darkest grey levels (no Qt: numpy only)."""
+"""Robust black and white levels of an image (no Qt): the preview's Auto levels and the
+thumbnails written at conversion stretch an image the same way.
+
+Percentiles, not the extremes: a few hot pixels or a burnt-in data bar must not black out a 16-bit
+image (an FEI image opened from its `.nxs` showed black with its dtype's range).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ def robust_levels(frame: np.ndarray) -> tuple[tuple[float, float] | None, float 
     """(black, white) levels from percentiles of a subsample (at most ~512 × 512 pixels), and the
     value of a uniform frame (None otherwise): a blank image is said to be blank, not just black.
 
-    Runs on the worker: a large frame's percentiles take tens of milliseconds."""
+    Runs on a worker: a large frame's percentiles take tens of milliseconds."""
     shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
     sample = shown[:: max(1, shown.shape[0] // 512), :: max(1, shown.shape[1] // 512)]
     finite = sample[np.isfinite(sample)]
