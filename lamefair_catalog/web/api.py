@@ -5,10 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lamefair_catalog.schemas.service import ErrorOut
-from lamefair_catalog.web.routes import buckets, fixity, hierarchy, service, shares, transfers
+from lamefair_catalog.web.routes import (
+    buckets,
+    fixity,
+    hierarchy,
+    search,
+    service,
+    shares,
+    transfers,
+)
 
 ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
 
 router = APIRouter(prefix="/api", responses=ERRORS)
-for part in (service, hierarchy, transfers, buckets, fixity, shares):
+for part in (service, hierarchy, transfers, buckets, fixity, shares, search):
     router.include_router(part.router)
