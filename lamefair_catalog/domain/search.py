@@ -260,6 +260,7 @@ def _hits(session: Session, rows: list[AcquisitionValues]) -> list[s.SearchHit]:
                 file=file.id,
                 derived=derived.id,
                 path=file.path,
+                project=proposal.project_id,
                 proposal=proposal.id,
                 proposal_number=proposal.number,
                 sample=sample.id,
@@ -271,8 +272,12 @@ def _hits(session: Session, rows: list[AcquisitionValues]) -> list[s.SearchHit]:
                 measurement_slug=measurement.slug,
                 raw_bucket=proposal.raw_bucket,
                 raw_key=file.key,
+                raw_size=file.size,
+                raw_sha256=file.sha256,
                 mirror_bucket=derived.bucket,
                 mirror_key=derived.key,
+                mirror_size=derived.size,
+                mirror_sha256=derived.sha256,
                 values=_values_out(row),
             )
         )

@@ -79,6 +79,7 @@ class SearchHit(BaseModel):
     file: uuid.UUID
     derived: uuid.UUID
     path: str
+    project: uuid.UUID
     proposal: uuid.UUID
     proposal_number: str
     sample: uuid.UUID
@@ -90,8 +91,12 @@ class SearchHit(BaseModel):
     measurement_slug: str
     raw_bucket: str
     raw_key: str
+    raw_size: int
+    raw_sha256: str
     mirror_bucket: str
     mirror_key: str
+    mirror_size: int
+    mirror_sha256: str
     values: AcquisitionOut
 
 

@@ -64,6 +64,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.cli.watch",
         "register_watch",
     ),
+    "search": (
+        "find files by what the microscope did (voltage, pixel size, detector...)",
+        "lamefair_desktop.cli.search",
+        "register_search",
+    ),
     "sync": (
         "send offline changes and refresh the local catalog",
         "lamefair_desktop.cli.transfer",
