@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -317,3 +318,53 @@ class ShareUse(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     client: Mapped[str] = mapped_column(String(64), default="")  # the caller's address
     user_agent: Mapped[str] = mapped_column(String(256), default="")
+
+
+class AcquisitionValues(Base):
+    """What the microscope did for one derived NXem file (domain/search.py): the values the
+    desktop mapped at conversion, in SI units, with the ids above it copied in so a search is one
+    indexed table and no join. Those ids never change (nothing moves between parents); the sample's
+    elements and the names text is matched on are looked up at query time, so edits show at once.
+    """
+
+    __tablename__ = "acquisition_values"
+    # Every search is scoped to the proposals the caller reads, newest first: that index leads.
+    # The others serve the number ranges and facets on their own (PostgreSQL combines bitmaps).
+    __table_args__ = (
+        Index("ix_acquisition_proposal_acquired", "proposal_id", "acquired_at"),
+        Index("ix_acquisition_acquired", "acquired_at"),
+        Index("ix_acquisition_voltage", "voltage"),
+        Index("ix_acquisition_pixel_size", "pixel_size"),
+        Index("ix_acquisition_magnification", "magnification"),
+        Index("ix_acquisition_instrument", "instrument"),
+        Index("ix_acquisition_detector", "detector"),
+        Index("ix_acquisition_operator", "operator"),
+        Index("ix_acquisition_sample", "sample_id"),
+    )
+    derived_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("derived_files.id"), primary_key=True)
+    file_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    measurement_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    experiment_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    path: Mapped[str] = mapped_column(String(1024), default="")  # the raw file's, for text search
+    operator: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    instrument: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")  # "vendor model"
+    vendor: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    detector: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    voltage: Mapped[float | None] = mapped_column(Float, nullable=True)  # V
+    magnification: Mapped[float | None] = mapped_column(Float, nullable=True)
+    field_of_view: Mapped[float | None] = mapped_column(Float, nullable=True)  # m
+    pixel_size: Mapped[float | None] = mapped_column(Float, nullable=True)  # m (or 1/m)
+    dwell_time: Mapped[float | None] = mapped_column(Float, nullable=True)  # s
+    working_distance: Mapped[float | None] = mapped_column(Float, nullable=True)  # m
+    camera_length: Mapped[float | None] = mapped_column(Float, nullable=True)  # m
+    stage_tilt: Mapped[float | None] = mapped_column(Float, nullable=True)  # degrees
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acquired_text: Mapped[str] = mapped_column(String(64), default="")  # as stated, with its zone
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    stored: Mapped[bool] = mapped_column(Boolean, default=False)  # found only once stored

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lamefair_catalog.database.models import DerivedFile
+from lamefair_catalog.domain import search
 from lamefair_catalog.domain.access import Principal, existing, file_chain, require_writer
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.change_feed import record_change
@@ -30,6 +31,10 @@ def start_derived(
         with catalog.session() as session:
             row, proposal = file_chain(session, principal, file_id)
             derived = _record(session, row, proposal.mirror_bucket, body)
+            if body.acquisition is not None:
+                search.record_values(session, row, derived, proposal, body.acquisition)
+            else:
+                search.forget_values(session, derived.id)
             try:
                 session.commit()
             except IntegrityError:
@@ -102,6 +107,7 @@ def complete_derived(catalog: Catalog, principal: Principal, derived_id: uuid.UU
         if info.sha256_b64 is not None and b64_to_hex(info.sha256_b64) != derived.sha256:
             raise Conflict(f"{derived.key} in the mirror bucket has a different SHA-256.")
         derived.state = "stored"
+        search.mark_stored(session, derived.id)
         out = derived_out(derived)
         record_change(session, "derived", derived.id, "update", proposal.id, out)
         session.commit()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from lamefair_catalog.schemas import fields as f
 from lamefair_catalog.schemas.fields import Body
+from lamefair_catalog.schemas.search import AcquisitionIn
 
 
 class FileIn(Body):
@@ -192,6 +193,8 @@ class DerivedIn(Body):
     sha256: f.Sha256Hex
     valid: f.Flag
     report: f.Report = ""
+    # What the microscope did, as the desktop mapped it (optional: older clients send none).
+    acquisition: AcquisitionIn | None = None
 
 
 class DerivedUpload(BaseModel):

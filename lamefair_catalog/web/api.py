@@ -9,6 +9,7 @@ from lamefair_catalog.web.routes import (
     buckets,
     fixity,
     hierarchy,
+    search,
     service,
     shares,
     thumbnails,
@@ -18,5 +19,5 @@ from lamefair_catalog.web.routes import (
 ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
 
 router = APIRouter(prefix="/api", responses=ERRORS)
-for part in (service, hierarchy, transfers, buckets, fixity, shares, thumbnails):
+for part in (service, hierarchy, transfers, buckets, fixity, shares, thumbnails, search):
     router.include_router(part.router)

@@ -274,8 +274,19 @@ class CatalogClient:
     def download_url(self, file_id: str) -> dict:
         return self.get(f"/api/files/{file_id}/download")
 
-    def start_derived(self, file_id: str, size: int, sha256: str, valid: bool, report: str):
+    def start_derived(
+        self,
+        file_id: str,
+        size: int,
+        sha256: str,
+        valid: bool,
+        report: str,
+        acquisition: dict | None = None,
+    ):
+        """`acquisition`: the values the catalog indexes for search (nexus/acquisition_values)."""
         body = {"size": size, "sha256": sha256, "valid": valid, "report": report}
+        if acquisition is not None:
+            body["acquisition"] = acquisition
         return self.post(f"/api/files/{file_id}/derived", body)
 
     def complete_derived(self, derived_id: str) -> dict:
@@ -317,6 +328,20 @@ class CatalogClient:
         """`[{"key", "url", "expires_at", "expires_in"}]`: `expires_in` is the server's
         LAMEFAIR_PRESIGN_TTL in seconds (missing from catalogs older than share links)."""
         return self.post(f"/api/buckets/{bucket}/presign", {"keys": keys})["urls"]
+
+    # --- search -------------------------------------------------------------------------------
+
+    def search(self, filters: dict[str, Any] | None = None) -> dict:
+        """`GET /api/search`: `{"total", "offset", "limit", "hits", "facets"}`. `filters` names
+        the API's parameters; a list or tuple value repeats its parameter (`instrument`,
+        `element`...); ranges are text (`"180e3..210e3"`); None and "" are left out."""
+        params: list[tuple[str, str]] = []
+        for name, value in (filters or {}).items():
+            for one in value if isinstance(value, list | tuple) else [value]:
+                if one is None or one == "":
+                    continue
+                params.append((name, str(one).lower() if isinstance(one, bool) else str(one)))
+        return self.request("GET", "/api/search", params=params)
 
     # --- share links --------------------------------------------------------------------------
 

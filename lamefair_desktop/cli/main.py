@@ -70,6 +70,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "lamefair_desktop.cli.export",
         "register_export",
     ),
+    "search": (
+        "find files by what the microscope did (voltage, pixel size, detector...)",
+        "lamefair_desktop.cli.search",
+        "register_search",
+    ),
     "sync": (
         "send offline changes and refresh the local catalog",
         "lamefair_desktop.cli.transfer",

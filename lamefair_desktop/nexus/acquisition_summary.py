@@ -183,16 +183,23 @@ def summarise_preview(preview: Preview) -> tuple[Fact, ...]:
 
 def summarise_nexus(handle: h5py.File, pixel: Pixel | None) -> tuple[Fact, ...]:
     """From an NXem file lamefair wrote (the targets' paths in its first NXentry)."""
+    found = nexus_values(handle)
+    return () if found is None else summarise(*found[:1], pixel, found[1])
+
+
+def nexus_values(handle: h5py.File) -> tuple[dict[str, Any], str | None] | None:
+    """The mapping targets' SI values in an NXem file lamefair wrote, and its operator (None:
+    no NXentry). What the summary shows and what the catalog is sent for search."""
     entry = _first_entry(handle)
     if entry is None:
-        return ()
+        return None
     values: dict[str, Any] = {}
     for name, target in TARGETS.items():
         value = _read_target(entry, target.path)
         if value is not None:
             values[name] = value
     operator = _text(entry["user1/name"][()]) if "user1/name" in entry else None
-    return summarise(values, pixel, operator)
+    return values, operator
 
 
 def _first_entry(handle: h5py.File) -> h5py.Group | None:

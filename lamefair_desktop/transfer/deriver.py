@@ -20,6 +20,7 @@ from lamefair_desktop.catalog.thumbnails import upload_thumbnail
 from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.nexus.acquisition_values import acquisition_values
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import PairOrigin
@@ -235,7 +236,16 @@ class Deriver:
         path = Path(job.output)
         size = path.stat().st_size
         digest = sha256_of(path)
-        plan = self.client.start_derived(job.file_id, size, digest, bool(job.valid), job.report)
+        acquisition = self._acquisition(job)
+        try:
+            plan = self.client.start_derived(
+                job.file_id, size, digest, bool(job.valid), job.report, acquisition
+            )
+        except CatalogError as exc:
+            if acquisition is None or not _refused_acquisition(exc):
+                raise
+            # A catalog older than search refuses the field: the NXem is stored all the same.
+            plan = self.client.start_derived(job.file_id, size, digest, bool(job.valid), job.report)
         with path.open("rb") as handle:
             response = self.s3.put(plan["url"], content=handle, headers=plan.get("headers") or {})
         if response.status_code >= 500:  # storage unwell: OFFLINE, sent again later
@@ -265,6 +275,15 @@ class Deriver:
                 "it later."
             )
 
+    def _acquisition(self, job: DerivedJob) -> dict | None:
+        """What the catalog indexes for search, from the NXem just written (tags and shapes, no
+        pixels); None, and the file is stored unsearchable, when they cannot be read."""
+        try:
+            return acquisition_values(job.output, valid=job.valid)
+        except (NexusEngineError, OSError, KeyError, ValueError) as exc:
+            log.warning("no acquisition values for %s: %s", job.output, exc)
+            return None
+
     def _context(self, measurement_id: str) -> dict:
         """Sample, experiment, proposal and project of a measurement, as the catalog has them."""
         if measurement_id not in self._contexts:
@@ -291,3 +310,8 @@ class Deriver:
             return
         valid = sum(1 for j in jobs if j.state == ConversionState.STORED and j.valid)
         self.converted(MeasurementConverted(measurement_id, len(uploads), valid, len(jobs) - valid))
+
+
+def _refused_acquisition(exc: CatalogError) -> bool:
+    errors = (exc.body or {}).get("errors") or [] if exc.status == 422 else []
+    return any(str(e.get("field", "")).startswith("acquisition") for e in errors)

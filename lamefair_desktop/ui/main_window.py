@@ -56,6 +56,7 @@ from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
 from lamefair_desktop.ui.window.export_actions import WindowExport
 from lamefair_desktop.ui.window.file_actions import WindowFiles
+from lamefair_desktop.ui.window.find import install_find
 from lamefair_desktop.ui.window.remembered import restore_layout, save_layout
 from lamefair_desktop.ui.window.tree_memory import TreeMemory
 from lamefair_desktop.ui.window.uploads import WindowUploads
@@ -189,6 +190,7 @@ class MainWindow(
             self.statusBar().addPermanentWidget(label)
         self.tray = QSystemTrayIcon(self.windowIcon(), self)
         self._build_actions()
+        install_find(self)  # the Find tab and Ctrl+F (ui/window/find.py)
         self.first_run.new_project.clicked.connect(self.new_project_action.trigger)
         self.first_run.settings.clicked.connect(self.open_settings)
         self._update_actions()

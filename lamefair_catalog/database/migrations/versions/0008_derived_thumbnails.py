@@ -1,7 +1,7 @@
 """derived files: a PNG thumbnail beside each NXem in the mirror bucket
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-08 10:00:00
 
 domain/thumbnails.py. Existing rows have none (empty texts: the server defaults fill the NOT NULL
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,290 @@
+"""Search by what the microscope did: the acquisition values stored with each derived NXem file,
+filtered, paged and counted by facets, only within the proposals the caller reads.
+
+Why one table (`acquisition_values`) with the parents' ids copied in: a million files filtered and
+counted must not join five tables per row. What can change later (a sample's elements, the names
+free text matches) is resolved first against the small parent tables into id sets. Facets are
+counted over the filtered set in one statement (a CTE scanned once per facet, materialised by
+PostgreSQL), not by one query per facet; elements are counted per sample, then summed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+
+from sqlalchemy import String, cast, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from lamefair_catalog.database.models import (
+    AcquisitionValues,
+    DerivedFile,
+    Experiment,
+    File,
+    Measurement,
+    Proposal,
+    Sample,
+)
+from lamefair_catalog.domain.access import Principal, visible_proposal_ids
+from lamefair_catalog.domain.catalog import Catalog
+from lamefair_catalog.domain.search_query import SearchQuery
+from lamefair_catalog.schemas import search as s
+
+A = AcquisitionValues
+FACET_SIZE = 20  # values per facet, the most frequent first
+
+
+def record_values(
+    session: Session, row: File, derived: DerivedFile, proposal: Proposal, body: s.AcquisitionIn
+) -> None:
+    """Set the values of a derived file (new bytes: the old values go); searchable once stored."""
+    values = session.get(A, derived.id) or A(derived_id=derived.id)
+    experiment = session.get(Experiment, row.measurement.experiment_id)
+    values.file_id, values.measurement_id = row.id, row.measurement_id
+    values.experiment_id, values.sample_id = experiment.id, experiment.sample_id
+    values.proposal_id, values.path = proposal.id, row.path
+    values.operator = body.operator or row.measurement.operator
+    values.vendor, values.model = body.instrument_vendor, body.instrument_model
+    values.instrument = " ".join(p for p in (body.instrument_vendor, body.instrument_model) if p)
+    values.detector = body.detector
+    for name in s.NUMBER_FIELDS:
+        number = getattr(body, name)
+        setattr(values, name, None if number is None else float(number))
+    values.acquired_text = body.acquired_at or ""
+    values.acquired_at = _instant(body.acquired_at)
+    values.width, values.height, values.frames = body.width, body.height, body.frames
+    values.valid = body.valid
+    values.stored = False  # until the mirror bucket holds the bytes (mark_stored)
+    session.add(values)
+
+
+def mark_stored(session: Session, derived_id: uuid.UUID) -> None:
+    values = session.get(A, derived_id)
+    if values is not None:
+        values.stored = True
+
+
+def forget_values(session: Session, derived_id: uuid.UUID) -> None:
+    """New bytes sent without values (an older client): the old values describe other bytes."""
+    values = session.get(A, derived_id)
+    if values is not None:
+        session.delete(values)
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as an instant; a zoneless one is taken as UTC (the desktop sends zones)."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # kept as text (acquired_text), not searchable by date
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(session: Session, principal: Principal, query: SearchQuery) -> list | None:
+    """The WHERE clauses of a query; None when nothing can match (saves the scan)."""
+    where = [A.stored.is_(True)]  # the derived file's bytes are in the mirror bucket
+    visible = visible_proposal_ids(session, principal)
+    proposals = set(query.proposals) if query.proposals else None
+    if visible is not None:
+        proposals = visible if proposals is None else proposals & visible
+    if proposals is not None:
+        if not proposals:
+            return None
+        where.append(A.proposal_id.in_(sorted(proposals)))
+    for name, (low, high) in query.ranges.items():
+        column = getattr(A, name)
+        if low is not None:
+            where.append(column >= low)
+        if high is not None:
+            where.append(column <= high)
+    for column, wanted in (
+        (A.instrument, query.instruments),
+        (A.detector, query.detectors),
+        (A.operator, query.operators),
+    ):
+        if wanted:
+            where.append(column.in_(wanted))
+    if query.after is not None:
+        where.append(A.acquired_at >= query.after)
+    if query.before is not None:
+        where.append(A.acquired_at < query.before)
+    if query.valid is not None:
+        where.append(A.valid.is_(query.valid))
+    if query.elements:
+        samples = _samples_with(session, proposals, set(query.elements))
+        if not samples:
+            return None
+        where.append(A.sample_id.in_(sorted(samples)))
+    for word in query.words:
+        where.append(_text_matches(word))
+    return where
+
+
+def _samples_with(session: Session, proposals: set | None, elements: set[str]) -> set[uuid.UUID]:
+    rows = select(Sample.id, Sample.atom_types)
+    if proposals is not None:
+        rows = rows.where(Sample.proposal_id.in_(sorted(proposals)))
+    return {sid for sid, atoms in session.execute(rows) if elements <= set(atoms or ())}
+
+
+def _text_matches(word: str):
+    """A word in the file's path, its measurement's description or its sample's or experiment's
+    name (case-insensitive; the names are matched in their small tables, then by id)."""
+    pattern = _like(word)
+    return or_(
+        func.lower(A.path).like(pattern, escape="\\"),
+        A.measurement_id.in_(
+            select(Measurement.id).where(
+                func.lower(Measurement.description).like(pattern, escape="\\")
+            )
+        ),
+        A.experiment_id.in_(
+            select(Experiment.id).where(func.lower(Experiment.name).like(pattern, escape="\\"))
+        ),
+        A.sample_id.in_(
+            select(Sample.id).where(func.lower(Sample.name).like(pattern, escape="\\"))
+        ),
+    )
+
+
+def search(catalog: Catalog, principal: Principal, query: SearchQuery) -> s.SearchPage:
+    with catalog.session() as session:
+        where = _conditions(session, principal, query)
+        if where is None:
+            return _page(query, 0, [], _facets(session, {}))
+        total, facets = _counts(session, where, query.facets)
+        rows = session.scalars(
+            select(A)
+            .where(*where)
+            .order_by(A.acquired_at.desc().nulls_last(), A.derived_id)
+            .offset(query.offset)
+            .limit(query.limit)
+        ).all()
+        return _page(query, total, _hits(session, rows), facets)
+
+
+def _page(query: SearchQuery, total: int, hits: list, facets: s.Facets) -> s.SearchPage:
+    return s.SearchPage(
+        total=total, offset=query.offset, limit=query.limit, hits=hits, facets=facets
+    )
+
+
+def _counts(session: Session, where: list, with_facets: bool) -> tuple[int, s.Facets]:
+    if not with_facets:
+        total = session.scalar(select(func.count()).select_from(A).where(*where)) or 0
+        return total, s.Facets(instruments=[], detectors=[], voltages=[], elements=[], operators=[])
+    hits = (
+        select(A.instrument, A.detector, A.voltage, A.operator, A.sample_id)
+        .where(*where)
+        .cte("hits")
+    )
+    kilovolts = func.round(hits.c.voltage / 1000.0)
+
+    def grouped(facet: str, column):
+        value = cast(column, String)
+        return select(literal(facet).label("facet"), value.label("value"), func.count()).group_by(
+            column
+        )
+
+    statement = union_all(
+        select(literal("total"), literal(""), func.count()).select_from(hits),
+        grouped("instruments", hits.c.instrument),
+        grouped("detectors", hits.c.detector),
+        grouped("voltages", kilovolts),
+        grouped("operators", hits.c.operator),
+        grouped("samples", hits.c.sample_id),
+    )
+    counts: dict[str, Counter] = {}
+    total = 0
+    for facet, value, count in session.execute(statement):
+        if facet == "total":
+            total = count
+        elif value not in (None, ""):
+            counts.setdefault(facet, Counter())[value] = count
+    return total, _facets(session, counts)
+
+
+def _facets(session: Session, counts: dict[str, Counter]) -> s.Facets:
+    def top(facet: str, convert=str) -> list[s.FacetCount]:
+        found = counts.get(facet, Counter())
+        return [
+            s.FacetCount(value=convert(value), count=n)
+            for value, n in found.most_common(FACET_SIZE)
+        ]
+
+    elements: Counter = Counter()
+    # Sample ids come back as text (PostgreSQL with dashes, SQLite as 32 hex digits).
+    per_sample = {uuid.UUID(str(sid)): n for sid, n in counts.get("samples", Counter()).items()}
+    if per_sample:
+        atoms = select(Sample.id, Sample.atom_types).where(Sample.id.in_(list(per_sample)))
+        for sample_id, symbols in session.execute(atoms):
+            for element in symbols or ():
+                elements[element] += per_sample[sample_id]
+    return s.Facets(
+        instruments=top("instruments"),
+        detectors=top("detectors"),
+        voltages=top("voltages", lambda v: float(v) * 1000.0),
+        elements=[s.FacetCount(value=e, count=n) for e, n in elements.most_common(FACET_SIZE)],
+        operators=top("operators"),
+    )
+
+
+def _hits(session: Session, rows: list[AcquisitionValues]) -> list[s.SearchHit]:
+    """Each hit with the names and object keys needed to open it (one query for the page)."""
+    if not rows:
+        return []
+    context = select(File, DerivedFile, Measurement, Experiment, Sample, Proposal).where(
+        DerivedFile.id.in_([r.derived_id for r in rows]),
+        File.id == DerivedFile.source_file_id,
+        Measurement.id == File.measurement_id,
+        Experiment.id == Measurement.experiment_id,
+        Sample.id == Experiment.sample_id,
+        Proposal.id == Sample.proposal_id,
+    )
+    by_derived = {d.id: (f, d, m, e, smp, p) for f, d, m, e, smp, p in session.execute(context)}
+    hits = []
+    for row in rows:
+        if row.derived_id not in by_derived:
+            continue
+        file, derived, measurement, experiment, sample, proposal = by_derived[row.derived_id]
+        hits.append(
+            s.SearchHit(
+                file=file.id,
+                derived=derived.id,
+                path=file.path,
+                project=proposal.project_id,
+                proposal=proposal.id,
+                proposal_number=proposal.number,
+                sample=sample.id,
+                sample_name=sample.name,
+                elements=list(sample.atom_types or ()),
+                experiment=experiment.id,
+                experiment_name=experiment.name,
+                measurement=measurement.id,
+                measurement_slug=measurement.slug,
+                raw_bucket=proposal.raw_bucket,
+                raw_key=file.key,
+                raw_size=file.size,
+                raw_sha256=file.sha256,
+                mirror_bucket=derived.bucket,
+                mirror_key=derived.key,
+                mirror_size=derived.size,
+                mirror_sha256=derived.sha256,
+                values=_values_out(row),
+            )
+        )
+    return hits
+
+
+def _values_out(row: AcquisitionValues) -> s.AcquisitionOut:
+    return s.AcquisitionOut(
+        **{name: getattr(row, name) for name in s.AcquisitionOut.model_fields},
+    )
