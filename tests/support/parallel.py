@@ -1,0 +1,46 @@
+"""How `make test` shares the suite among pytest-xdist workers (`--dist loadgroup`).
+
+Each worker starts the real components of its own session (SeaweedFS, the OIDC provider, the
+catalogs, PostgreSQL databases named after it) on ports it picks and in temporary folders of its
+own (xdist gives each worker a base folder): nothing is shared between workers but the PostgreSQL
+server. Work goes out a file at a time, so module fixtures start once per file, and the facility
+package as one unit, so its stack starts once. The longest files go first, so that no worker is
+left running one of them alone at the end. A serial run keeps the files' own order.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Seconds each took in `pytest --durations=0` (serial, idle machine), rounded; longest first.
+# Files not listed follow, in their own order. Keep the few that matter, not every file.
+LONG_FILES_FIRST = [
+    # filled in from the measurements
+]
+SINGLE_UNIT_PACKAGES = ("tests/facility/",)
+
+
+def in_worker() -> bool:
+    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def unit_of(item: pytest.Item) -> str:
+    """The file, or the package for those that must run together on one worker."""
+    path = item.nodeid.split("::", 1)[0]
+    return next((package for package in SINGLE_UNIT_PACKAGES if path.startswith(package)), path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into work units
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if in_worker():
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(unit_of(item)))
+
+
+def longest_first(items: list[pytest.Item]) -> None:
+    """The order xdist hands out the units in (a stable sort: each file's own order stays)."""
+    if in_worker():
+        rank = {unit: index for index, unit in enumerate(LONG_FILES_FIRST)}
+        items.sort(key=lambda item: rank.get(unit_of(item), len(rank)))
