@@ -88,12 +88,12 @@ def thread_pools_idle_at_the_end() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """One SeaweedFS (S3 gateway with SigV4 identities) for the session (for each xdist worker)."""
+    """One SeaweedFS (S3 gateway with SigV4 identities) for the session (for each xdist worker);
+    it starts again on other ports when one was taken meanwhile (SeaweedServer.wait_ready)."""
+    server = SeaweedServer(tmp_path_factory.mktemp("seaweed"), S3Credentials.generate())
     try:
-        server = components.start_seaweed(
-            tmp_path_factory.mktemp("seaweed"), S3Credentials.generate()
-        )
-    except (SeaweedError, RuntimeError) as exc:
+        server.start()
+    except SeaweedError as exc:
         components.unavailable("SeaweedFS", str(exc))
     yield server
     server.stop()

@@ -22,7 +22,6 @@ import httpx
 import pytest
 
 from lamefair_catalog.embedded.ports import free_port
-from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, SeaweedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,23 +135,6 @@ def wait_http(
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not answer at {url} within {timeout:.0f} s")
-
-
-def start_seaweed(data_dir: Path, credentials: S3Credentials, **options) -> SeaweedServer:
-    """`SeaweedServer(...).start()`, on eight new ports when one was taken before weed bound it
-    (weed then exits at once, its log saying so)."""
-
-    def start() -> SeaweedServer:
-        server = SeaweedServer(data_dir, credentials, **options)
-        since = log_size(server.log_path)
-        try:
-            return server.start()
-        except SeaweedError as exc:
-            if "exited with code" in str(exc) and port_clash_logged(server.log_path, since):
-                raise PortClash(str(exc).splitlines()[0]) from None
-            raise
-
-    return retry_on_port_clash(start, "SeaweedFS")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
