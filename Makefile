@@ -68,7 +68,7 @@ format: $(VENV)/.stamp-test
 # (tests/support/parallel.py says how the work is shared). With PYTEST_ARGS (one file, `-k`)
 # it runs serially unless PYTEST_WORKERS is given too: a worker's start costs more than it saves.
 PYTEST_WORKERS ?= $(if $(PYTEST_ARGS),0,3)
-XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: lint $(NOMAD_VENV)/.stamp
 	@bash packaging/test-deps.sh
 	@$(BIN)/python -m compileall -q lamefair_desktop lamefair_catalog tests >/dev/null

@@ -1,4 +1,4 @@
-"""How `make test` shares the suite among pytest-xdist workers (`--dist loadgroup`).
+"""How `make test` shares the suite among pytest-xdist workers (`--dist loadfile`).
 
 Each worker starts the real components of its own session (SeaweedFS, the OIDC provider, the
 catalogs, PostgreSQL databases named after it) on ports it picks and in temporary folders of its
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 # The longest units in `pytest --durations=0` (serial; seconds on a loaded 2-core machine, with
 # the session's components started in the first file that needs them). Files not listed follow
@@ -38,21 +39,30 @@ def in_worker() -> bool:
     return bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
-def unit_of(item: pytest.Item) -> str:
+def unit_of(nodeid: str) -> str:
     """The file, or the package for those that must run together on one worker."""
-    path = item.nodeid.split("::", 1)[0]
+    path = nodeid.split("::", 1)[0]
     return next((package for package in SINGLE_UNIT_PACKAGES if path.startswith(package)), path)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into work units
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if in_worker():
-        for item in items:
-            item.add_marker(pytest.mark.xdist_group(unit_of(item)))
+class FileOrPackageScheduling(LoadScopeScheduling):
+    """`--dist loadfile` with SINGLE_UNIT_PACKAGES as one unit each. (Not `loadgroup` with
+    xdist_group marks: on pytest 9.2 its renamed node ids no longer take effect and every test
+    goes out alone, pytest-xdist issue #1386.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return unit_of(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") == "loadfile":
+        return FileOrPackageScheduling(config, log)
+    return None  # another --dist: xdist's own
 
 
 def longest_first(items: list[pytest.Item]) -> None:
-    """The order xdist hands out the units in (a stable sort: each file's own order stays)."""
+    """The order xdist hands out the units in, with --no-loadscope-reorder (a stable sort: each
+    file keeps its own order). Every worker collects, and sorts, the same way."""
     if in_worker():
         rank = {unit: index for index, unit in enumerate(LONG_FILES_FIRST)}
-        items.sort(key=lambda item: rank.get(unit_of(item), len(rank)))
+        items.sort(key=lambda item: rank.get(unit_of(item.nodeid), len(rank)))
