@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamefair_desktop.nexus.display import format_length
+from lamefair_desktop.lengths import format_length
 
 # Number filters, API name -> (label, what people type it in). Values are SI base units.
 RANGES: dict[str, str] = {
