@@ -241,8 +241,10 @@ def test_an_experiment_exports_every_measurement_and_links_only_keeps_the_raw_by
             client,
             ExportRequest("experiment", experiment["id"], tmp_path / "l.eln", "CC0-1.0", True),
         )
-    assert full.files == 7  # 2 + 1 raw, an NXem, the READMEs of the experiment and 2 measurements
+    # 2 + 1 raw, an NXem and its thumbnail, the READMEs of the experiment and 2 measurements
+    assert full.files == 8
     root, _ = _open_crate(full.output, tmp_path / "full")
+    assert [p.name for p in root.rglob("*.thumb.png")] == ["overview.thumb.png"]
     _validate(root, tmp_path / "validator-cache")
     crate = ROCrate(root)
     measurements = [e for e in crate.get_entities() if e.get("additionalType") == "Measurement"]
@@ -253,7 +255,8 @@ def test_an_experiment_exports_every_measurement_and_links_only_keeps_the_raw_by
     eds = next(e for e in crate.get_entities() if e.get("name") == "eds.bin")
     assert eds["sha256"] == _sha(stored["eds"])
 
-    assert (links.files, links.linked) == (4, 3)  # the NXem and the READMEs; raw files as links
+    # The NXem, its thumbnail and the READMEs; raw files as links.
+    assert (links.files, links.linked) == (5, 3)
     root, metadata = _open_crate(links.output, tmp_path / "links")
     _validate(root, tmp_path / "validator-cache")
     linked = [e for e in metadata["@graph"] if str(e["@id"]).startswith("http")]
