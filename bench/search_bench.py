@@ -12,7 +12,6 @@ HTTP; the panel is the real FindPanel offscreen with the desktop's CatalogClient
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -62,11 +61,11 @@ SEARCHES = [
 
 def _copy(conn, table: str, columns: list[str], rows) -> int:
     count = 0
-    with conn.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
     return count
 
 
@@ -415,7 +414,8 @@ def _panel_first_page(url: str, token: str, repeat: int) -> list[float]:
                 app.processEvents()
                 time.sleep(0.0005)
             times.append(time.perf_counter() - started)
-            assert shown and panel.model.rowCount() > 0, panel.status.text()
+            if not shown or panel.model.rowCount() == 0:
+                raise RuntimeError(f"the Find panel showed no results: {panel.status.text()}")
         panel.close()
     return times
 
@@ -466,7 +466,8 @@ def run(quick: bool = False) -> None:
         )
         for params in SEARCHES:  # warm the caches once, and check each finds something
             page = http.get("/api/search", params=params).raise_for_status().json()
-            assert page["total"] > 0 and page["facets"]["instruments"], params
+            if not (page["total"] and page["facets"]["instruments"]):
+                raise RuntimeError(f"the bench search {params} found nothing")
         times, totals = [], []
         rounds = 5 if quick else 25
         for _ in range(rounds):
