@@ -417,6 +417,8 @@ def _panel_first_page(url: str, token: str, repeat: int) -> list[float]:
             if not shown or panel.model.rowCount() == 0:
                 raise RuntimeError(f"the Find panel showed no results: {panel.status.text()}")
         panel.close()
+        panel.deleteLater()  # gone before the interpreter's final collection (PySide crashed)
+        app.processEvents()
     return times
 
 

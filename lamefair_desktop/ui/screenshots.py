@@ -3,8 +3,8 @@
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview (with its acquisition summary, then its line profile and rectangle statistics) and the
-two dialogs an operator meets.
+the preview (with its acquisition summary, then its line profile and rectangle statistics), the
+Find panel and the two dialogs an operator meets.
 """
 
 from __future__ import annotations
@@ -163,6 +163,19 @@ def _render(out: Path, corpus: Path) -> int:
         window.preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
         window.preview.measure.rect_button.click()
         grab(window, "preview-measure.png")
+
+    if images:  # the Find panel over what was just converted (values from the real files)
+        panel = window.find_panel
+        found: list[int] = []
+        panel.searched.connect(found.append)
+        window.find_files_action.trigger()
+        panel.voltage_low.setText("1")
+        panel.voltage_high.setText("30")
+        panel.search()
+        _wait(app, 30, lambda: bool(found))
+        panel.table.resizeColumnsToContents()
+        panel.table.selectRow(0)
+        grab(window, "find-panel.png")
 
     sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
     sample_dialog.set_text("name", "Pt/CeO2 catalyst")
