@@ -166,16 +166,16 @@ def _run_embedded(stack, args: argparse.Namespace, data_dir: Path) -> int:
     from lamefair_catalog.embedded.seaweed import SeaweedError
     from lamefair_catalog.web.app import create_app
 
-    settings = stack.settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(stack.database_url)
     migrate(engine)
     engine.dispose()
-    app = create_app(settings, start_verdicts=False)
     try:
         stack.wait_ready()
     except SeaweedError as exc:
         print(f"Could not start local storage: {exc}", file=sys.stderr)
         return 1
+    # Only once storage is up: it may have started again on other ports (one had been taken).
+    app = create_app(stack.settings(), start_verdicts=False)
     # Only now: its backlog downloads would meet a storage still booting (and open the
     # storage breaker for the first requests of the desktop).
     app.state.verdicts.start()

@@ -19,6 +19,36 @@ from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedError, Seawe
 from tests.support import components  # noqa: E402
 from tests.support.memory_keyring import MemoryKeyring  # noqa: E402
 
+# Parallel runs (pytest-xdist, as `make test` runs): one unit of work per file, longest first.
+pytest_plugins = ["tests.support.parallel"]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest grouped the tests by their session parameters
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests.support import parallel  # loaded as a plugin first (pytest rewrites its asserts)
+
+    parallel.longest_first(items)
+
+
+# Lines a test adds to its report's user_properties under one of these names are shown in a
+# section of that name at the end of the run; reports reach the xdist controller, output does not.
+SUMMARY_SECTIONS = ("facility figures",)
+_summary_lines: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":  # the last report of a test holds all it added
+        for name, line in report.user_properties:
+            if name in SUMMARY_SECTIONS:
+                _summary_lines.setdefault(name, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for section, lines in _summary_lines.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)
+
 
 @pytest.fixture(autouse=True)
 def lamefair_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -58,7 +88,8 @@ def thread_pools_idle_at_the_end() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """One SeaweedFS (S3 gateway with SigV4 identities) for the session."""
+    """One SeaweedFS (S3 gateway with SigV4 identities) for the session (for each xdist worker);
+    it starts again on other ports when one was taken meanwhile (SeaweedServer.wait_ready)."""
     server = SeaweedServer(tmp_path_factory.mktemp("seaweed"), S3Credentials.generate())
     try:
         server.start()

@@ -124,3 +124,26 @@ def test_seaweedfs_orphan_of_a_killed_parent_is_replaced(tmp_path):
         assert second.process.poll() is None
     finally:
         second.stop()
+
+
+def test_seaweedfs_whose_port_was_taken_before_it_started_starts_on_others(tmp_path):
+    """Ports are picked free and bound by weed a second later: another program (another test
+    worker, on a lab PC anything) can take one meanwhile. weed then exits; the start goes on."""
+    import socket
+
+    import httpx
+
+    from lamefair_catalog.embedded.seaweed import S3Credentials, SeaweedServer
+
+    server = SeaweedServer(tmp_path, S3Credentials.generate())
+    taken = server.ports.s3
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        server.start()
+        try:
+            assert server.ports.s3 != taken
+            assert httpx.get(f"{server.endpoint}/", timeout=5).status_code in (200, 403)
+            assert "address already in use" in server.log_path.read_text(errors="replace")
+        finally:
+            server.stop()

@@ -35,6 +35,7 @@ LAYERS = (
     ("nexus",),  # conversion to NXem (knows nothing of catalogs or transfers)
     ("transfer",),  # queues, uploads, downloads, conversions to upload
     ("watch",),  # watch folders feed the transfer intake
+    ("export",),  # RO-Crate (.eln) exports, streamed from storage
     ("engines",),  # the engines of one catalog together, their process, the workspace
     ("workers", "cli"),  # Qt adapters over the engines; the headless commands
     ("ui",),  # the window

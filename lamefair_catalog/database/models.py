@@ -194,6 +194,12 @@ class DerivedFile(Base):
     server_validator: Mapped[str] = mapped_column(String(64), default="")
     server_report: Mapped[str] = mapped_column(Text, default="")
     server_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Its PNG thumbnail beside it in the mirror bucket (domain/thumbnails.py): the size and
+    # SHA-256 declared for the upload, and the NXem SHA-256 it was stored for ("" while none is):
+    # a thumbnail of older bytes is no thumbnail of these.
+    thumbnail_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    thumbnail_sha256: Mapped[str] = mapped_column(String(64), default="")
+    thumbnail_of: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Change(Base):

@@ -20,6 +20,7 @@ from lamefair_catalog.domain.access import Principal, readable_bucket
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.fixity_report import last_results
 from lamefair_catalog.domain.proposals import list_proposals
+from lamefair_catalog.domain.thumbnails import thumbnails_of_objects
 from lamefair_catalog.schemas import buckets as b
 
 
@@ -57,16 +58,22 @@ def list_objects(
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     listing = catalog.storage.list_level(bucket, prefix, cursor, limit)
-    known = known_objects(catalog, bucket, [o["key"] for o in listing.objects])
+    keys = [o["key"] for o in listing.objects]
+    known = known_objects(catalog, bucket, keys)
+    with catalog.session() as session:
+        thumbs = thumbnails_of_objects(session, bucket, keys)
     objects = []
     for o in listing.objects:
         sha256, checked = known.get(o["key"], (None, None))
+        thumbnail, thumbnail_sha256 = thumbs.get(o["key"], (None, ""))
         objects.append(
             b.ObjectOut(
                 **o,
                 sha256=sha256,
                 verified_at=checked.last_checked_at if checked else None,
                 fixity=checked.last_result if checked else None,
+                thumbnail=thumbnail,
+                thumbnail_sha256=thumbnail_sha256,
             )
         )
     return b.ObjectListing(

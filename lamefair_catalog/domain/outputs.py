@@ -95,7 +95,14 @@ def derived_out(row: DerivedFile) -> t.DerivedOut:
         server_validator=row.server_validator or "",
         server_report=row.server_report or "",
         server_checked_at=row.server_checked_at,
+        thumbnail=has_thumbnail(row),
+        thumbnail_sha256=(row.thumbnail_sha256 or "") if has_thumbnail(row) else "",
     )
+
+
+def has_thumbnail(row: DerivedFile) -> bool:
+    """A thumbnail was stored for the derived file's current bytes (not for older ones)."""
+    return bool(row.thumbnail_of) and row.thumbnail_of == row.sha256
 
 
 def file_out(row: File, bucket: str) -> t.FileOut:

@@ -33,6 +33,10 @@ from lamefair_catalog.shared import set_aside_if_large
 WEED_LOG_MAX_BYTES = 20 * 1024 * 1024
 
 
+# Starts on newly picked ports after weed found one taken (see SeaweedServer.wait_ready).
+PORT_ATTEMPTS = 3
+
+
 class SeaweedError(RuntimeError):
     """SeaweedFS could not be found or did not start; the message says what to do."""
 
@@ -106,6 +110,8 @@ class SeaweedServer:
         self.credentials = credentials
         self.host = host
         self.ports = ports or SeaweedPorts.pick(host)
+        self._own_ports = ports is None  # ours to pick again when one was taken (wait_ready)
+        self._log_start = 0  # where this launch's lines begin in the log
         self.volume_size_limit_mb = volume_size_limit_mb
         self.max_volumes = max_volumes
         self.cert_file, self.key_file, self.ca_bundle = cert_file, key_file, ca_bundle
@@ -198,6 +204,7 @@ class SeaweedServer:
         command = self.command()
         # weed writes its own stdout, which no handler of ours can rotate: set it aside at start.
         set_aside_if_large(self.log_path, WEED_LOG_MAX_BYTES)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         try:
             # Grow one volume per new collection instead of seven: without this a few dozen
@@ -220,12 +227,34 @@ class SeaweedServer:
         self.pid_path.write_text(str(self.process.pid))
 
     def wait_ready(self, timeout: float = 60.0) -> SeaweedServer:
+        """Waits; when weed exited because a port picked for it was taken in the second between
+        the pick and its start (by any program), it starts again on newly picked ports (the
+        endpoint changes: read it after this returns)."""
         try:
-            self._wait_ready(timeout)
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    self._wait_ready(timeout)
+                    return self
+                except SeaweedError:
+                    if attempt == PORT_ATTEMPTS or not (self._own_ports and self._lost_a_port()):
+                        raise
+                self.ports = SeaweedPorts.pick(self.host)
+                self.launch()
         except BaseException:
             self.stop()
             raise
-        return self
+        raise AssertionError("unreachable")
+
+    def _lost_a_port(self) -> bool:
+        """weed has exited, and what it logged since its launch says a bind failed."""
+        if self.process is None or self.process.poll() is None:
+            return False
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                return b"address already in use" in log.read().lower()
+        except OSError:
+            return False
 
     def _wait_ready(self, timeout: float) -> None:
         """Ready means the S3 gateway answers and the master can place a write on a volume.

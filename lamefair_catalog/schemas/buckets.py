@@ -31,6 +31,10 @@ class ObjectOut(BaseModel):
     # Its last fixity check (domain/fixity.py), when it had one since it was stored.
     verified_at: dt.datetime | None = None
     fixity: Literal["ok", "mismatch", "missing", "error"] | None = None
+    # The derived file whose thumbnail shows this object (an NXem, or the raw file it came from)
+    # and the thumbnail's SHA-256: GET /api/derived/{thumbnail}/thumbnail.
+    thumbnail: uuid.UUID | None = None
+    thumbnail_sha256: str = ""
 
 
 class ObjectListing(BaseModel):

@@ -46,6 +46,10 @@ class DerivedOut(BaseModel):
     server_validator: str = ""
     server_report: str = ""
     server_checked_at: dt.datetime | None = None
+    # A PNG thumbnail of these bytes is stored (GET /api/derived/{id}/thumbnail), and its SHA-256
+    # (what a desktop's cache keys it by).
+    thumbnail: bool = False
+    thumbnail_sha256: str = ""
 
 
 class FileOut(BaseModel):

@@ -12,11 +12,12 @@ from lamefair_catalog.web.routes import (
     search,
     service,
     shares,
+    thumbnails,
     transfers,
 )
 
 ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
 
 router = APIRouter(prefix="/api", responses=ERRORS)
-for part in (service, hierarchy, transfers, buckets, fixity, shares, search):
+for part in (service, hierarchy, transfers, buckets, fixity, shares, thumbnails, search):
     router.include_router(part.router)

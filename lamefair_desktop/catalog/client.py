@@ -119,8 +119,16 @@ class CatalogClient:
     # --- the request loop ---------------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        raw: bool = False,
     ) -> Any:
+        """The answer's JSON (None when empty); with `raw`, the response itself (a redirect's
+        Location: the client never follows redirects, so no token reaches S3)."""
         refreshed = False
 
         def once() -> Any:
@@ -149,6 +157,8 @@ class CatalogClient:
                 )
             if response.status_code >= 400:
                 raise _error_from(response)
+            if raw:
+                return response
             if response.status_code == 204 or not response.content:
                 return None
             return response.json()
@@ -281,6 +291,28 @@ class CatalogClient:
 
     def complete_derived(self, derived_id: str) -> dict:
         return self.post(f"/api/derived/{derived_id}/complete")
+
+    # --- thumbnails (lamefair_desktop/catalog/thumbnails.py) ----------------------------------
+
+    def start_thumbnail(self, derived_id: str, size: int, sha256: str) -> dict:
+        return self.post(f"/api/derived/{derived_id}/thumbnail", {"size": size, "sha256": sha256})
+
+    def complete_thumbnail(self, derived_id: str) -> dict:
+        return self.post(f"/api/derived/{derived_id}/thumbnail/complete")
+
+    def thumbnail_url(self, derived_id: str) -> str:
+        """A short-lived GET of the derived file's thumbnail (NotFound when it has none)."""
+        response = self.request("GET", f"/api/derived/{derived_id}/thumbnail", raw=True)
+        if response.status_code != 307 or "location" not in response.headers:
+            raise CatalogError(
+                f"The catalog answered {response.status_code} for a thumbnail, not a redirect; "
+                "it may be older than thumbnails.",
+                status=response.status_code,
+            )
+        return response.headers["location"]
+
+    def missing_thumbnails(self, proposal: str | None = None, limit: int = 1000) -> list[dict]:
+        return self.get("/api/thumbnails/missing", proposal=proposal, limit=limit)
 
     # --- buckets ------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lamefair_desktop.lengths import format_length
+
 # Number filters, API name -> (label, what people type it in). Values are SI base units.
 RANGES: dict[str, str] = {
     "voltage": "accelerating voltage (V)",
@@ -67,14 +69,6 @@ def _kv(volts: float | None) -> str:
     return f"{volts / 1e3:g} kV" if abs(volts) >= 1e3 else f"{volts:g} V"
 
 
-def _length(metres: float) -> str:
-    """A pixel size as people read it (the catalog layer does not reach up to nexus/display)."""
-    for unit, scale in (("mm", 1e-3), ("µm", 1e-6), ("nm", 1e-9), ("pm", 1e-12)):
-        if abs(metres) >= scale or unit == "pm":
-            return f"{metres / scale:.4g} {unit}"
-    return f"{metres:g} m"
-
-
 def row_of(hit: dict) -> tuple[str, ...]:
     """A hit as the cells of COLUMNS."""
     values = hit.get("values") or {}
@@ -85,7 +79,7 @@ def row_of(hit: dict) -> tuple[str, ...]:
         values.get("instrument") or "",
         values.get("detector") or "",
         _kv(values.get("voltage")),
-        _length(pixel) if pixel else "",
+        format_length(pixel, "m") if pixel else "",
         hit.get("proposal_number", ""),
         f"{hit.get('sample_name', '')} / {hit.get('experiment_name', '')} / {hit.get('path', '')}",
     )

@@ -93,10 +93,20 @@ class CatalogCache:
                     self.put(session, change["entity"], change["data"])
                 elif change["entity"] == "derived":
                     learn_server_verdict(session, change["data"])
+                    self._refresh_derived(session, change["data"])
             state = session.get(SyncState, self.server) or SyncState(server=self.server)
             state.last_rev = max(last_rev, state.last_rev or 0)
             session.merge(state)
             session.commit()
+
+    def _refresh_derived(self, session: Session, derived: dict) -> None:
+        """The cached file's record of its derived file as the feed now says (a stored NXem, its
+        thumbnail): the tree's hover and the details pane read it from there."""
+        row = session.get(CachedEntity, (self.server, str(derived.get("source_file"))))
+        if row is None or row.kind != "file":
+            return
+        others = [d for d in row.data.get("derived") or [] if d.get("id") != derived.get("id")]
+        row.data = {**row.data, "derived": [*others, derived]}  # a new dict: JSON columns
 
     def children(self, kind: str, parent_id: str | None = None) -> list[Node]:
         with self.sessions() as session:

@@ -52,12 +52,32 @@ class TreeNode:
     def row(self) -> int:
         return self.parent.children.index(self) if self.parent else 0
 
+    @property
+    def title(self) -> str:
+        """What a person calls it: a measurement by the description its operator typed (its name
+        is a generated slug such as 20261124-014605-f5796b2d, kept for the tooltip), else its
+        name."""
+        if self.kind == "measurement":
+            description = " ".join(str(self.data.get("description") or "").split())
+            if description:
+                return description
+        return self.name or "(unnamed)"
+
     def label(self) -> str:
-        name = self.name or "(unnamed)"
         if self.kind == "file":
-            return name
+            return self.title
         count = f" ({self.child_count})" if self.child_count else ""
-        return f"{name}{count}"
+        return f"{self.title}{count}"
+
+    def tooltip(self) -> str:
+        """The slug or identifier behind the label: what the buckets and the CLI show."""
+        if self.kind == "file":
+            return (
+                f"{self.data.get('path')}: {self.data.get('state')}, {self.data.get('size')} bytes"
+            )
+        if self.kind == "measurement" and self.title != self.name:
+            return f"measurement {self.name}"
+        return f"{self.kind} {self.name}"
 
     def state_badge(self) -> str:
         """For files: their upload state; for others: pending/error marks."""
@@ -150,6 +170,7 @@ def matches(node: TreeNode, text: str) -> bool:
     data = node.data
     haystack = [
         node.name,
+        node.title,
         str(data.get("identifier", "")),
         " ".join(data.get("atom_types", []) or []),
         str(data.get("preparation_date", "") or ""),

@@ -4,6 +4,7 @@ the embedded local one), the local database, and known failures turned into exit
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from lamefair_desktop.cli.exit_codes import EXIT_FAILED, EXIT_OFFLINE, EXIT_SIGN_IN
@@ -28,6 +29,7 @@ def run_connected(action) -> int:
     except (LocalServerError, CaBundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    gc.freeze()  # what start-up built lives as long as the command: never walked again
     try:
         return action(connection)
     except SignInRequired as exc:

@@ -102,6 +102,8 @@ class Settings:
     # (None: the system's zone).
     default_pair: str | None = None
     default_timezone: str | None = None
+    # Fiji's launcher (or its Fiji.app folder) when it is not on PATH: the preview's "Open in Fiji".
+    fiji_path: str | None = None
     # Keys of a newer version's file, written back as they were (never from this version's).
     extra: dict[str, Any] = field(default_factory=dict)
     # The file's version when it is newer than ours: saved as it was (its keys are kept).

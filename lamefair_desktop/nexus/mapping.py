@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from lamefair_desktop.nexus.errors import MappingError
+from lamefair_desktop.nexus.schema_memo import passed_before, remember_passed, verdict_key
 from lamefair_desktop.nexus.targets import TARGETS
 from lamefair_desktop.nexus.units import is_known, to_si
 from lamefair_desktop.resources import mappings_dir
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_FILE = "mapping.schema.json"
 
@@ -115,24 +117,36 @@ def choose_mapping(
 
 
 @cache
-def _schema() -> dict:
-    return json.loads((mappings_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+def _schema_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@cache
+def _validator(path: Path) -> jsonschema.Draft202012Validator:
+    import jsonschema  # 70 ms to import: only when a mapping was not checked before
+
+    return jsonschema.Draft202012Validator(json.loads(_schema_bytes(path).decode("utf-8")))
 
 
 def load_mapping(path: Path) -> Mapping:
     """Parse and check one mapping file; MappingError names the file and the entry."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
+        raw = json.loads(content.decode("utf-8"))
     except OSError as exc:
         raise MappingError(f"Mapping {path.name} cannot be read: {exc.strerror}.") from exc
     except ValueError as exc:
         raise MappingError(f"Mapping {path.name} is not valid JSON: {exc}.") from exc
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        where = _describe_location(raw, list(error.absolute_path))
-        raise MappingError(f"Mapping {path.name}, {where}: {error.message}.")
+    schema_path = mappings_dir() / SCHEMA_FILE
+    key = verdict_key(_schema_bytes(schema_path), content)
+    if not passed_before(key):
+        validator = _validator(schema_path)
+        errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+        if errors:
+            error = errors[0]
+            where = _describe_location(raw, list(error.absolute_path))
+            raise MappingError(f"Mapping {path.name}, {where}: {error.message}.")
+    # The checks below depend on this code's targets and units, not on the file alone: always.
     entries = []
     for index, item in enumerate(raw.get("entries", [])):
         where = f"entry {index + 1} ({item['target']})"
@@ -164,6 +178,7 @@ def load_mapping(path: Path) -> Mapping:
     for name in raw.get("constants", {}):
         if name not in TARGETS:
             raise MappingError(f"Mapping {path.name}, constants: unknown target {name!r}.")
+    remember_passed(key)
     return Mapping(
         id=raw["id"],
         label=raw["label"],

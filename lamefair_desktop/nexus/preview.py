@@ -17,6 +17,7 @@ import numpy as np
 
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.formats import is_native
+from lamefair_desktop.nexus.png import decode_png
 from lamefair_desktop.nexus.sources import open_source
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -38,8 +39,11 @@ class PreviewInfo:
 class Preview:
     """An open file for preview; `frame(i)` reads one frame only. Use as a context manager."""
 
-    def __init__(self, info: PreviewInfo, reader, closer, metadata, origin: Any = None) -> None:
+    def __init__(
+        self, info: PreviewInfo, reader, closer, metadata, origin: Any = None, databar=None
+    ) -> None:
         self.info = info
+        self._databar = databar  # () -> the vendor's data bar below the image, or None
         self._reader = reader
         self._closer = closer
         self._metadata = metadata
@@ -51,6 +55,12 @@ class Preview:
         if not 0 <= index < self.info.frames:
             raise IndexError(f"frame {index + 1} of {self.info.frames}")
         return np.asarray(self._reader(index))
+
+    def databar(self) -> np.ndarray | None:
+        """The rows the vendor burnt in below the (first) image, apart from it: the raw TIFF's
+        rows past the header's image height, or the NeXus entry's `databar` note."""
+        found = self._databar() if self._databar is not None else None
+        return None if found is None else np.asarray(found)
 
     def metadata(self) -> dict[str, Any]:
         """Flattened TIFF tags, or the NeXus tree (groups with NX_class, fields, attributes)."""
@@ -105,7 +115,9 @@ def _source_preview(tiff: Any) -> Preview:
         channels=tiff.channels,
     )
 
-    return Preview(info, tiff.frame, tiff.close, lambda: dict(tiff.metadata), tiff)
+    return Preview(
+        info, tiff.frame, tiff.close, lambda: dict(tiff.metadata), tiff, lambda: tiff.databar(0)
+    )
 
 
 def _attr_text(node: h5py.HLObject, name: str) -> str:
@@ -191,7 +203,25 @@ def _nexus_preview(path: Path) -> Preview:
         frame = dataset[index] if stacked else dataset[()]
         return np.moveaxis(frame, 0, -1) if channels > 1 else frame
 
-    return Preview(info, read, handle.close, lambda: nexus_tree(handle), handle)
+    return Preview(
+        info, read, handle.close, lambda: nexus_tree(handle), handle, lambda: _databar_note(data)
+    )
+
+
+def _databar_note(data: h5py.Group) -> np.ndarray | None:
+    """The data bar the writer kept as a PNG in an NXnote `databar` of the signal's entry."""
+    group = data.parent
+    while group.name != "/":
+        note = group.get("databar")
+        if isinstance(note, h5py.Group) and "data" in note:
+            kind = note["type"][()] if "type" in note else b""
+            if (kind.decode() if isinstance(kind, bytes) else str(kind)) == "image/png":
+                try:
+                    return decode_png(bytes(note["data"][()]))
+                except ValueError:
+                    return None  # a note someone else wrote: the image is shown without it
+        group = group.parent
+    return None
 
 
 def nexus_tree(group: h5py.Group, max_values: int = 16) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def convert(
     zone: ZoneChoice | None = None,
     context: dict | None = None,
     registry: MappingRegistry | None = None,
-    source_sha256: str | None = None,
+    known: KnownDigest | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> ConversionResult:
@@ -90,14 +90,17 @@ def convert(
 
     `pair`: the instrument pair, and `pair_origin` why it is used (None: the file's flavour
     mapping, which writes only what the file states). `zone`: the instrument clock's zone for this
-    conversion (None: the pair's setting, else this computer's zone).
+    conversion (None: the pair's setting, else this computer's zone). `known`: the source's
+    SHA-256 from its upload, recorded without hashing again only while `known.holds()`; otherwise
+    the file is hashed and its own SHA-256 recorded (the caller compares).
     """
     source, output = Path(source), Path(output)
+    trusted = known.sha256 if known is not None and known.holds(source) else None
     # Hash the source on the second core from the start (hashlib releases the GIL while it
     # digests): the checksum is needed only by the notes written after the image.
-    hashing = _BackgroundHash(source) if source_sha256 is None else None
+    hashing = _BackgroundHash(source) if trusted is None else None
     try:
-        return _convert(
+        result = _convert(
             source,
             output,
             pair,
@@ -106,13 +109,45 @@ def convert(
             context,
             registry,
             hashing,
-            source_sha256,
+            trusted,
             progress,
             cancel,
         )
     finally:
         if hashing is not None:
             hashing.stop()  # a failed conversion must not leave a thread reading a large file
+    if trusted is not None and not known.holds(source):
+        result.output.unlink(missing_ok=True)
+        raise ConversionError(
+            f"{source.name} changed while it was converted; its NXem was removed, convert again."
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class KnownDigest:
+    """A SHA-256 computed elsewhere (the upload hashed the bytes it sent) and when it was true.
+
+    It is trusted only while the file still has that size and mtime and its ctime equals its
+    mtime: a write sets both to the same instant, and whatever puts an mtime back (touch -d, a
+    copy keeping times) or renames or chmods the file moves the ctime, so such a file is hashed
+    again instead. (On Windows st_ctime is the creation time: files there are always hashed.)
+    """
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+    def holds(self, path: Path) -> bool:
+        try:
+            now = os.stat(path)
+        except OSError:
+            return False
+        return (now.st_size, now.st_mtime_ns, now.st_ctime_ns) == (
+            self.size,
+            self.mtime_ns,
+            self.mtime_ns,
+        )
 
 
 def _convert(

@@ -16,6 +16,7 @@ import httpx
 
 from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError, CatalogUnreachable
+from lamefair_desktop.catalog.thumbnails import upload_thumbnail
 from lamefair_desktop.catalog.tls import http_client
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.home.settings import Settings
@@ -23,6 +24,7 @@ from lamefair_desktop.nexus.acquisition_values import acquisition_values
 from lamefair_desktop.nexus.errors import NexusEngineError
 from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import PairOrigin
+from lamefair_desktop.nexus.thumbnail import render_thumbnail
 from lamefair_desktop.nexus.validate import (
     ValidationReport,
     ValidatorMissing,
@@ -30,7 +32,7 @@ from lamefair_desktop.nexus.validate import (
     fairmat_validate,
     structural_report,
 )
-from lamefair_desktop.nexus.writer import convert
+from lamefair_desktop.nexus.writer import KnownDigest, convert
 from lamefair_desktop.transfer.derived import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -113,7 +115,8 @@ class Deriver:
                 elif raw_state == UploadState.STORED:
                     sha256 = upload.sha256 or self._stored_sha256(job.file_id)
                     if sha256:
-                        finished += self._derive(job, upload.local_path, sha256, cancel)
+                        known = KnownDigest(sha256, upload.size, upload.mtime_ns)
+                        finished += self._derive(job, upload.local_path, known, cancel)
             if poll is None:
                 if not finished:  # the rest waits for uploads or the network
                     break
@@ -133,8 +136,14 @@ class Deriver:
         except CatalogError:
             return ""
 
-    def _derive(self, job: DerivedJob, source: str, sha256: str, cancel: threading.Event) -> int:
-        """Returns 1 when the job reached a final state."""
+    def _derive(
+        self, job: DerivedJob, source: str, known: KnownDigest, cancel: threading.Event
+    ) -> int:
+        """Returns 1 when the job reached a final state.
+
+        The upload's SHA-256 is recorded without reading the file again while the file is as it
+        was queued (`KnownDigest`); otherwise conversion hashes it and a difference fails the job.
+        """
         # Keep the relative path and the whole name: a/x.tif and b/x.tif, or x.tif and x.dm4, of
         # one measurement must not write (and then upload) each other's NXem.
         output = self.output_dir / job.measurement_id / Path(job.rel_path + ".nxs")
@@ -152,11 +161,12 @@ class Deriver:
                     pair_origin=PairOrigin.MEASUREMENT,
                     zone=zone or default_zone(pair, self.default_timezone),
                     context=context,
+                    known=known,
                     cancel=cancel,
                 )
                 if cancel.is_set():
                     return 0
-                if result.source_sha256 != sha256:
+                if result.source_sha256 != known.sha256:
                     output.unlink(missing_ok=True)
                     self._set(
                         job.file_id,
@@ -249,7 +259,21 @@ class Deriver:
                 "locally and will be sent again."
             )
         self.client.complete_derived(plan["id"])
-        self._set(job.file_id, state=ConversionState.STORED, error="")
+        note = self._send_thumbnail(plan["id"], path)
+        self._set(job.file_id, state=ConversionState.STORED, error=note)
+
+    def _send_thumbnail(self, derived_id: str, nxem: Path) -> str:
+        """Render the stored NXem's thumbnail and put it beside it; "" when sent, else what the
+        row's tooltip says. Never raises: the NXem is stored whatever becomes of its picture."""
+        try:
+            upload_thumbnail(self.client, self.s3, derived_id, render_thumbnail(nxem))
+            return ""
+        except Exception as exc:  # any failure here, even a bug, must leave the NXem stored
+            log.warning("no thumbnail for %s: %s", nxem.name, exc, exc_info=True)
+            return (
+                f"Stored without a thumbnail ({exc}); `lamefair thumbnails --missing` makes "
+                "it later."
+            )
 
     def _acquisition(self, job: DerivedJob) -> dict | None:
         """What the catalog indexes for search, from the NXem just written (tags and shapes, no

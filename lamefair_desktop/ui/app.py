@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from lamefair_desktop.resources import resource_path
     from lamefair_desktop.ui.dialogs.crash_dialog import CrashReporter, setup_logging
     from lamefair_desktop.ui.dialogs.settings_dialog import settings_problem_box
+    from lamefair_desktop.ui.look import follow_colour_scheme
     from lamefair_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     app.setOrganizationName("lamefair")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "lamefair.svg"))))
+    follow_colour_scheme(app)  # the system's light or dark palette, also when it switches
     window = MainWindow(open_workspace=lambda: Workspace.open(settings))
     window.show()
     _quit_on_termination(app)

@@ -50,8 +50,11 @@ from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
 from lamefair_desktop.ui.panels.transfers_panel import TransfersPanel
 from lamefair_desktop.ui.panels.watch_panel import WatchPanel
 from lamefair_desktop.ui.question import question
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons
+from lamefair_desktop.ui.tree_thumbnail_tips import TreeThumbnailTips
 from lamefair_desktop.ui.window.actions import WindowActions
 from lamefair_desktop.ui.window.editing import WindowEditing
+from lamefair_desktop.ui.window.export_actions import WindowExport
 from lamefair_desktop.ui.window.file_actions import WindowFiles
 from lamefair_desktop.ui.window.find import install_find
 from lamefair_desktop.ui.window.remembered import restore_layout, save_layout
@@ -75,7 +78,9 @@ class SyncResult:
 OPEN_FILTER = formats.OPEN_FILTER
 
 
-class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMainWindow):
+class MainWindow(
+    WindowActions, WindowEditing, WindowFiles, WindowExport, WindowUploads, QMainWindow
+):
     workspace_ready = Signal(object)  # Workspace
     catalog_synced = Signal(int)  # changes received
     upload_dialog_opened = Signal(object)  # UploadDialog (tests drive it)
@@ -122,7 +127,10 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         self.filter_box.setPlaceholderText("Filter: name, identifier, element, date")
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(self.tree_filter.set_text)
-        self.details = DetailsPane()
+        # One thumbnail store for the grid, the tree's hover, the details and the upload dialog.
+        self.thumbnails = ThumbnailIcons(self)
+        self.tree_tips = TreeThumbnailTips(self.catalog_view, self.thumbnails)
+        self.details = DetailsPane(icons=self.thumbnails)
         # The tree above, the selected entry's details below (the user drags the line between).
         self.catalog_split = QSplitter(Qt.Orientation.Vertical)
         self.catalog_split.setObjectName("catalog-splitter")
@@ -144,10 +152,11 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         catalog_layout.addWidget(self.catalog_split, 1)
         catalog_layout.addWidget(self.first_run, 1)
         self.preview = PreviewPanel()
+        self.preview.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.transfers = TransfersPanel()
         self.transfers.files_dropped.connect(self._dropped_on_transfers)
         self.transfers.problem.connect(lambda text: self.statusBar().showMessage(text, 15_000))
-        self.buckets = BucketBrowser()
+        self.buckets = BucketBrowser(icons=self.thumbnails)
         self.buckets.preview_requested.connect(self.open_preview)
         self.buckets.problem.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.buckets.link_copied.connect(self._link_copied)
@@ -348,7 +357,7 @@ class MainWindow(WindowActions, WindowEditing, WindowFiles, WindowUploads, QMain
         if self.workspace is None or proposal is None:
             return None
         dialog = ShareDialog(
-            self.workspace.client, {node.kind: node.id}, node.name, proposal.id, self
+            self.workspace.client, {node.kind: node.id}, node.title, proposal.id, self
         )
         dialog.show()
         return dialog

@@ -2,9 +2,11 @@
 `python -m lamefair_desktop.ui.screenshots OUT_DIR [CORPUS_TIFF_DIR]`).
 
 It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): creates a small
-hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser,
-the preview (with its acquisition summary, then its line profile and rectangle statistics), the
-Find panel and the two dialogs an operator meets.
+hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser
+(as a table and as thumbnails), the Watch tab (a rule and a capture in its log), the preview (with
+its acquisition summary; its line profile and rectangle statistics; its ruler and a view exported
+with the scale bar burnt in; an FEI file's data bar shown), the Find panel, the two dialogs an operator
+meets, the share-link dialog, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -71,26 +73,39 @@ def main(argv: list[str]) -> int:
 
 
 def _render(out: Path, corpus: Path) -> int:
-
-    import httpx
     from PySide6.QtWidgets import QApplication
 
-    from lamefair_desktop.nexus.mapping import default_registry
-    from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
-    from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
     from lamefair_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
     window.resize(1400, 820)
     window.show()
+    try:
+        return _render_in(app, window, out, corpus)
+    finally:
+        # Also after a failure: the window's engine process must stop, or exiting waits for it.
+        window.close()
+        window.shutdown()
+
+
+def _render_in(app, window, out: Path, corpus: Path) -> int:
+    import httpx
+
+    from lamefair_desktop.nexus.mapping import default_registry
+    from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
+    from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
+
     synced: list[int] = []
     window.catalog_synced.connect(synced.append)
     if not _wait(app, 120, lambda: bool(synced)):
         print("the local catalog did not start", file=sys.stderr)
         return 1
     server = window.workspace.connection.local
-    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    # A generous timeout: on a busy machine the embedded catalog's first writes take seconds.
+    http = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=60
+    )
     project = http.post("/api/projects", json={"name": "Oxide catalysts"}).json()
     proposal = http.post(
         "/api/proposals",
@@ -149,6 +164,16 @@ def _render(out: Path, corpus: Path) -> int:
         window.buckets.go(folders[0].key)
         _wait(app, 10, lambda: window.buckets.model.rowCount() > 0)
     grab(window, "buckets.png")
+    browser = window.buckets
+    browser.show_grid(True)  # the same folder as thumbnails (each TIFF's, from its NXem)
+    proxy = browser.grid.proxy
+    pictured = [r for r in range(proxy.rowCount()) if browser.model.rows[r].thumbnail]
+    _wait(app, 30, lambda: all(proxy.has_thumbnail(r) for r in pictured))
+    grab(window, "buckets-grid.png")
+    browser.show_grid(False)
+
+    _watch_rule(app, window, experiment, corpus / IMAGES[-1])
+    grab(window, "watch.png")
 
     if images:
         loaded: list = []
@@ -160,9 +185,19 @@ def _render(out: Path, corpus: Path) -> int:
             rows, columns = info.frame_shape
             window.preview.show_value_at(columns * 0.4 * info.pixel_x, rows * 0.6 * info.pixel_y)
         grab(window, "preview.png")
-        window.preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
-        window.preview.measure.rect_button.click()
+        preview = window.preview
+        preview.measure.profile_button.click()  # Fiji's tools: a profile, a rectangle
+        preview.measure.rect_button.click()
         grab(window, "preview-measure.png")
+        _ruler_and_export(app, window, out, shots.append)
+        grab(window, "preview-ruler.png")
+        fei = corpus / IMAGES[0]
+        if fei.is_file():  # the FEI data bar, shown below the image on request
+            loaded.clear()
+            window.open_preview(str(fei))
+            _wait(app, 30, lambda: bool(loaded))
+            preview.data_bar.button.click()
+            grab(window, "preview-databar.png")
 
     if images:  # the Find panel over what was just converted (values from the real files)
         panel = window.find_panel
@@ -197,16 +232,90 @@ def _render(out: Path, corpus: Path) -> int:
         )
         upload.show()
         _wait(app, 30, lambda: upload.inspection is not None and upload.table.rowCount() > 0)
+        rows = range(upload.table.rowCount())
+        _wait(app, 30, lambda: all(upload.thumbnail_shown(r) for r in rows))  # rendered locally
         _wait(app, 1, lambda: False)
         grab(upload, "upload-dialog.png")
         upload.reject()
 
+    measurement = window.selected_node()  # selected for the first picture
+    if measurement is not None and measurement.kind == "measurement":
+        share = window.share_node(measurement)
+        share.note.setText("for Dr. Chen's review")
+        share.create_link()
+        _wait(app, 30, lambda: bool(share.link.text()) and share.table.rowCount() > 0)
+        grab(share, "share-link.png")
+        share.reject()
+
+    # The same window on a dark palette (what follow_colour_scheme sets when the system
+    # switches and the platform does not repaint Qt's widgets itself).
+    from PySide6.QtCore import Qt
+
+    from lamefair_desktop.ui.look import apply_colour_scheme
+
+    window.browse(_node(proposal), "raw_bucket")
+    apply_colour_scheme(Qt.ColorScheme.Dark)
+    _wait(app, 1, lambda: False)
+    grab(window, "main-dark.png")
+    apply_colour_scheme(Qt.ColorScheme.Light)
+
     for path in shots:
         print(path)
-    window.close()
-    window.shutdown()
     http.close()
     return 0
+
+
+def _watch_rule(app, window, experiment: dict, image: Path) -> None:
+    """A watch folder sending files to the experiment, and one image caught in it."""
+    import uuid
+
+    from lamefair_desktop.watch.rules import WatchRule
+
+    folder = Path(os.environ["LAMEFAIR_HOME"]) / "microscope-export"
+    folder.mkdir(exist_ok=True)
+    window.watch.names[experiment["id"]] = experiment["name"]
+    rule = WatchRule(
+        str(uuid.uuid4()),
+        window.workspace.catalog_key,
+        str(folder),
+        experiment_id=experiment["id"],
+        operator="Ada",
+        include=("*.tif",),
+        quiet_seconds=1.0,
+    )
+    loaded: list[int] = []
+    window.watch.rules_loaded.connect(loaded.append)
+    window.watch.add_rule(rule)
+    window.tabs.setCurrentWidget(window.watch)
+    _wait(app, 10, lambda: bool(loaded))
+    _wait(app, 2, lambda: False)  # the engines pick the rule up
+    lines: list[str] = []
+    window.watch.logged.connect(lines.append)
+    shutil.copy(image, folder / "overview-0001.tif")
+    _wait(app, 60, lambda: any("queued" in line for line in lines))
+    _wait(app, 5, lambda: False)  # its upload and conversion run meanwhile
+
+
+def _ruler_and_export(app, window, out: Path, record) -> None:
+    """A distance measured across the image, and the view exported with its scale bar."""
+    preview = window.preview
+    preview.measure.rect_button.click()  # put away: the ruler's picture shows the ruler
+    preview.ruler.button.click()
+    info = preview.info
+    if info is None:
+        return
+    rows, columns = info.frame_shape
+    pitch_x, pitch_y = preview._pitch()
+    preview.ruler.set_ends(
+        (0.25 * columns * pitch_x, 0.3 * rows * pitch_y),
+        (0.7 * columns * pitch_x, 0.45 * rows * pitch_y),
+    )
+    written: list[str] = []
+    preview.export.exported.connect(written.append)
+    preview.export.export_to(out / "exported-view.png")
+    _wait(app, 30, lambda: bool(written))
+    if written:
+        record(Path(written[0]))
 
 
 def _select_first(window, kind: str) -> bool:

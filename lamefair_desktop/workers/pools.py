@@ -2,6 +2,9 @@
 
 - general: catalog calls, listings, reads of the local queues, downloads and previews. Short
   jobs mostly; 4 threads so a slow request does not hold up the rest.
+- thumbnails: fetching and rendering small PNGs for the grid, the tree's hover, the details
+  pane and the upload dialog; 2 threads, so a page of 1,000 pictures never queues ahead of the
+  catalog calls of the general pool.
 - registration: new files settling and being registered (by size: nothing is read; a file still
   being written is waited for); its threads run at a lower priority (workers/job.py).
 Uploads, conversions and watch folders do not run here: they run in the engines' own process
@@ -24,6 +27,14 @@ def general_pool() -> QThreadPool:
 
 
 @cache
+def thumbnail_pool() -> QThreadPool:
+    pool = QThreadPool()
+    pool.setObjectName("thumbnails")
+    pool.setMaxThreadCount(2)
+    return pool
+
+
+@cache
 def registration_pool() -> QThreadPool:
     pool = QThreadPool()
     pool.setObjectName("registration")
@@ -32,4 +43,4 @@ def registration_pool() -> QThreadPool:
 
 
 def all_pools() -> list[QThreadPool]:
-    return [general_pool(), registration_pool()]
+    return [general_pool(), thumbnail_pool(), registration_pool()]

@@ -23,8 +23,6 @@ SOURCE_SIZES = {"large-1.bin": 72 * MiB, "large-2.bin": 72 * MiB} | {
     f"small-{i}.bin": 8 * MiB for i in range(1, 8)
 }
 
-REPORT: list[str] = []
-
 
 @pytest.fixture(scope="package")
 def facility(tmp_path_factory) -> Iterator[Stack]:
@@ -54,21 +52,15 @@ def source_files(tmp_path_factory) -> dict[Path, str]:
 
 
 @pytest.fixture
-def report(tmp_path):
+def report(request, tmp_path):
     """`report(line)`: into the test's folder (facility-report.txt) and the terminal summary
-    at the end of the run, captured output or not (`-s` makes no difference)."""
+    at the end of the run, captured output or not (`-s` makes no difference), from whichever
+    xdist worker ran the test (tests/conftest.py gathers the lines)."""
 
     def add(line: str) -> None:
         with open(tmp_path / "facility-report.txt", "a") as handle:
             handle.write(line + "\n")
-        REPORT.append(line)
+        request.node.user_properties.append(("facility figures", line))
         print(line)
 
     return add
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if REPORT:
-        terminalreporter.section("facility figures")
-        for line in REPORT:
-            terminalreporter.write_line(line)

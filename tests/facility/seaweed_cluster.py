@@ -22,6 +22,7 @@ import httpx
 from lamefair_catalog.embedded.ports import free_ports, port_open
 from lamefair_catalog.embedded.seaweed import S3Credentials, find_weed, write_identities
 from lamefair_catalog.embedded.seaweed_security import write_security_config
+from tests.support import components
 
 REPLICATION = "001"
 VOLUME_SERVERS = 3
@@ -210,3 +211,23 @@ class SeaweedCluster:
 def _volume_ready(host: str, port: int):
     # /healthz is 200 only once the volume server's heartbeat reached the master.
     return lambda: httpx.get(f"http://{host}:{port}/healthz", timeout=2).status_code == 200
+
+
+def start_cluster(folder: Path) -> SeaweedCluster:
+    """A started cluster; again on new ports (in a new folder) when a port picked for one of its
+    processes was taken before that process bound it (several xdist workers pick at once)."""
+    attempts = iter(range(1, components.PORT_ATTEMPTS + 1))
+
+    def start() -> SeaweedCluster:
+        attempt = next(attempts)
+        cluster = SeaweedCluster(
+            folder if attempt == 1 else folder.with_name(f"{folder.name}-{attempt}")
+        )
+        try:
+            return cluster.start()
+        except RuntimeError as exc:
+            if any(components.port_clash_logged(p.log_path, 0) for p in cluster.processes):
+                raise components.PortClash(str(exc).splitlines()[0]) from None
+            raise
+
+    return components.retry_on_port_clash(start, "SeaweedFS cluster")

@@ -35,8 +35,8 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from lamefair_catalog.embedded.ports import free_port
-from tests.facility.seaweed_cluster import SeaweedCluster
+from lamefair_catalog.embedded.ports import free_ports
+from tests.facility.seaweed_cluster import SeaweedCluster, start_cluster
 from tests.support import components
 from tests.support.catalog import ADMIN, CatalogProcess, oidc_login, start_catalog
 from tests.support.tcp_proxy import TcpProxy
@@ -98,21 +98,29 @@ def start_haproxy(catalogs: list[CatalogProcess], folder: Path) -> HaProxy:
     haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
     if haproxy is None:
         components.unavailable("HAProxy", "not installed; run packaging/test-deps.sh")
-    port, stats_port = free_port(), free_port()
     servers = "\n".join(
         f"    server catalog{i + 1} {c.url.removeprefix('http://')} check inter 1s fall 2 rise 2"
         for i, c in enumerate(catalogs)
     )
     config = folder / "haproxy.cfg"
-    config.write_text(HAPROXY_CONFIG.format(port=port, stats_port=stats_port, servers=servers))
-    process = components.spawn_logged([haproxy, "-db", "-f", str(config)], folder / "haproxy.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        components.wait_http(f"{url}/api/health", process, 30, "haproxy")
-    except RuntimeError as exc:
-        components.stop_pid(process)
-        raise RuntimeError(f"{exc}: {(folder / 'haproxy.log').read_text()[-2000:]}") from None
-    return HaProxy(url, f"http://127.0.0.1:{stats_port}/stats", config, process)
+    log_path = folder / "haproxy.log"
+
+    def start() -> HaProxy:
+        port, stats_port = free_ports(2)
+        config.write_text(HAPROXY_CONFIG.format(port=port, stats_port=stats_port, servers=servers))
+        since = components.log_size(log_path)
+        process = components.spawn_logged([haproxy, "-db", "-f", str(config)], log_path)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            components.wait_http(f"{url}/api/health", process, 30, "haproxy")
+        except RuntimeError as exc:
+            components.stop_pid(process)
+            if components.exited_on_port_clash(process, log_path, since):
+                raise components.PortClash(str(exc)) from None
+            raise RuntimeError(f"{exc}: {log_path.read_text()[-2000:]}") from None
+        return HaProxy(url, f"http://127.0.0.1:{stats_port}/stats", config, process)
+
+    return components.retry_on_port_clash(start, "haproxy")
 
 
 @dataclass
@@ -159,14 +167,19 @@ class Stack:
 def start_stack(folder: Path, catalogs: int = 2) -> Stack:
     """Start everything; on any failure stop what was started and raise."""
     folder.mkdir(parents=True, exist_ok=True)
-    seaweed = SeaweedCluster(folder / "seaweed")
     started: list = []
     try:
         # SeaweedFS takes seconds (heartbeats): meanwhile the database and the provider.
         pool = ThreadPoolExecutor(1)
-        seaweed_ready = pool.submit(seaweed.start)
-        # Stopped only once its start is over: a stop before a launch would leave that one running.
-        started.append(lambda: (wait_futures([seaweed_ready]), seaweed.stop()))
+        seaweed_ready = pool.submit(start_cluster, folder / "seaweed")
+        # Stopped only once its start is over: a stop before a launch would leave that one running
+        # (a start that failed has stopped what it launched).
+        started.append(
+            lambda: (
+                wait_futures([seaweed_ready]),
+                seaweed_ready.exception() is None and seaweed_ready.result().stop(),
+            )
+        )
         database = components.create_postgres_database()
         started.append(lambda: components.drop_postgres_database(database))
         oidc = components.start_oidc_provider(folder)
@@ -174,7 +187,7 @@ def start_stack(folder: Path, catalogs: int = 2) -> Stack:
         proxy = TcpProxy("127.0.0.1", 5432)
         started.append(proxy.close)
         url = database.url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
-        seaweed_ready.result()
+        seaweed = seaweed_ready.result()
         servers = []
         for index in range(catalogs):
             server = start_catalog(url, seaweed, oidc.issuer, folder, migrate_first=index == 0)

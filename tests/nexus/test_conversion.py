@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import threading
 import tracemalloc
 from pathlib import Path
@@ -18,7 +19,7 @@ from lamefair_desktop.nexus.errors import ConversionError, TiffReadError
 from lamefair_desktop.nexus.preview import open_preview
 from lamefair_desktop.nexus.tiff_reader import open_tiff
 from lamefair_desktop.nexus.validate import fairmat_installed, fairmat_validate, structural_problems
-from lamefair_desktop.nexus.writer import anticipate, convert
+from lamefair_desktop.nexus.writer import KnownDigest, anticipate, convert
 from tests.support.components import unavailable
 
 IMAGE = "entry1/measurement/event1/image1"
@@ -193,3 +194,22 @@ def test_preview_reads_tiff_and_nexus_alike(corpus_tiff_dir, context, tmp_path):
         assert tree["entry1"]["@NX_class"] == "NXentry"
         assert tree["entry1"]["definition"]["value"] == "NXem"
         assert "ImageDescription.ImageJ" in tiff_view.metadata()
+
+
+def test_a_known_sha256_is_recorded_only_while_the_file_is_as_it_was_hashed(context, tmp_path):
+    source = tmp_path / "image.tif"
+    tifffile.imwrite(source, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+    actual = hashlib.sha256(source.read_bytes()).hexdigest()
+    stat = source.stat()
+    known = KnownDigest(actual, stat.st_size, stat.st_mtime_ns)
+    result = convert(source, tmp_path / "a.nxs", context=context, known=known)
+    with h5py.File(tmp_path / "a.nxs") as handle:
+        assert handle["entry1/source_file/checksum"][()].decode() == actual
+    assert result.source_sha256 == actual
+    # A digest for other bytes (same size, mtime put back) is not trusted: the file is hashed.
+    stale = KnownDigest("0" * 64, stat.st_size, stat.st_mtime_ns)
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # moves the ctime, as a rewrite does
+    result = convert(source, tmp_path / "b.nxs", context=context, known=stale)
+    assert result.source_sha256 == actual
+    with h5py.File(tmp_path / "b.nxs") as handle:
+        assert handle["entry1/source_file/checksum"][()].decode() == actual

@@ -21,7 +21,15 @@ import httpx
 from lamefair_catalog.database.engine import make_engine, migrate
 from lamefair_catalog.embedded.ports import free_port
 from lamefair_catalog.embedded.seaweed import SeaweedServer
-from tests.support.components import spawn_logged, stop_pid, wait_http
+from tests.support.components import (
+    PortClash,
+    exited_on_port_clash,
+    log_size,
+    retry_on_port_clash,
+    spawn_logged,
+    stop_pid,
+    wait_http,
+)
 from tests.support.tls import LabCa
 
 # Test users and the groups the identity provider gives them.
@@ -88,30 +96,38 @@ def start_catalog(
         engine = make_engine(database_url)
         migrate(engine)
         engine.dispose()
-    port = free_port()
     env = catalog_env(database_url, seaweed, issuer, **extra_env)
-    log_path = log_dir / f"catalog-{port}.log"
-    command = [
-        str(Path(sys.executable).parent / "lamefair-catalog"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    if tls is not None:
-        command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
     verify = tls.context() if tls is not None else True
-    process = spawn_logged(command, log_path, env)
-    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/api/health", process, 60, "lamefair-catalog", verify)
-    except RuntimeError as exc:
-        stop_pid(process)
-        raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
-    return CatalogProcess(url, process, database_url, env, log_path, command, verify)
+
+    def start() -> CatalogProcess:
+        port = free_port()
+        log_path = log_dir / f"catalog-{port}.log"
+        command = [
+            str(Path(sys.executable).parent / "lamefair-catalog"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+        if tls is not None:
+            command += ["--ssl-certfile", str(tls.cert_file), "--ssl-keyfile", str(tls.key_file)]
+        since = log_size(log_path)
+        process = spawn_logged(command, log_path, env)
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        try:
+            wait_http(f"{url}/api/health", process, 60, "lamefair-catalog", verify)
+        except RuntimeError as exc:
+            stop_pid(process)
+            if exited_on_port_clash(process, log_path, since):
+                raise PortClash(str(exc)) from None
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{exc}\n{tail}") from None
+        return CatalogProcess(url, process, database_url, env, log_path, command, verify)
+
+    return retry_on_port_clash(start, "lamefair-catalog")
 
 
 # --- signing in at oidc-provider-mock ---------------------------------------------------------
@@ -132,16 +148,26 @@ def embedded_catalog(folder: Path) -> Iterator[EmbeddedCatalog]:
     data in `folder/embedded`; stopped by PID at the end."""
     data_dir = folder / "embedded"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
-    port = free_port()
     exe = str(Path(sys.executable).parent / "lamefair-catalog")
-    process = spawn_logged(
-        [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)],
-        folder / "embedded.log",
-        env,
-    )
-    url = f"http://127.0.0.1:{port}"
+    log_path = folder / "embedded.log"
+
+    def start() -> tuple[str, subprocess.Popen]:
+        # (SeaweedFS's own ports are picked again inside serve when one was taken.)
+        port, since = free_port(), log_size(log_path)
+        command = [exe, "serve", "--embedded", "--port", str(port), "--data-dir", str(data_dir)]
+        process = spawn_logged(command, log_path, env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{url}/api/health", process, 90, "embedded catalog")
+        except RuntimeError as exc:
+            stop_pid(process, timeout=30)
+            if exited_on_port_clash(process, log_path, since):
+                raise PortClash(str(exc)) from None
+            raise
+        return url, process
+
+    url, process = retry_on_port_clash(start, "embedded catalog")
     try:
-        wait_http(f"{url}/api/health", process, 90, "embedded catalog")
         yield EmbeddedCatalog(url, data_dir, process, exe, env)
     finally:
         stop_pid(process, timeout=30)

@@ -13,8 +13,10 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -34,6 +36,11 @@ def unavailable(component: str, reason: str) -> None:
     if in_ci():
         pytest.fail(f"{message} (CI=true: real components must not skip)", pytrace=False)
     pytest.skip(message)
+
+
+def worker_id() -> str:
+    """pytest-xdist's name for this worker (gw0, gw1...), "main" when the run is serial."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def venv_script(name: str) -> Path | None:
@@ -58,6 +65,56 @@ def spawn_logged(command: list[str], log_path: Path, env: dict | None = None) ->
         return subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
+
+
+# --- free ports taken before the child binds them ----------------------------------------------
+#
+# A port is free when picked and taken by the child a second later. Several pytest-xdist workers
+# (and the children they start) pick ports at the same time, so now and then two pick the same one
+# and the second child exits on "address already in use". That is no failure of what is tested:
+# its start is retried on newly picked ports.
+
+T = TypeVar("T")
+PORT_ATTEMPTS = 4
+
+
+class PortClash(RuntimeError):
+    """A child exited because a port picked for it was taken before it could bind."""
+
+
+def log_size(path: Path) -> int:
+    """Where a log appended to by the next start begins (its size now)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def exited_on_port_clash(process: subprocess.Popen, log_path: Path, since: int) -> bool:
+    """The child has exited, and what it logged from byte `since` on says a bind failed."""
+    return process.poll() is not None and port_clash_logged(log_path, since)
+
+
+def port_clash_logged(log_path: Path, since: int) -> bool:
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return False
+    return "address already in use" in text.lower()
+
+
+def retry_on_port_clash(start: Callable[[], T], what: str) -> T:
+    """`start()` again (it picks new ports each time) while it raises PortClash."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return start()
+        except PortClash as exc:
+            if attempt == PORT_ATTEMPTS:
+                raise RuntimeError(f"{what}: its ports were taken {attempt} times: {exc}") from None
+            print(f"{what}: a port was taken, starting again on others ({exc})", file=sys.stderr)
+    raise AssertionError("unreachable")
 
 
 def wait_http(
@@ -104,9 +161,10 @@ def _admin_conninfo() -> str:
 
 
 def create_postgres_database() -> PostgresDatabase:
+    """Named after the xdist worker too, so that a leftover says which worker made it."""
     import psycopg
 
-    name = f"lamefair_test_{secrets.token_hex(6)}"
+    name = f"lamefair_test_{worker_id()}_{secrets.token_hex(6)}"
     try:
         with psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -144,18 +202,28 @@ def start_oidc_provider(log_dir: Path, *extra_args: str) -> OidcProvider:
     script = venv_script("oidc-provider-mock")
     if script is None:
         unavailable("OIDC provider", "oidc-provider-mock is not installed (test extra)")
-    port = free_port()
-    process = spawn_logged(
-        [str(script), "--host", "127.0.0.1", "--port", str(port), *extra_args],
-        log_dir / "oidc-provider.log",
-    )
-    issuer = f"http://127.0.0.1:{port}"
+    log_path = log_dir / "oidc-provider.log"
+
+    def start() -> OidcProvider:
+        port, since = free_port(), log_size(log_path)
+        process = spawn_logged(
+            [str(script), "--host", "127.0.0.1", "--port", str(port), *extra_args], log_path
+        )
+        issuer = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{issuer}/.well-known/openid-configuration", process, 30, "oidc-provider")
+        except RuntimeError as exc:
+            stop_pid(process)
+            if exited_on_port_clash(process, log_path, since):
+                raise PortClash(str(exc)) from None
+            raise
+        return OidcProvider(issuer=issuer, process=process)
+
     try:
-        wait_http(f"{issuer}/.well-known/openid-configuration", process, 30, "oidc-provider-mock")
+        return retry_on_port_clash(start, "oidc-provider-mock")
     except RuntimeError as exc:
-        stop_pid(process)
         unavailable("OIDC provider", str(exc))
-    return OidcProvider(issuer=issuer, process=process)
+        raise
 
 
 # --- corpus -----------------------------------------------------------------------------------

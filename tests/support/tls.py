@@ -16,7 +16,16 @@ from pathlib import Path
 import trustme
 
 from lamefair_catalog.embedded.ports import free_port
-from tests.support.components import spawn_logged, stop_pid, unavailable, wait_http
+from tests.support.components import (
+    PortClash,
+    exited_on_port_clash,
+    log_size,
+    retry_on_port_clash,
+    spawn_logged,
+    stop_pid,
+    unavailable,
+    wait_http,
+)
 
 
 @dataclass(frozen=True)
@@ -54,19 +63,7 @@ class TlsProxy:
         stop_pid(self.process)
 
 
-def start_tls_proxy(ca: LabCa, upstream_port: int, folder: Path) -> TlsProxy:
-    """HAProxy on a free port, serving `ca`'s certificate and passing plain HTTP upstream.
-
-    X-Forwarded-Proto tells the upstream (uvicorn trusts it from 127.0.0.1) that clients came
-    over https, so the URLs it puts in its answers (an OIDC issuer's endpoints) say https.
-    """
-    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
-    if haproxy is None:
-        unavailable("HAProxy", "not installed; run packaging/test-deps.sh (make test does)")
-    port = free_port()
-    config = folder / f"haproxy-{port}.cfg"
-    config.write_text(
-        f"""global
+TLS_PROXY_CONFIG = """global
     maxconn 256
 defaults
     mode http
@@ -80,12 +77,37 @@ frontend tls
 backend plain
     server upstream 127.0.0.1:{upstream_port}
 """
-    )
-    process = spawn_logged([haproxy, "-db", "-f", str(config)], folder / f"haproxy-{port}.log")
-    url = f"https://127.0.0.1:{port}"
+
+
+def start_tls_proxy(ca: LabCa, upstream_port: int, folder: Path) -> TlsProxy:
+    """HAProxy on a free port, serving `ca`'s certificate and passing plain HTTP upstream.
+
+    X-Forwarded-Proto tells the upstream (uvicorn trusts it from 127.0.0.1) that clients came
+    over https, so the URLs it puts in its answers (an OIDC issuer's endpoints) say https.
+    """
+    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/bin")
+    if haproxy is None:
+        unavailable("HAProxy", "not installed; run packaging/test-deps.sh (make test does)")
+
+    def start() -> TlsProxy:
+        port = free_port()
+        config = folder / f"haproxy-{port}.cfg"
+        config.write_text(TLS_PROXY_CONFIG.format(port=port, ca=ca, upstream_port=upstream_port))
+        log_path = folder / f"haproxy-{port}.log"
+        since = log_size(log_path)
+        process = spawn_logged([haproxy, "-db", "-f", str(config)], log_path)
+        url = f"https://127.0.0.1:{port}"
+        try:
+            wait_http(url, process, 30, "haproxy", verify=ca.context())
+        except RuntimeError as exc:
+            stop_pid(process)
+            if exited_on_port_clash(process, log_path, since):
+                raise PortClash(str(exc)) from None
+            unavailable("HAProxy", f"{exc}: {log_path.read_text()[-2000:]}")
+        return TlsProxy(url, process)
+
     try:
-        wait_http(url, process, 30, "haproxy", verify=ca.context())
+        return retry_on_port_clash(start, "haproxy")
     except RuntimeError as exc:
-        stop_pid(process)
-        unavailable("HAProxy", f"{exc}: {(folder / f'haproxy-{port}.log').read_text()[-2000:]}")
-    return TlsProxy(url, process)
+        unavailable("HAProxy", str(exc))
+        raise

@@ -4,9 +4,11 @@ proposal's mirror bucket, through the real catalog and SeaweedFS."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
+import h5py
 import httpx
 
 from lamefair_desktop.transfer.derived import DerivedQueue
@@ -188,5 +190,39 @@ def test_an_uploaded_dm4_is_converted_like_a_tiff(
         stored[record["key"]] = body
         assert body == Path(job.output).read_bytes(), job.rel_path
     assert len(stored) == 2
+    deriver.close()
+    uploader.close()
+
+
+def test_the_uploaded_sha256_is_recorded_and_a_rewrite_with_its_mtime_put_back_is_caught(
+    client, queue, api, tmp_path, corpus_tiff_dir
+):
+    """The NXem records the SHA-256 the upload computed (conversion need not hash the file
+    again), but only while the file is provably as it was sent: a same-size rewrite whose mtime
+    is put back fails the job instead of recording the upload's SHA-256 for other bytes."""
+    hierarchy = api.make_hierarchy()
+    folder = tmp_path / "session"
+    folder.mkdir()
+    kept, rewritten = folder / "kept.tif", folder / "rewritten.tif"
+    for path in (kept, rewritten):  # written, not copied: a copy's chmod moves the ctime
+        path.write_bytes((corpus_tiff_dir / "test_tiff_Zeiss_SEM_512pix.tif").read_bytes())
+    uploader, derived, measurement = _upload(client, queue, hierarchy["experiment"], [folder])
+    assert uploader.run() == {"stored": 2}
+    before = rewritten.stat()
+    with rewritten.open("r+b") as handle:
+        handle.seek(-10, 2)
+        handle.write(b"0123456789")
+    os.utime(rewritten, ns=(before.st_atime_ns, before.st_mtime_ns))
+    deriver = Deriver(client, queue, derived)
+    assert deriver.run() == {"stored": 1, "failed": 1}
+    jobs = {Path(job.rel_path).name: job for job in derived.items()}
+    assert "changed after it was uploaded" in jobs["rewritten.tif"].error
+    stored = {
+        f["path"]: f for f in api.ok(api.get(f"/api/measurements/{measurement['id']}"))["files"]
+    }
+    uploaded = stored[jobs["kept.tif"].rel_path]["sha256"]
+    assert uploaded == hashlib.sha256(kept.read_bytes()).hexdigest()
+    with h5py.File(jobs["kept.tif"].output) as nxem:
+        assert nxem["entry1/source_file/checksum"][()].decode() == uploaded
     deriver.close()
     uploader.close()

@@ -8,7 +8,8 @@ import tifffile
 from PySide6.QtCore import Qt
 
 from lamefair_desktop.nexus.writer import convert
-from lamefair_desktop.ui.panels.preview_panel import PreviewPanel, _nice_length
+from lamefair_desktop.ui.panels.preview_panel import PreviewPanel
+from lamefair_desktop.ui.panels.scale_bar import nice_length as _nice_length
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from lamefair_catalog.shared import validate_atom_types
 from lamefair_desktop.catalog.client import CatalogError, CatalogUnreachable
 from lamefair_desktop.catalog.sync import Node, Sync
 from lamefair_desktop.ui.date_field import DateField, DateTimeField
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
@@ -183,9 +184,8 @@ class EntityDialog(QDialog):
         for field in self.fields:
             editor = self._editor(field)
             self.editors[field.name] = editor
-            error = QLabel()
+            error = ProblemLabel()
             error.setObjectName(f"error_{field.name}")
-            error.setStyleSheet("color: palette(bright-text); background: #b3261e;")
             error.setMargin(3)  # not CSS padding: QLabel's height for width leaves that out
             error.setWordWrap(True)
             error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

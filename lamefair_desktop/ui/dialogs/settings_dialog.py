@@ -31,6 +31,7 @@ from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus.local_time import computer_zone
 from lamefair_desktop.nexus.mapping import default_registry
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.ui.zone_field import ZoneField
 
 
@@ -84,8 +85,7 @@ class SettingsDialog(QDialog):
         self.default_timezone = ZoneField(
             settings.default_timezone, placeholder=f"empty: the system's ({computer_zone().name})"
         )
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error = ProblemLabel()
         self.error.setWordWrap(True)
         # Replaced by tests: the file dialogs are modal.
         self.ask_ca_bundle = lambda: QFileDialog.getOpenFileName(

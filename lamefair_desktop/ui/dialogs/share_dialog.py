@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.workers.job import JobGroup
 
 EXPIRIES = [("1 hour", 3600), ("1 day", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400)]
@@ -73,9 +74,8 @@ class ShareDialog(QDialog):
         link_row = QHBoxLayout()
         link_row.addWidget(self.link, 1)
         link_row.addWidget(self.copy_button)
-        self.problem = QLabel()
+        self.problem = ProblemLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020;")
         self.problem.hide()
         form = QFormLayout()
         form.addRow("Expires after", self.expiry)

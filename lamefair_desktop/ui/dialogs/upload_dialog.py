@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,10 +35,13 @@ from lamefair_desktop.transfer.derived import wants_conversion
 from lamefair_desktop.transfer.errors import UploadError
 from lamefair_desktop.transfer.registration import LocalFile, collect_files
 from lamefair_desktop.ui.format import human_size
+from lamefair_desktop.ui.look import ProblemLabel, problem_colour
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons, scaled
 from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
+THUMB = 40  # pixels of a row's thumbnail: the rows stay compact, the image recognisable
 PREVIEW_LIMIT = 100  # files anticipated in the dialog; a folder of thousands is not read twice
 
 
@@ -66,6 +70,7 @@ class FileLook:
     lacking: tuple[str, ...] = ()
     problem: str = ""
     warnings: tuple[str, ...] = ()  # e.g. the chosen pair is made for another flavour
+    source: str = ""  # the local image, for its thumbnail (rendered on a worker)
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ def inspect_inputs(inputs: list[Path], pair: str, context: dict) -> Inspection:
                 facts,
                 seen.lacking,
                 warnings=seen.warnings,
+                source=str(item.path),
             )
         )
     return Inspection(tuple(looks))
@@ -136,9 +142,13 @@ class UploadDialog(QDialog):
         operator: str = "",
         remembered_pair: str | None = None,
         timezone: str = "",
+        icons: ThumbnailIcons | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.icons = icons or ThumbnailIcons(self)
+        self.icons.ready.connect(self._thumbnail_ready)
+        self._thumbnail_rows: dict[str, int] = {}  # key -> row waiting for its picture
         self.inputs = [Path(p) for p in inputs]
         self.experiment_id = experiment_id
         self.context = context
@@ -170,8 +180,7 @@ class UploadDialog(QDialog):
         self.convert = QCheckBox("Convert images to NeXus/NXem after upload (mirror bucket)")
         self.convert.setChecked(True)
         self.convert.toggled.connect(self.timezone.setEnabled)
-        self.problem = QLabel()
-        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem = ProblemLabel()
         self.problem.setWordWrap(True)
         self.problem.hide()
         form = QFormLayout()
@@ -185,6 +194,8 @@ class UploadDialog(QDialog):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setIconSize(QSize(THUMB, THUMB))
+        self.table.verticalHeader().setDefaultSectionSize(THUMB + 4)
         header = self.table.horizontalHeader()
         self.table.setWordWrap(False)  # one line per file; the full text is in the tooltips
         for column in ("File", "Acquisition"):
@@ -273,8 +284,9 @@ class UploadDialog(QDialog):
                     item.setToolTip("\n".join(f"{f.label}: {f.text}" for f in look.acquisition))
                 if column == COLUMNS.index("Mapping") and look.warnings:
                     item.setToolTip("\n".join(look.warnings))
-                    item.setForeground(Qt.GlobalColor.darkRed)
+                    item.setForeground(problem_colour(self.table.palette()))
                 self.table.setItem(row, column, item)
+            self._show_thumbnail(row, look)
         pairs = {look.pair for look in inspection.files if look.pair}
         if self.remembered_pair is None and self.pair == GENERIC_PAIR and len(pairs) == 1:
             self.remembered_pair = pairs.pop()  # every TIFF says the same: propose that pair
@@ -297,6 +309,27 @@ class UploadDialog(QDialog):
         self.summary.setText(text)
         ok.setEnabled(bool(inspection.files))
         self.inspected.emit(inspection)
+
+    def _show_thumbnail(self, row: int, look: FileLook) -> None:
+        if not look.source or not look.flavour:
+            return
+        pixmap = self.icons.local(look.source)
+        if pixmap is not None:
+            self.table.item(row, 0).setIcon(QIcon(scaled(pixmap, THUMB)))
+        else:
+            self._thumbnail_rows[f"local:{look.source}"] = row
+
+    def _thumbnail_ready(self, key: str) -> None:
+        row = self._thumbnail_rows.pop(key, None)
+        pixmap = self.icons.pixmap(key)
+        item = self.table.item(row, 0) if row is not None else None
+        if pixmap is not None and item is not None and item.text() in key:
+            item.setIcon(QIcon(scaled(pixmap, THUMB)))
+
+    def thumbnail_shown(self, row: int) -> bool:
+        """Whether a row shows its image's thumbnail (tests)."""
+        item = self.table.item(row, 0)
+        return item is not None and not item.icon().isNull()
 
     def zone_problem(self) -> str:
         """Why the time zone field cannot be used ("" when it can), in the field's words."""

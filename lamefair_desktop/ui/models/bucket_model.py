@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QApplication, QStyle
 
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.ui.format import human_size
+from lamefair_desktop.ui.look import problem_colour
 from lamefair_desktop.ui.models.table_model import ColumnsTableModel
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -22,7 +23,6 @@ from lamefair_desktop.workers.pools import general_pool
 COLUMNS = ("Name", "Size", "Modified", "Verified")
 # The catalog's last fixity check of an object (lamefair_catalog/domain/fixity.py), in words.
 FIXITY_WORDS = {"mismatch": "mismatch!", "missing": "missing!", "error": "unreadable"}
-PROBLEM = QColor("#b00020")
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 ROOT = QModelIndex()
@@ -39,6 +39,8 @@ class Entry:
     sha256: str | None = None
     verified_at: str = ""  # the catalog's last fixity check, ISO time; "" when never
     fixity: str | None = None  # its result: ok, mismatch, missing, error
+    thumbnail: str | None = None  # the derived file whose thumbnail shows it (the grid view)
+    thumbnail_sha256: str = ""
 
     @property
     def verified(self) -> str:
@@ -75,6 +77,8 @@ def fetch_page(
             o.get("sha256"),
             o.get("verified_at") or "",
             o.get("fixity"),
+            str(o["thumbnail"]) if o.get("thumbnail") else None,
+            o.get("thumbnail_sha256") or "",
         )
         for o in listing["objects"]
     ]
@@ -188,7 +192,7 @@ class BucketModel(ColumnsTableModel):
             )
             return QApplication.style().standardIcon(icon)
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and entry.fixity in FIXITY_WORDS:
-            return QBrush(PROBLEM)
+            return QBrush(problem_colour())  # asked at paint time: follows a palette switch
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 entry.key

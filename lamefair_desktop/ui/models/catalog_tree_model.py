@@ -261,9 +261,7 @@ class CatalogTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if node.state is LoadState.ERROR:
                 return f"Could not load: {node.error}"
-            if node.kind == "file":
-                return f"{node.data.get('path')}: {node.data.get('state')}, {node.data.get('size')} bytes"
-            return f"{node.kind} {node.name}"
+            return node.tooltip()
         if role == Qt.ItemDataRole.DecorationRole:
             return kind_icon(node.kind)
         if role == KIND_ROLE:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStackedWidget,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -32,15 +33,17 @@ from PySide6.QtWidgets import (
 from lamefair_desktop.home.settings import Settings
 from lamefair_desktop.transfer.aria2_export import export_aria2
 from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
-    PROBLEM,
     BucketModel,
     BucketSortModel,
     Entry,
     fixity_text,
 )
 from lamefair_desktop.ui.panels.bucket_downloads import PREVIEWABLE, BucketDownloads
+from lamefair_desktop.ui.panels.bucket_grid import BucketGrid
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons
 from lamefair_desktop.workers.job import Job, JobGroup
 
 PROPOSAL = Qt.ItemDataRole.UserRole + 10  # the bucket box's item: its proposal's id
@@ -54,8 +57,9 @@ class BucketBrowser(BucketDownloads, QWidget):
     link_copied = Signal(str, int)  # the URL, its lifetime in seconds (0: the server did not say)
     problem = Signal(str)  # a message for the status bar
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, icons: ThumbnailIcons | None = None) -> None:
         super().__init__(parent)
+        self.icons = icons or ThumbnailIcons(self)
         self.client = None
         self.settings: Settings | None = None  # the workspace's, loaded once
         self._wanted = ""  # a bucket to show once the list arrives
@@ -100,13 +104,20 @@ class BucketBrowser(BucketDownloads, QWidget):
         bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))
         # The proposal's fixity (stored bytes re-read by the catalog): a line only when there is
         # something to say, red when an object failed its check.
-        self.fixity_line = QLabel()
+        self.fixity_line = ProblemLabel(active=False)
         self.fixity_line.setWordWrap(True)
         self.fixity_line.hide()
         top = QHBoxLayout()
         top.addWidget(QLabel("Bucket"))
         top.addWidget(self.bucket_box, 1)
         top.addWidget(self.refresh_button)
+        self.grid_button = QToolButton()
+        self.grid_button.setText("Grid")
+        self.grid_button.setCheckable(True)
+        self.grid_button.setToolTip("Show thumbnails instead of the list (Ctrl+G toggles)")
+        self.grid_button.setShortcut("Ctrl+G")
+        self.grid_button.toggled.connect(self.show_grid)
+        top.addWidget(self.grid_button)
         self.model = BucketModel(self)
         self.sorted = BucketSortModel(self)
         self.sorted.setSourceModel(self.model)
@@ -131,6 +142,13 @@ class BucketBrowser(BucketDownloads, QWidget):
         self.table.doubleClicked.connect(self._activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
+        self.grid = BucketGrid(self.icons)
+        self.grid.set_source(self.sorted)
+        self.grid.doubleClicked.connect(self._activated)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.views = QStackedWidget()
+        self.views.addWidget(self.table)
+        self.views.addWidget(self.grid)
         self.model.load_failed.connect(self.problem.emit)
         self.model.page_loaded.connect(self._update_count)
         self.model.page_loaded.connect(self._select_revealed)
@@ -169,7 +187,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         layout.addLayout(top)
         layout.addWidget(self.crumb_scroll)
         layout.addWidget(self.fixity_line)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.views, 1)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
 
@@ -180,6 +198,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         size come from them, never from re-reading the file on a worker)."""
         self.client = client
         self.settings = settings
+        self.icons.ensure(client, settings)
         self.reload_buckets()
 
     def _run(self, work, done, failed=None) -> Job:
@@ -275,7 +294,7 @@ class BucketBrowser(BucketDownloads, QWidget):
             return  # another proposal's answer, arriving late
         text, problem = fixity_text(summary)
         self.fixity_line.setText(text)
-        self.fixity_line.setStyleSheet(f"color: {PROBLEM.name()};" if problem else "")
+        self.fixity_line.set_active(problem)
         self.fixity_line.setVisible(bool(text))
 
     def _breadcrumbs(self, prefix: str) -> None:
@@ -318,8 +337,17 @@ class BucketBrowser(BucketDownloads, QWidget):
         elif entry.name.lower().endswith(PREVIEWABLE):
             self.preview_selected()
 
+    def show_grid(self, on: bool = True) -> None:
+        """Thumbnails (on) or the table; the selection and the listing stay what they were."""
+        self.grid_button.setChecked(on)
+        self.views.setCurrentWidget(self.grid if on else self.table)
+
     def selected(self) -> list[Entry]:
-        rows = {index.row(): index for index in self.table.selectionModel().selectedRows()}
+        if self.views.currentWidget() is self.grid:
+            chosen = self.grid.selectionModel().selectedIndexes()
+        else:
+            chosen = self.table.selectionModel().selectedRows()
+        rows = {index.row(): index for index in chosen}
         return [rows[row].data(ENTRY_ROLE) for row in sorted(rows)]
 
     def select_name(self, name: str) -> bool:
@@ -327,6 +355,7 @@ class BucketBrowser(BucketDownloads, QWidget):
             index = self.sorted.index(row, 0)
             if index.data(ENTRY_ROLE).name == name:
                 self.table.selectRow(row)
+                self.grid.setCurrentIndex(self.grid.proxy.index(row, 0))
                 return True
         return False
 
@@ -353,7 +382,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         menu.addAction("Download…", self.download_selected)
         menu.addAction("Copy link", self.copy_link)
         menu.addAction("Share link…", lambda: self.share_selected())
-        menu.popup(self.table.viewport().mapToGlobal(point))
+        menu.popup(self.views.currentWidget().viewport().mapToGlobal(point))
 
     def share_selected(self) -> ShareDialog | None:
         """The Share link… dialog for the selected file or folder (else the folder shown)."""

@@ -38,6 +38,20 @@ def text_start(path: Path) -> str:
         return handle.read(TEXT_LIMIT).decode("utf-8", errors="replace")
 
 
+def _text_of(done: Downloaded) -> str | None:
+    """On the worker: the text of a text file downloaded for the preview (up to a megabyte on a
+    slow disk or a network home is no read for the UI thread), None for anything else."""
+    if not done.for_preview or not done.paths:
+        return None
+    path = done.paths[0]
+    if path.name.lower().endswith(PREVIEWABLE):
+        return None
+    try:
+        return text_start(path)
+    except OSError as exc:
+        return f"{path} cannot be read: {exc.strerror or exc}"
+
+
 class BucketDownloads:
     def download_selected(self, folder: str | None = None) -> None:
         self.download_entries(self.bucket, self.selected(), folder)
@@ -86,10 +100,11 @@ class BucketDownloads:
         self.progress.show()
         self.cancel_button.setEnabled(True)
 
-        def work(report, cancel: threading.Event) -> Downloaded:
-            return download(
+        def work(report, cancel: threading.Event) -> tuple[Downloaded, str | None]:
+            done = download(
                 client, wanted, folder, report=report, cancel=cancel, preview_cache=cache
             )
+            return done, _text_of(done)
 
         job = Job(work)
         job.signals.progress.connect(self._download_progress)
@@ -105,7 +120,8 @@ class BucketDownloads:
             self.progress.setValue(int(1000 * min(done, total) / total))
         self.progress.setFormat(f"{label}: {human_size(done)} of {human_size(total)}")
 
-    def _download_done(self, result: Downloaded) -> None:
+    def _download_done(self, answer: tuple[Downloaded, str | None]) -> None:
+        result, text = answer
         self._download = None
         self.cancel_button.setEnabled(False)
         self.progress.setValue(1000)
@@ -116,18 +132,16 @@ class BucketDownloads:
             if path.name.lower().endswith(PREVIEWABLE):
                 self.preview_requested.emit(str(path))
             else:
-                self.show_text(path)
+                self.show_text(path.name, text or "")
 
-    def show_text(self, path: Path) -> QDialog:
-        """A small text file (a measurement's README.txt) shown as it is, read-only."""
+    def show_text(self, title: str, text: str) -> QDialog:
+        """A small text file (a measurement's README.txt) shown as it is, read-only; its text
+        was read on the download's worker (_text_of), never here."""
         dialog = QDialog(self)
-        dialog.setWindowTitle(path.name)
+        dialog.setWindowTitle(title)
         view = QPlainTextEdit()
         view.setReadOnly(True)
-        try:
-            view.setPlainText(text_start(path))
-        except OSError as exc:
-            view.setPlainText(f"{path} cannot be read: {exc.strerror or exc}")
+        view.setPlainText(text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)

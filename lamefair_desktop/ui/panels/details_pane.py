@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamefair_desktop.catalog.details import Details, StoredText, details_of
+from lamefair_desktop.catalog.details import Details, StoredText, details_of, files_of
 from lamefair_desktop.catalog.tree import TreeNode
 from lamefair_desktop.home.preview_cache import preview_dir
 from lamefair_desktop.home.settings import Settings
@@ -28,6 +28,8 @@ from lamefair_desktop.transfer.download import RemoteObject
 from lamefair_desktop.transfer.download_job import PreviewCache, Wanted, download
 from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.ui.panels.bucket_downloads import text_start
+from lamefair_desktop.ui.panels.thumbnail_strip import ThumbnailStrip
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons
 from lamefair_desktop.workers.job import JobGroup
 
 NOTHING = "Select an entry in the catalog to see its details."
@@ -52,8 +54,10 @@ def fetch_text(client, settings: Settings, where: StoredText) -> str:
 class DetailsPane(QWidget):
     readme_shown = Signal(str)  # the README's text (or why it is missing), once it arrived
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, icons: ThumbnailIcons | None = None) -> None:
         super().__init__(parent)
+        self.icons = icons or ThumbnailIcons(self)
+        self.strip = ThumbnailStrip(self.icons)
         self.client = None
         self.settings: Settings | None = None
         self.details: Details | None = None
@@ -80,6 +84,7 @@ class DetailsPane(QWidget):
         column.addWidget(self.title)
         column.addWidget(self.summary)
         column.addWidget(self.form_holder)
+        column.addWidget(self.strip)
         column.addWidget(self.readme_label)
         column.addWidget(self.readme, 1)
         column.addStretch(0)
@@ -94,6 +99,7 @@ class DetailsPane(QWidget):
 
     def attach(self, client, settings: Settings) -> None:
         self.client, self.settings = client, settings
+        self.icons.ensure(client, settings)
 
     def show_node(self, node: TreeNode | None) -> None:
         """Show an entry (None: nothing selected); a measurement's README follows on a worker."""
@@ -106,6 +112,7 @@ class DetailsPane(QWidget):
             self.details = None
             self.title.setText(NOTHING)
             self.summary.hide()
+            self.strip.show_files([])
             self._show_readme(None)
             return
         details = self.details = details_of(node)
@@ -122,6 +129,7 @@ class DetailsPane(QWidget):
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.form.addRow(f"{label}:", text)
+        self.strip.show_files(files_of(node) if node.kind == "measurement" else [])
         if (node, details.readme) != self._readme_for:  # not again for the same entry
             self._show_readme(details.readme)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
@@ -18,6 +18,7 @@ from lamefair_desktop.nexus.acquisition_summary import Fact
 from lamefair_desktop.nexus.tag_labels import labelled_tags
 
 ACQUISITION = "Acquisition"
+CELL_PADDING = 12  # px a tree cell keeps around its text (the style's margins)
 KEY_SHARE = 0.45  # of the pane's width for the key column, until the operator drags it
 
 
@@ -34,6 +35,7 @@ class MetadataPane(QWidget):
         self.view = QTreeView()
         self.view.setModel(self.proxy)
         self.view.setUniformRowHeights(True)
+        self.view.setIndentation(14)  # not the style's 20: the keys keep that width
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.view.setColumnHidden(2, True)
         header = self.view.header()
@@ -72,6 +74,7 @@ class MetadataPane(QWidget):
         else:
             _add_tree(root, metadata, "")
         self.view.expandToDepth(1 if kind == "nexus" else 0)
+        self.updateGeometry()  # a new minimum width: the summary's (the splitter asks again)
         self._size_key_column()
 
     def acquisition_rows(self) -> dict[str, str]:
@@ -99,12 +102,29 @@ class MetadataPane(QWidget):
         if self._key_width_set_by_hand:
             return
         width = self.view.viewport().width()
-        # The summary's labels whole (they are short), else a share of the width; values keep
-        # at least 40 % of it.
+        # A share of the width, at least the summary's labels whole (they are short), and never
+        # so much that the summary's values are cut: they matter more than the raw tags' keys.
         wanted = max(int(width * KEY_SHARE), self._summary_label_width())
+        room = width - self._summary_value_width() - CELL_PADDING
         self._sizing = True
-        self.view.setColumnWidth(0, max(80, min(wanted, int(width * 0.55))))
+        self.view.setColumnWidth(0, max(80, min(wanted, room, int(width * 0.55))))
         self._sizing = False
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt's naming
+        """Wide enough for the acquisition summary's values whole, next to keys of at least
+        20 characters (at 1024 × 700 the preview's splitter left 290 px and cut both); longer
+        keys and the raw tags may be elided (their tooltips say them whole)."""
+        hint = super().minimumSizeHint()
+        frame = self.view.verticalScrollBar().sizeHint().width() + 4 * self.view.frameWidth()
+        keys = min(self._summary_label_width(), self.view.fontMetrics().averageCharWidth() * 20)
+        wanted = keys + self._summary_value_width() + CELL_PADDING + frame
+        return hint.expandedTo(QSize(wanted, hint.height()))
+
+    def _summary_value_width(self) -> int:
+        """The summary's longest value (a time with its offset), up to 22 em."""
+        metrics = self.view.fontMetrics()
+        values = [metrics.horizontalAdvance(v) for v in self.acquisition_rows().values()]
+        return min(max(values, default=0), metrics.horizontalAdvance("M") * 22)
 
     def _summary_label_width(self) -> int:
         found = self.model.findItems(ACQUISITION)

@@ -1,5 +1,6 @@
 """Image preview for staff: TIFF and NeXus, calibrated scale, cursor read-out, frames, colour
-maps and robust levels, and the metadata (acquisition summary first).
+maps and robust levels, the metadata (acquisition summary first), and Fiji's tools: a profile, a
+rectangle's statistics, a ruler, the data bar hidden, the view exported, Fiji and napari at hand.
 
 All file reading happens on a worker (the Job adapter); the panel only shows results. Stale frame
 reads (the slider moved on) and stale opens (another file was opened since) are dropped. The open
@@ -23,15 +24,22 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from lamefair_desktop.nexus.acquisition_summary import summarise_preview
 from lamefair_desktop.nexus.display import describe_image, format_length
+from lamefair_desktop.nexus.levels import robust_levels
 from lamefair_desktop.nexus.preview import Preview, PreviewInfo, open_preview
+from lamefair_desktop.ui.panels.data_bar import DataBarToggle
+from lamefair_desktop.ui.panels.external_viewers import ExternalViewers
 from lamefair_desktop.ui.panels.measure_tools import MeasureTools
 from lamefair_desktop.ui.panels.metadata_pane import MetadataPane
+from lamefair_desktop.ui.panels.ruler import Ruler
+from lamefair_desktop.ui.panels.scale_bar import make_scale_bar, reciprocal, remove_scale_bar
+from lamefair_desktop.ui.panels.view_export import ViewExport, snapshot_of
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
 
@@ -39,7 +47,6 @@ pg.setConfigOptions(imageAxisOrder="row-major")  # numpy images are (rows, colum
 
 # pyqtgraph's predefined gradients offered in the toolbar (its own menu is hidden in a right-click).
 COLOUR_MAPS = ("grey", "viridis", "inferno", "magma", "plasma", "turbo", "thermal", "greyclip")
-LEVEL_PERCENTILES = (0.1, 99.9)  # auto-levels ignore the darkest and brightest 0.1 % (hot pixels)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Loaded:
     levels: tuple[float, float] | None = None  # robust levels of the first frame
     uniform: float | None = None  # every pixel of the first frame has this value
     request: int = 0
+    databar: np.ndarray | None = None  # the vendor's data bar, apart from the image
 
 
 @dataclass(frozen=True)
@@ -63,35 +71,11 @@ class FrameRead:
     frame: np.ndarray
 
 
-def robust_levels(frame: np.ndarray) -> tuple[tuple[float, float] | None, float | None]:
-    """(black, white) levels from percentiles of a subsample (at most ~512 × 512 pixels), and the
-    value of a uniform frame (None otherwise): a blank image is said to be blank, not just black.
-
-    Runs on the worker: a large frame's percentiles take tens of milliseconds."""
-    shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
-    sample = shown[:: max(1, shown.shape[0] // 512), :: max(1, shown.shape[1] // 512)]
-    finite = sample[np.isfinite(sample)]
-    if finite.size == 0:
-        return None, None
-    low, high = np.percentile(finite, LEVEL_PERCENTILES)
-    if high > low:
-        return (float(low), float(high)), None
-    whole = shown[np.isfinite(shown)] if shown.dtype.kind == "f" else shown
-    lowest, highest = float(np.min(whole)), float(np.max(whole))
-    if lowest == highest:
-        # Nothing to stretch: shown on the type's own scale (a blank 0 is black, 255 of a byte
-        # white), and the title says the image is blank.
-        if shown.dtype.kind in "ui":
-            limits = np.iinfo(shown.dtype)
-            return (float(limits.min), float(limits.max)), lowest
-        return (lowest - 1.0, lowest + 1.0), lowest
-    return (lowest, highest), None  # nearly uniform: a few pixels differ from the rest
-
-
 class PreviewPanel(QWidget):
     loaded = Signal(object)  # Loaded
     frame_shown = Signal(int)
     failed = Signal(str)
+    notice = Signal(str)  # an export written, a viewer started, or why not
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,14 +119,32 @@ class PreviewPanel(QWidget):
         self.metadata_view = self.metadata.view
         self.search = self.metadata.search
 
-        tools = QHBoxLayout()
-        tools.addWidget(QLabel("Colour map"))
-        tools.addWidget(self.colour_map)
-        tools.addWidget(self.auto_levels)
+        self.data_bar = DataBarToggle()
+        self.data_bar.button.toggled.connect(lambda _on: self._redisplay())
         self.measure = MeasureTools(self.image_view, self._describe_length)
-        tools.addWidget(self.measure.profile_button)
-        tools.addWidget(self.measure.rect_button)
-        tools.addStretch(1)
+        self.ruler = Ruler(self.image_view, self._describe_length)
+        self.export = ViewExport(lambda: snapshot_of(self.image_view, self.info), self)
+        self.viewers = ExternalViewers(self)
+        self.export.exported.connect(lambda path: self._notify(f"Exported the view to {path}"))
+        self.viewers.launched.connect(lambda name, f: self._notify(f"Opened {f} in {name}"))
+        for source in (self.export.failed, self.viewers.failed):
+            source.connect(self._notify)
+        # Toolbars, not rows of buttons: on a small screen what does not fit goes behind the
+        # toolbar's » menu instead of squeezing the metadata pane (a row's minimum width did).
+        tools, share = QToolBar("Image tools"), QToolBar("Export and open elsewhere")
+        for bar, widgets in (
+            (
+                tools,
+                (QLabel("Colour map "), self.colour_map, self.auto_levels, self.data_bar.button),
+            ),
+            (
+                tools,
+                (None, self.measure.profile_button, self.measure.rect_button, self.ruler.button),
+            ),
+            (share, (self.export.button, *self.viewers.buttons.values())),
+        ):
+            for widget in widgets:
+                bar.addWidget(widget) if widget is not None else bar.addSeparator()
         frames = QHBoxLayout()
         frames.addWidget(QLabel("Frame"))
         frames.addWidget(self.frame_slider, 1)
@@ -151,7 +153,8 @@ class PreviewPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.title)
-        left_layout.addLayout(tools)
+        left_layout.addWidget(tools)
+        left_layout.addWidget(share)
         left_layout.addWidget(self.image_view, 1)
         left_layout.addWidget(self.measure.plot)
         left_layout.addWidget(self.measure.stats)
@@ -168,6 +171,7 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.splitter)
 
         self.image_view.getView().scene().sigMouseMoved.connect(self._mouse_moved)
+        self.viewers.refresh()
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -199,13 +203,14 @@ class PreviewPanel(QWidget):
                 frame = preview.frame(0)
                 metadata = preview.metadata()
                 acquisition = summarise_preview(preview)
+                databar = preview.databar()
             except BaseException:
                 preview.close()
                 raise
             levels, uniform = robust_levels(frame)
             self._replace_preview(preview, request)
             return Loaded(
-                path, preview.info, metadata, frame, acquisition, levels, uniform, request
+                path, preview.info, metadata, frame, acquisition, levels, uniform, request, databar
             )
 
         self._start(work, self._on_loaded, request)
@@ -230,19 +235,28 @@ class PreviewPanel(QWidget):
         self.title.setText(f"Cannot show this file: {message}")
         self.failed.emit(message)
 
+    def _notify(self, text: str) -> None:
+        self.readout.setText(text)
+        self.notice.emit(text)
+
     def _on_loaded(self, loaded: Loaded) -> None:
         if loaded.request != self._open_request:
             return  # superseded by a file opened since
         info = loaded.info
         self.info = info
         calibrated = info.pixel_x is not None and info.pixel_y is not None
-        title = _reciprocal(describe_image(info))
+        title = reciprocal(describe_image(info))
         if loaded.uniform is not None:
             title += f" — blank image: every pixel is {loaded.uniform:g}"
         self.title.setText(title)
         self.readout.setText(" ")
         self.levels = loaded.levels
+        self.ruler.put_away()
+        self.data_bar.set_bar(loaded.databar)  # hidden: the image region is shown
         self._show(loaded.frame, self._pitch(), auto_range=True)
+        self.export.set_enabled(True)
+        self.export.suggested_name = f"{loaded.path.stem}-view.png"
+        self.viewers.set_source(loaded.path)
         self._set_scale_bar(info, calibrated)
         self.frame_slider.blockSignals(True)
         self.frame_slider.setRange(0, max(0, info.frames - 1))
@@ -266,6 +280,7 @@ class PreviewPanel(QWidget):
     def _show(self, frame: np.ndarray, pitch: tuple[float, float], auto_range: bool) -> None:
         self.frame = frame
         shown = frame.astype(np.float32) if frame.dtype.kind == "b" else frame
+        shown = self.data_bar.shown(shown)  # the data bar below the image, when asked for
         # Robust contrast, as microscopists expect: a few hot pixels or a burnt-in data bar must
         # not squash the image into the darkest grey levels. Frames of a stack keep the first
         # frame's levels (as in Fiji), until Auto levels is pressed.
@@ -278,12 +293,18 @@ class PreviewPanel(QWidget):
         )
         self.measure.set_frame(frame, keep=not auto_range)
 
+    def _redisplay(self) -> None:
+        """The same frame again (the data bar shown or hidden), keeping zoom and levels."""
+        if self.frame is not None:
+            self.levels = tuple(self.image_view.getImageItem().getLevels())
+            self._show(self.frame, self._pitch(), auto_range=False)
+
     def _describe_length(self, length: float) -> str:
         """A length in view units (see `_pitch`) as text in physical units."""
         if self.info is None or self.info.pixel_x is None:
             return f"{length:.4g} px"
         factor = 1e9 if self.info.unit == "1/m" else 1.0
-        return _reciprocal(format_length(length * factor, self.info.unit))
+        return reciprocal(format_length(length * factor, self.info.unit))
 
     def _reset_levels(self) -> None:
         if self.frame is None:
@@ -293,28 +314,10 @@ class PreviewPanel(QWidget):
             self.image_view.setLevels(*self.levels)
 
     def _set_scale_bar(self, info: PreviewInfo, calibrated: bool) -> None:
-        view = self.image_view.getView()
-        if self.scale_bar is not None:
-            # Attached with setParentItem, so it leaves its scene directly (not the view's items).
-            scene = self.scale_bar.scene()
-            if scene is not None:
-                scene.removeItem(self.scale_bar)
-            self.scale_bar = None
-        if not calibrated:
-            return
-        width = info.frame_shape[1] * info.pixel_x
-        size = _nice_length(width / 5)  # in SI units (m or 1/m)
-        scene_size = size * self._pitch()[0] / info.pixel_x
-        # A white bar outlined in black on a dark box: readable on bright and dark images alike.
-        self.scale_bar = pg.ScaleBar(
-            size=scene_size, width=6, brush=pg.mkBrush("w"), pen=pg.mkPen("k", width=1)
-        )
-        label = _reciprocal(format_length(size, info.unit, precision=3))
-        self.scale_bar.text.setText(label, color="w")
-        self.scale_bar.text.fill = pg.mkBrush(0, 0, 0, 170)
-        self.scale_bar.text.border = pg.mkPen(None)
-        self.scale_bar.setParentItem(view)
-        self.scale_bar.anchor((1, 1), (1, 1), offset=(-20, -20))
+        remove_scale_bar(self.scale_bar)
+        self.scale_bar = None
+        if calibrated:
+            self.scale_bar = make_scale_bar(info, self._pitch()[0], self.image_view.getView())
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -364,7 +367,7 @@ class PreviewPanel(QWidget):
                 f"x = {format_length(column * self.info.pixel_x, unit)}, "
                 f"y = {format_length(row * self.info.pixel_y, unit)}, value = {value}"
             )
-        text = _reciprocal(text)
+        text = reciprocal(text)
         self.readout.setText(text)
         return text
 
@@ -380,20 +383,3 @@ class PreviewPanel(QWidget):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
             self.open_file(urls[0].toLocalFile())  # reading is queued on a worker
-
-
-def _reciprocal(text: str) -> str:
-    """Reciprocal lengths as microscopists write them on screen (nm⁻¹; the CLI keeps 1/nm)."""
-    return text.replace("1/nm", "nm⁻¹").replace("1/µm", "µm⁻¹").replace("1/mm", "mm⁻¹")
-
-
-def _nice_length(length: float) -> float:
-    """1, 2 or 5 times a power of ten, at most `length` (scale bar sizes people read easily)."""
-    if length <= 0:
-        return 1.0
-    exponent = np.floor(np.log10(length))
-    base = 10**exponent
-    for step in (5, 2, 1):
-        if step * base <= length:
-            return float(step * base)
-    return float(base)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.home.settings import Settings
+from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.ui.zone_field import ZoneField
 from lamefair_desktop.watch.rules import DEFAULT_EXCLUDE, WatchEvent, WatchRule, WatchStore
 from lamefair_desktop.workers.job import JobGroup
@@ -105,8 +105,7 @@ class WatchRuleDialog(QDialog):
         self.free_space = QCheckBox(
             "Delete local files after the catalog has confirmed their SHA-256"
         )
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error = ProblemLabel()
         self.error.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Folder", folder_row)
@@ -208,7 +207,7 @@ class WatchPanel(QWidget):
         self.log.setPlaceholderText(
             "What the watcher takes, waits for or cannot read appears here."
         )
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = self.splitter = QSplitter(Qt.Orientation.Vertical)  # remembered
         splitter.addWidget(top)
         splitter.addWidget(self.log)
         splitter.setSizes([260, 340])

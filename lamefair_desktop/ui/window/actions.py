@@ -5,12 +5,15 @@ A part of MainWindow (ui/main_window.py): it uses the window's slots and its sel
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.catalog.tree import CHILD_KIND
+from lamefair_desktop.resources import resource_path
 from lamefair_desktop.ui.dialogs.help_dialogs import ShortcutsDialog, documentation_url
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
+from lamefair_desktop.ui.window.export_actions import EXPORTABLE, export_reason
 
 KIND_LABEL = {
     "project": "project",
@@ -33,6 +36,12 @@ def new_child_reason(kind: str | None) -> str:
     if kind in ("measurement", "file"):
         return "Files are added by uploading a new measurement into their experiment."
     return "Select a project, proposal or sample to add to (or New project)."
+
+
+def svg_icon(name: str) -> QIcon:
+    """An icon from resources/icons: SVG, so it is drawn at the screen's pixel density (a 2x
+    display gets 32 real pixels for a 16 px icon, not 16 blown up)."""
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
 
 
 def _enable(action: QAction, tip: str, reason: str) -> None:
@@ -84,8 +93,18 @@ class WindowActions:
         self.find_action = self._action(
             "&Filter the catalog", lambda: self.filter_box.setFocus(), standard.Find
         )
+        self.export_view_action = self.preview.export.action  # enabled once an image is shown
+        self.export_view_action.setShortcut("Ctrl+E")
+        self.window_actions.append(self.export_view_action)
         file_menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.upload_action, None, self.settings_action, None):
+        for action in (
+            self.open_action,
+            self.export_view_action,
+            self.upload_action,
+            None,
+            self.settings_action,
+            None,
+        ):
             file_menu.addAction(action) if action else file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         catalog_menu = self.menuBar().addMenu("&Catalog")
@@ -105,13 +124,15 @@ class WindowActions:
             help_menu.addAction(action) if action else help_menu.addSeparator()
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
-        for action in (
-            self.new_project_action,
-            self.new_child_action,
-            self.upload_action,
-            self.sync_action,
-            self.login_action,
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action, icon in (
+            (self.new_project_action, "action-new-project"),
+            (self.new_child_action, "action-new"),
+            (self.upload_action, "action-upload"),
+            (self.sync_action, "action-sync"),
+            (self.login_action, "action-sign-in"),
         ):
+            action.setIcon(svg_icon(icon))
             toolbar.addAction(action)
 
     def show_shortcuts(self) -> ShortcutsDialog:
@@ -162,9 +183,12 @@ class WindowActions:
 
     def _context_menu(self, position) -> None:
         node = self.catalog_view.indexAt(position).data(NODE_ROLE)
+        self.tree_menu(node).popup(self.catalog_view.viewport().mapToGlobal(position))
+
+    def tree_menu(self, node) -> QMenu:
+        """The tree's context menu for `node` (None: the empty space below the entries)."""
         if node is not None and node.kind == "file":
-            self.file_menu(node).popup(self.catalog_view.viewport().mapToGlobal(position))
-            return
+            return self.file_menu(node)
         menu = QMenu(self)
         if node is None:
             menu.addAction(self.new_project_action)
@@ -178,4 +202,10 @@ class WindowActions:
                 menu.addAction("Browse NXem mirror", lambda: self.browse(node, "mirror_bucket"))
             if node.kind in ("experiment", "measurement", "file") and not node.pending:
                 menu.addAction("Share link…", lambda: self.share_node(node))
-        menu.popup(self.catalog_view.viewport().mapToGlobal(position))
+            if node.kind in EXPORTABLE:
+                export = menu.addAction("Export for publication…", lambda: self.export_node(node))
+                reason = export_reason(node, self.workspace is not None)
+                export.setEnabled(not reason)
+                export.setToolTip(reason or "An RO-Crate (.eln) with the data and its metadata")
+                menu.setToolTipsVisible(True)
+        return menu

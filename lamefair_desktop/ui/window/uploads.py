@@ -70,6 +70,7 @@ class WindowUploads:
             ),
             remembered_pair=context.remembered_pair,
             timezone=context.timezone,
+            icons=self.thumbnails,
             parent=self,
         )
         dialog.accepted.connect(lambda: self.start_upload(dialog.request()))
