@@ -15,6 +15,7 @@ BENCHMARKS = {
     "ui": "bench.ui_bench",
     "package": "bench.package_bench",
     "facility": "bench.facility_bench",
+    "search": "bench.search_bench",
 }
 
 

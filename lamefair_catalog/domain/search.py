@@ -14,7 +14,18 @@ import datetime as dt
 import uuid
 from collections import Counter
 
-from sqlalchemy import String, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    String,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from lamefair_catalog.database.models import (
@@ -181,35 +192,69 @@ def _counts(session: Session, where: list, with_facets: bool) -> tuple[int, s.Fa
     if not with_facets:
         total = session.scalar(select(func.count()).select_from(A).where(*where)) or 0
         return total, s.Facets(instruments=[], detectors=[], voltages=[], elements=[], operators=[])
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _facet_rows_postgresql(session, where)
+    else:
+        rows = _facet_rows_portable(session, where)
+    counts: dict[str, Counter] = {}
+    total = 0
+    for facet, value, count in rows:
+        if facet == "total":
+            total = count
+        elif value not in (None, ""):
+            counts.setdefault(facet, Counter())[str(value)] = count
+    return total, _facets(session, counts)
+
+
+_FACET_COLUMNS = ("instruments", "detectors", "voltages", "operators", "samples")
+
+
+def _facet_columns(source) -> list:
+    return [
+        source.c.instrument,
+        source.c.detector,
+        func.round(source.c.voltage / literal_column("1000.0")),  # by kV (a literal: the same
+        # expression in SELECT and GROUP BY, not two parameters PostgreSQL cannot match)
+        source.c.operator,
+        source.c.sample_id,
+    ]
+
+
+def _facet_rows_postgresql(session: Session, where: list):
+    """Every facet and the total in one pass over the matches (GROUPING SETS). JIT is off for
+    it: compiling the plan took longer than running it (tens of ms for each search)."""
+    session.execute(text("SET LOCAL jit = off"))
+    columns = _facet_columns(A.__table__)
+    grouping = func.grouping(*columns)
+    sets = func.grouping_sets(*(tuple_(c) for c in columns), tuple_())
+    statement = select(grouping, *columns, func.count()).where(*where).group_by(sets)
+    # grouping() has bit 4 for the first column ... bit 0 for the last: 0b01111 names the first.
+    width = len(columns)
+    for bits, *values, count in session.execute(statement):
+        if bits == 2**width - 1:
+            yield "total", "", count
+            continue
+        position = next(i for i in range(width) if not bits & (1 << (width - 1 - i)))
+        yield _FACET_COLUMNS[position], values[position], count
+
+
+def _facet_rows_portable(session: Session, where: list):
+    """SQLite has no GROUPING SETS: one CTE of the matches, grouped once per facet."""
     hits = (
         select(A.instrument, A.detector, A.voltage, A.operator, A.sample_id)
         .where(*where)
         .cte("hits")
     )
-    kilovolts = func.round(hits.c.voltage / 1000.0)
 
     def grouped(facet: str, column):
-        value = cast(column, String)
-        return select(literal(facet).label("facet"), value.label("value"), func.count()).group_by(
-            column
-        )
+        return select(literal(facet), cast(column, String), func.count()).group_by(column)
 
-    statement = union_all(
-        select(literal("total"), literal(""), func.count()).select_from(hits),
-        grouped("instruments", hits.c.instrument),
-        grouped("detectors", hits.c.detector),
-        grouped("voltages", kilovolts),
-        grouped("operators", hits.c.operator),
-        grouped("samples", hits.c.sample_id),
+    yield from session.execute(
+        union_all(
+            select(literal("total"), literal(""), func.count()).select_from(hits),
+            *(grouped(f, c) for f, c in zip(_FACET_COLUMNS, _facet_columns(hits), strict=True)),
+        )
     )
-    counts: dict[str, Counter] = {}
-    total = 0
-    for facet, value, count in session.execute(statement):
-        if facet == "total":
-            total = count
-        elif value not in (None, ""):
-            counts.setdefault(facet, Counter())[value] = count
-    return total, _facets(session, counts)
 
 
 def _facets(session: Session, counts: dict[str, Counter]) -> s.Facets:

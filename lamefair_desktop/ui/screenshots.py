@@ -5,8 +5,8 @@ It runs the real window on a throw-away local stack (its own LAMEFAIR_HOME): cre
 hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, the bucket browser
 (as a table and as thumbnails), the Watch tab (a rule and a capture in its log), the preview (with
 its acquisition summary; its line profile and rectangle statistics; its ruler and a view exported
-with the scale bar burnt in; an FEI file's data bar shown), the two dialogs an operator meets, the
-share-link dialog, and the window on a dark palette.
+with the scale bar burnt in; an FEI file's data bar shown), the Find panel, the two dialogs an operator
+meets, the share-link dialog, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -198,6 +198,19 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
             _wait(app, 30, lambda: bool(loaded))
             preview.data_bar.button.click()
             grab(window, "preview-databar.png")
+
+    if images:  # the Find panel over what was just converted (values from the real files)
+        panel = window.find_panel
+        found: list[int] = []
+        panel.searched.connect(found.append)
+        window.find_files_action.trigger()
+        panel.voltage_low.setText("1")
+        panel.voltage_high.setText("30")
+        panel.search()
+        _wait(app, 30, lambda: bool(found))
+        panel.table.resizeColumnsToContents()
+        panel.table.selectRow(0)
+        grab(window, "find-panel.png")
 
     sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
     sample_dialog.set_text("name", "Pt/CeO2 catalyst")

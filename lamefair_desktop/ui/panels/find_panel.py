@@ -130,6 +130,8 @@ class FindPanel(QWidget):
             row.addWidget(low)
             row.addWidget(QLabel("to"))
             row.addWidget(high)
+            row.addSpacing(24)
+        row.addStretch(1)
         form.addRow(row)
         row = QHBoxLayout()
         row.addWidget(QLabel("Acquired from"))
@@ -296,6 +298,7 @@ class FindPanel(QWidget):
             for count in counts:
                 item = QTreeWidgetItem([facet_label(name, count["value"]), str(count["count"])])
                 item.setData(0, FACET_ROLE, (name, count["value"]))
+                item.setToolTip(0, f"{item.text(0)}: click to show only these")
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 group.addChild(item)
             group.setExpanded(True)
