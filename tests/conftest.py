@@ -50,11 +50,34 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
+# The user's real lamefair folders (platformdirs on Linux reads XDG_*, defaulting to these).
+_REAL_FOLDERS = [
+    Path.home() / ".config" / "lamefair",
+    Path.home() / ".local" / "share" / "lamefair",
+    Path.home() / ".cache" / "lamefair",
+    Path.home() / ".local" / "state" / "lamefair",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_folders_untouched() -> Iterator[None]:
+    """The suite never writes to the user's real settings or data, not even from a process a test
+    starts with every LAMEFAIR_* variable stripped (which has no LAMEFAIR_HOME to go to)."""
+    before = {folder for folder in _REAL_FOLDERS if folder.exists()}
+    yield
+    created = [str(folder) for folder in _REAL_FOLDERS if folder.exists() and folder not in before]
+    assert not created, f"the test run created the user's real folders: {created}"
+
+
 @pytest.fixture(autouse=True)
 def lamefair_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own settings/data/cache/log folders."""
+    """Every test gets its own settings/data/cache/log folders; the XDG folders point into the
+    test's own folder too, for processes started without LAMEFAIR_HOME (the 'nothing configured'
+    cases), so those get platformdirs' defaults inside the test and never the real ones."""
     home = tmp_path / "lamefair-home"
     monkeypatch.setenv("LAMEFAIR_HOME", str(home))
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(variable, str(tmp_path / "xdg" / variable.lower()))
     return home
 
 
