@@ -75,27 +75,29 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
             key_file=ca.key_file,
             ca_bundle=ca.ca_file,
         )
-        # SeaweedFS takes seconds to come up: meanwhile the provider, its proxy and the catalog
-        # (which needs only the gateway's URL until the first request) start.
+        # SeaweedFS takes seconds to come up: meanwhile the provider and its proxy start. The
+        # catalog starts after it: a weed that lost a port comes back on new ones.
         starting = ThreadPoolExecutor(1).submit(seaweed.start)
         provider = components.start_oidc_provider(folder)
         proxy = start_tls_proxy(ca, urlparse(provider.issuer).port, folder)
-        catalog = start_catalog(
-            f"sqlite:///{folder / 'c.sqlite'}",
-            seaweed,
-            proxy.url,
-            folder,
-            tls=ca,
-            LAMEFAIR_S3_CA_BUNDLE=str(ca.ca_file),
-            LAMEFAIR_OIDC_CA_BUNDLE=str(ca.ca_file),
-        )
+        catalog = None
         try:
             starting.result()
+            catalog = start_catalog(
+                f"sqlite:///{folder / 'c.sqlite'}",
+                seaweed,
+                proxy.url,
+                folder,
+                tls=ca,
+                LAMEFAIR_S3_CA_BUNDLE=str(ca.ca_file),
+                LAMEFAIR_OIDC_CA_BUNDLE=str(ca.ca_file),
+            )
             yield Lab(ca, catalog, proxy.url)
         except SeaweedError as exc:
             components.unavailable("SeaweedFS", str(exc))
         finally:
-            catalog.stop()
+            if catalog is not None:
+                catalog.stop()
             proxy.stop()
             components.stop_pid(provider.process)
             seaweed.stop()

@@ -63,7 +63,8 @@ def stack(oidc_provider, tmp_path_factory) -> Iterator[Stack]:
     seaweed = SeaweedServer(tmp / "seaweed", S3Credentials.generate())
     with contextlib.ExitStack() as cleanup:
         # weed takes seconds to start, mostly waiting on its own heartbeats: create the database
-        # and start the catalog meanwhile (the catalog's health waits for storage to answer).
+        # and its proxy meanwhile. The catalog starts once weed is ready: a weed that lost a port
+        # comes back on new ones, and the catalog must be given those.
         try:
             seaweed.launch()
         except SeaweedError as exc:
@@ -80,17 +81,17 @@ def stack(oidc_provider, tmp_path_factory) -> Iterator[Stack]:
             f"@{target.netloc.split('@')[1]}/", f"@127.0.0.1:{proxy.port}/"
         )
         try:
-            catalog = start_catalog(
-                through_proxy,
-                seaweed,
-                oidc_provider.issuer,
-                tmp,
-                LAMEFAIR_MULTIPART_THRESHOLD=str(1 * MiB),
-                **SHORT_TIMEOUTS,
-            )
-        except RuntimeError:
-            seaweed.wait_ready(1)  # a SeaweedFS that did not start is the better explanation
-            raise
+            seaweed.wait_ready()
+        except SeaweedError as exc:
+            components.unavailable("SeaweedFS", str(exc))
+        catalog = start_catalog(
+            through_proxy,
+            seaweed,
+            oidc_provider.issuer,
+            tmp,
+            LAMEFAIR_MULTIPART_THRESHOLD=str(1 * MiB),
+            **SHORT_TIMEOUTS,
+        )
         cleanup.callback(catalog.stop)
         token = oidc_login(oidc_provider.issuer, *ADMIN)["access_token"]
         yield Stack(catalog, seaweed, proxy, Api(catalog.url, token, HTTP))
