@@ -9,6 +9,7 @@ id goes through a `*_chain` here, so that no command forgets the check.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -89,9 +90,12 @@ def visible_proposal_ids(session: Session, principal: Principal) -> set[uuid.UUI
     return set(rows)
 
 
-def existing(session: Session, model: type[Row], row_id: uuid.UUID, kind: str) -> Row:
-    """The row with this id, or NotFound ("Sample <id> does not exist.")."""
-    row = session.get(model, row_id)
+def existing(
+    session: Session, model: type[Row], row_id: uuid.UUID, kind: str, options: Sequence = ()
+) -> Row:
+    """The row with this id, or NotFound ("Sample <id> does not exist."); `options` are the
+    loader options of `Session.get` (to leave out a large relationship, say)."""
+    row = session.get(model, row_id, options=options)
     if row is None:
         raise NotFound(f"{kind} {row_id} does not exist.")
     return row
@@ -123,9 +127,9 @@ def experiment_chain(
 
 
 def measurement_chain(
-    session: Session, principal: Principal, measurement_id: uuid.UUID
+    session: Session, principal: Principal, measurement_id: uuid.UUID, options: Sequence = ()
 ) -> tuple[Measurement, Proposal]:
-    measurement = existing(session, Measurement, measurement_id, "Measurement")
+    measurement = existing(session, Measurement, measurement_id, "Measurement", options)
     _, _, proposal = experiment_chain(session, principal, measurement.experiment_id)
     return measurement, proposal
 

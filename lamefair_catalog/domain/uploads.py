@@ -18,9 +18,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
 
-from lamefair_catalog.database.models import File, Proposal
+from lamefair_catalog.database.models import File, Measurement, Proposal
 from lamefair_catalog.domain.access import (
     Principal,
     file_chain,
@@ -61,9 +62,20 @@ def _record_file(session: Session, row: File, proposal: Proposal) -> t.FileOut:
 def _measurement_files(
     session: Session, principal: Principal, measurement_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, File], Proposal]:
-    """The measurement's files by id, or NotFound naming ids that are not among them."""
-    measurement, proposal = measurement_chain(session, principal, measurement_id)
-    rows = {f.id: f for f in measurement.files}
+    """The measurement's files by id, or NotFound naming ids that are not among them.
+
+    Only the files asked for are loaded: a batch of a few files of a measurement that holds
+    thousands must not read them all (each batch's plan and completion did, with their derived
+    files, so a measurement's uploads grew quadratic in its size)."""
+    _, proposal = measurement_chain(
+        session, principal, measurement_id, options=[lazyload(Measurement.files)]
+    )
+    rows = {
+        f.id: f
+        for f in session.scalars(
+            select(File).where(File.measurement_id == measurement_id, File.id.in_(set(ids)))
+        )
+    }
     unknown = [str(i) for i in ids if i not in rows]
     if unknown:
         raise NotFound(

@@ -361,6 +361,18 @@ def test_batch_plans_and_completes_for_many_files(operator, admin):
         f"/api/measurements/{mid}/uploads", {"files": ["00000000-0000-0000-0000-000000000000"]}
     )
     assert stranger.status_code == 404
+    # A file of another measurement is no file of this one: neither planned nor completed
+    # through it (the batch reads only the files it names, and only of this measurement).
+    other = _register(operator, h["experiment"], {"elsewhere.tif": b"x" * 10})
+    elsewhere = other["files"][0]["id"]
+    for route, body in (
+        ("uploads", {"files": [elsewhere]}),
+        ("complete", {"files": [{"id": elsewhere, "parts": []}]}),
+    ):
+        refused = operator.post(f"/api/measurements/{mid}/{route}", body)
+        assert refused.status_code == 404
+        assert elsewhere in refused.json()["detail"]
+    assert operator.ok(operator.get(f"/api/files/{elsewhere}"))["state"] == "pending"
 
 
 def _store_derived(operator, file_id: str, nxs: bytes) -> dict:
