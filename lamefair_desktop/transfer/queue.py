@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,9 +47,24 @@ class DonePart:
     size: int
 
 
+_FILE = UploadRow.file_id == bindparam("b_file")
+_GET = select(UploadRow.__table__).where(_FILE)
+_SET_STATE = (
+    update(UploadRow)
+    .where(_FILE)
+    .values(state=bindparam("b_state"), error=bindparam("b_error"), updated_at=bindparam("b_now"))
+)
+_SET_SHA256 = (
+    update(UploadRow)
+    .where(_FILE & (UploadRow.sha256 != bindparam("b_sha256")))
+    .values(sha256=bindparam("b_sha256"), updated_at=bindparam("b_now"))
+)
+
+
 class UploadQueue:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self._engine = sessions.kw["bind"]  # for the per-file reads and writes below
 
     def add(self, files: list[QueuedFile]) -> None:
         with self.sessions() as session:
@@ -74,8 +89,8 @@ class UploadQueue:
             session.commit()
 
     def get(self, file_id: str) -> QueuedFile | None:
-        with self.sessions() as session:
-            row = session.get(UploadRow, file_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(_GET, {"b_file": file_id}).first()
             return QueuedFile.of(row) if row else None
 
     def items(self, states: tuple[str, ...] | None = None) -> list[QueuedFile]:
@@ -85,20 +100,19 @@ class UploadQueue:
                 query = query.where(UploadRow.state.in_(states))
             return [QueuedFile.of(row) for row in session.scalars(query)]
 
+    # The two writes every file makes, several times each: one prepared UPDATE on a connection,
+    # not an ORM load, change and flush, nor a statement built anew each time (SQLAlchemy's
+    # Python side was ~1 ms of CPU per write; a quarter of the client's CPU on small files).
     def set_state(self, file_id: str, state: str, error: str = "") -> None:
-        with self.sessions() as session:
-            row = session.get(UploadRow, file_id)
-            if row is not None:
-                row.state, row.error, row.updated_at = state, error, _now()
-                session.commit()
+        self._write(_SET_STATE, b_file=file_id, b_state=state, b_error=error)
 
     def set_sha256(self, file_id: str, sha256: str) -> None:
         """The whole file's SHA-256, computed while it was sent (registered by size alone)."""
-        with self.sessions() as session:
-            row = session.get(UploadRow, file_id)
-            if row is not None and row.sha256 != sha256:
-                row.sha256, row.updated_at = sha256, _now()
-                session.commit()
+        self._write(_SET_SHA256, b_file=file_id, b_sha256=sha256)
+
+    def _write(self, statement, **values) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(statement, {**values, "b_now": _now()})
 
     def set_upload(self, file_id: str, upload_id: str | None, part_size: int, count: int) -> None:
         with self.sessions() as session:
