@@ -92,12 +92,15 @@ def convert(
     mapping, which writes only what the file states). `zone`: the instrument clock's zone for this
     conversion (None: the pair's setting, else this computer's zone). `known`: the source's
     SHA-256 from its upload, recorded without hashing again only while `known.holds()`; otherwise
-    the file is hashed and its own SHA-256 recorded (the caller compares).
+    the file is hashed and its own SHA-256 recorded (the caller compares). A file that changes
+    while it converts gets no NXem (ConversionError): its checksum could be of other bytes.
     """
     source, output = Path(source), Path(output)
     trusted = known.sha256 if known is not None and known.holds(source) else None
     # Hash the source on the second core from the start (hashlib releases the GIL while it
-    # digests): the checksum is needed only by the notes written after the image.
+    # digests): the checksum is needed only by the notes written after the image. The hash and
+    # the image are two reads of the file, so the file must be the same before and after both.
+    before = file_state(source)
     hashing = _BackgroundHash(source) if trusted is None else None
     try:
         result = _convert(
@@ -116,7 +119,8 @@ def convert(
     finally:
         if hashing is not None:
             hashing.stop()  # a failed conversion must not leave a thread reading a large file
-    if trusted is not None and not known.holds(source):
+    unchanged = known.holds(source) if trusted is not None else file_state(source) == before
+    if not unchanged:
         result.output.unlink(missing_ok=True)
         raise ConversionError(
             f"{source.name} changed while it was converted; its NXem was removed, convert again."
@@ -139,15 +143,19 @@ class KnownDigest:
     mtime_ns: int
 
     def holds(self, path: Path) -> bool:
-        try:
-            now = os.stat(path)
-        except OSError:
-            return False
-        return (now.st_size, now.st_mtime_ns, now.st_ctime_ns) == (
-            self.size,
-            self.mtime_ns,
-            self.mtime_ns,
-        )
+        return file_state(path) == (self.size, self.mtime_ns, self.mtime_ns)
+
+
+def file_state(path: Path) -> tuple[int, int, int] | None:
+    """Size, mtime and ctime: any write, rename or chmod changes one of them (None: unreadable).
+
+    A rewrite of the same size within one tick of the file system's clock (a few ms) after the
+    last write can keep all three: a file is written well before anyone converts it."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return None
+    return now.st_size, now.st_mtime_ns, now.st_ctime_ns
 
 
 def _convert(

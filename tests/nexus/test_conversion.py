@@ -213,3 +213,18 @@ def test_a_known_sha256_is_recorded_only_while_the_file_is_as_it_was_hashed(cont
     assert result.source_sha256 == actual
     with h5py.File(tmp_path / "b.nxs") as handle:
         assert handle["entry1/source_file/checksum"][()].decode() == actual
+
+
+def test_a_source_rewritten_while_it_converts_gets_no_nxem_with_a_checksum(context, tmp_path):
+    """The checksum and the image are two reads of the file: if it changed between them, the
+    NXem could record the SHA-256 of bytes other than those converted."""
+    source = tmp_path / "image.tif"
+    tifffile.imwrite(source, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+
+    def rewrite(_done: int, _total: int) -> None:  # after the image, before the checksum note
+        tifffile.imwrite(source, np.zeros((64, 65), dtype=np.uint16))
+
+    with pytest.raises(ConversionError, match="changed while it was converted"):
+        convert(source, tmp_path / "a.nxs", context=context, progress=rewrite)
+    assert not (tmp_path / "a.nxs").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["image.tif"]  # no partial file either
