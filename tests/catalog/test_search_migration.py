@@ -76,7 +76,11 @@ def test_search_index_is_built_from_existing_values_and_goes_back(postgres_datab
     with engine.connect() as connection:
         indexes = set(
             connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE tablename = 'acquisition_values'")
+                text(
+                    "SELECT indexname FROM pg_indexes"
+                    " WHERE schemaname = :s AND tablename = 'acquisition_values'"
+                ),
+                {"s": SCHEMA},
             ).scalars()
         )
         assert connection.execute(text(COUNTED), {"p": proposal}).all() == found
