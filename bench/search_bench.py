@@ -402,9 +402,27 @@ def _panel_first_page(url: str, token: str, repeat: int) -> list[float]:
             if not shown or panel.model.rowCount() == 0:
                 raise RuntimeError(f"the Find panel showed no results: {panel.status.text()}")
         panel.close()
-        panel.deleteLater()  # gone before the interpreter's final collection (PySide crashed)
-        app.processEvents()
+        _release_qt(app, panel)
     return times
+
+
+def _release_qt(app, panel) -> None:
+    """Free the panel, its jobs and the pools' threads while the QApplication still exists.
+    Left to the interpreter's final collection, PySide wrappers were collected after Qt had
+    torn down their C++ side and the process died with `none_dealloc` (exit code 134) after
+    printing its figures. processEvents() does not run deferred deletes: send them."""
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from lamefair_desktop.workers.pools import all_pools
+
+    for pool in all_pools():
+        pool.waitForDone(10_000)
+    panel.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()
 
 
 def run(quick: bool = False) -> None:
