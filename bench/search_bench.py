@@ -3,11 +3,12 @@ facets through the HTTP API (target p95 < 100 ms), and the Find panel's first pa
 
 A fresh PostgreSQL database is migrated, then filled with COPY (indexes of the values table are
 dropped for the load and built again, then VACUUM ANALYZE, as a bulk import and autovacuum
-would): 200 proposals, 10 samples each, 100,000 measurements of 10 files each, every file
-with a stored NXem and its values, a spread of instruments, voltages, detectors and operators
-over seven years. The caller is an ordinary member (not an operator: the access filter applies) of 60 proposals, by group. The
-catalog runs as the real server (SeaweedFS and the OIDC provider beside it) and is asked over
-HTTP; the panel is the real FindPanel offscreen with the desktop's CatalogClient.
+would): 200 proposals, 10 samples each, 100,000 measurements of 10 files each, every file with a
+stored NXem and its values, a spread of instruments, voltages, detectors and operators over
+seven years. The caller is an ordinary member (not an operator: the access filter applies) of 60
+proposals, by group. The catalog runs as the real server (SeaweedFS and the OIDC provider beside
+it) and is asked over HTTP; the panel is the real FindPanel offscreen with the desktop's
+CatalogClient.
 """
 
 from __future__ import annotations
