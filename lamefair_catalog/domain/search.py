@@ -172,14 +172,23 @@ def search(catalog: Catalog, principal: Principal, query: SearchQuery) -> s.Sear
         if where is None:
             return _page(query, 0, [], _facets(session, {}))
         total, facets = _counts(session, where, query.facets)
-        rows = session.scalars(
-            select(A)
-            .where(*where)
-            .order_by(A.acquired_at.desc().nulls_last(), A.derived_id)
-            .offset(query.offset)
-            .limit(query.limit)
-        ).all()
-        return _page(query, total, _hits(session, rows), facets)
+        return _page(query, total, _hits(session, _page_rows(session, where, query)), facets)
+
+
+def _page_rows(session: Session, where: list, query: SearchQuery) -> list[AcquisitionValues]:
+    """The page's ids first (ordered from the search index alone), then only their rows: sorting
+    whole rows would read every match's wide row to keep 50 of them."""
+    ids = session.scalars(
+        select(A.derived_id)
+        .where(*where)
+        .order_by(A.acquired_at.desc().nulls_last(), A.derived_id)
+        .offset(query.offset)
+        .limit(query.limit)
+    ).all()
+    if not ids:
+        return []
+    rows = {row.derived_id: row for row in session.scalars(select(A).where(A.derived_id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _page(query: SearchQuery, total: int, hits: list, facets: s.Facets) -> s.SearchPage:
