@@ -85,6 +85,15 @@ def row_of(hit: dict) -> tuple[str, ...]:
     )
 
 
+def tile_of(hit: dict) -> str:
+    """A hit as the Find grid's caption: its file name, then its key values (voltage, pixel
+    size), as the table's cells show them."""
+    cells = dict(zip(COLUMNS, row_of(hit), strict=True))
+    name = str(hit.get("path", "")).rsplit("/", 1)[-1]
+    values = " · ".join(v for v in (cells["Voltage"], cells["Pixel size"]) if v)
+    return f"{name}\n{values}" if values else name
+
+
 def facet_label(name: str, value: Any) -> str:
     """A facet value as shown: voltages in kV, the rest as they are."""
     return _kv(float(value)) if name == "voltages" else str(value)

@@ -4,7 +4,9 @@ The hierarchy is a tree of Datasets, one per catalog level, each the crate folde
 data (`hasPart`: the levels below and its own files). People (the PI, each entry's creator, the
 operator) are Person entities; each measurement's acquisition is a CreateAction with the
 instrument pair as its `instrument` and the raw files as its `result`. Every file carries
-`contentSize`, `encodingFormat` and `sha256` (schema.org's term, also in the RO-Crate context).
+`contentSize`, `encodingFormat` and `sha256` (schema.org's term, also in the RO-Crate context);
+an NXem file and its raw file carry the acquisition values the catalog searches by, as
+`variableMeasured` PropertyValues (export/acquisition.py).
 
 Links only: a raw file's @id is the catalog's permanent address for it,
 `<catalog>/api/files/<id>/download` (an absolute URL is what RO-Crate 1.1 allows for a data
@@ -20,6 +22,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from lamefair_desktop import __version__
+from lamefair_desktop.export.acquisition import property_values
 from lamefair_desktop.export.plan import CrateFile, ExportPlan, Level
 
 RO_CRATE = "https://w3id.org/ro/crate/1.1"
@@ -152,8 +155,18 @@ def crate_metadata(
     for level in plan.levels:
         graph.add(_dataset(graph, plan, level, files_in.get(level.folder, []), linked))
     raw_by_key = {f.key: f for f in plan.files if f.role == "raw"}
+    # The values of an NXem describe its raw file's acquisition as well: both point at them.
+    values_of: dict[str, dict] = {}  # crate path -> search hit
     for file in plan.files:
-        graph.add(_file(plan, file, digests, linked, raw_by_key.get(file.derived_from or "")))
+        hit = plan.acquisitions.get(file.key) if file.role == "nxem" else None
+        if hit is not None:
+            values_of[file.path] = values_of[file.derived_from or ""] = hit
+    for file in plan.files:
+        entity = graph.add(
+            _file(plan, file, digests, linked, raw_by_key.get(file.derived_from or ""))
+        )
+        if (hit := values_of.get(file.path)) is not None and file.role in ("nxem", "raw"):
+            entity["variableMeasured"] = [_ref(graph.add(v)["@id"]) for v in property_values(hit)]
     if any(f.role == "nxem" for f in plan.files):
         graph.add(
             {"@id": NXEM, "@type": "CreativeWork", "name": "NeXus application definition NXem"}

@@ -5,16 +5,18 @@ proposal's raw and mirror buckets.
 The crate's folders are the buckets' keys (`<project>/PROPOSAL-<n>/SAMPLE-<s>/EXP-<e>/raw/<m>/`,
 lamefair_catalog/domain/layout.py), so the hierarchy is also the crate's folder tree. Both
 buckets hold the same prefixes: raw files and README.txt in the raw bucket, the NXem files,
-thumbnails and the same README.txt in the mirror. A README present in both is taken once; any
+thumbnails and the same README.txt in the mirror. The NXem files' acquisition values are the
+catalog's too (export/acquisition.py). A README present in both is taken once; any
 other key in both (a raw `x.nxs` beside the NXem of `x.tif`) keeps the mirror's as `x.mirror.nxs`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from lamefair_desktop.catalog.client import CatalogClient, CatalogError
+from lamefair_desktop.export.acquisition import acquisition_hits
 
 KINDS = ("measurement", "experiment", "proposal")
 PLURAL = {
@@ -69,6 +71,7 @@ class ExportPlan:
     levels: tuple[Level, ...]  # top (project) first
     files: tuple[CrateFile, ...]
     catalog_url: str
+    acquisitions: dict[str, dict] = field(default_factory=dict)  # NXem key -> its search hit
 
     @property
     def target(self) -> Level:
@@ -101,7 +104,9 @@ def plan_export(client: CatalogClient, kind: str, entity_id: str) -> ExportPlan:
     )
     measurements = [lv.entity for lv in levels if lv.kind == "measurement"]
     files = _files(client, proposal, folder_of[entity_id], levels, measurements)
-    return ExportPlan(kind, entity_id, levels, files, client.base_url)
+    nxem = {f.key for f in files if f.role == "nxem"}
+    values = acquisition_hits(client, proposal["id"], nxem) if nxem else {}
+    return ExportPlan(kind, entity_id, levels, files, client.base_url, values)
 
 
 def _entity(client: CatalogClient, kind: str, entity_id: str) -> dict:

@@ -90,7 +90,7 @@ class ThumbnailIcons(QObject):
 
     def remote(self, derived_id: str, sha256: str) -> QPixmap | None:
         return self.request(
-            f"derived:{derived_id}:{sha256}",
+            remote_key(derived_id, sha256),
             lambda c: c.remote(derived_id, sha256) if c is not None else None,
         )
 
@@ -111,6 +111,11 @@ class ThumbnailIcons(QObject):
         while len(self._known) > KEPT:
             self._known.popitem(last=False)
         self.ready.emit(key)
+
+
+def remote_key(derived_id: str, sha256: str) -> str:
+    """The key of a derived file's stored thumbnail (`sha256` versions it: see the cache)."""
+    return f"derived:{derived_id}:{sha256}"
 
 
 def file_key(file: dict) -> str:

@@ -206,6 +206,20 @@ def test_a_measurement_exports_as_a_valid_crate_with_the_raw_bytes_nxem_and_read
     nxem = crate.get(nxs["key"].replace(" ", "%20"))
     assert nxem["sha256"] == nxs["sha256"]
     assert nxem["isBasedOn"] is tif
+    # The acquisition values search finds it by, as the catalog has them, on the NXem and the
+    # TIFF alike, in SI units with their UN/CEFACT codes.
+    hit = stored["api"].ok(
+        stored["api"].get("/api/search", proposal=stored["hierarchy"]["proposal"]["id"])
+    )["hits"][0]
+    measured = {p["propertyID"]: p for p in nxem["variableMeasured"]}
+    assert [p.id for p in tif["variableMeasured"]] == [p.id for p in nxem["variableMeasured"]]
+    assert measured["voltage"].type == "PropertyValue"
+    assert measured["voltage"]["value"] == hit["values"]["voltage"]
+    assert (measured["voltage"]["unitCode"], measured["voltage"]["unitText"]) == ("VLT", "V")
+    assert measured["pixel_size"]["value"] == hit["values"]["pixel_size"]
+    assert measured["pixel_size"]["unitCode"] == "MTR"
+    assert measured["instrument"]["value"] == hit["values"]["instrument"]
+    assert measured["width"]["value"] == 512
     # The hierarchy: project -> proposal -> sample -> experiment -> measurement, by hasPart.
     kinds, node = [], crate.root_dataset["hasPart"][0]
     while True:

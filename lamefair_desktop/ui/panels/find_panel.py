@@ -5,46 +5,43 @@ double-click (or Open) previews a hit's NXem, "Show in tree" selects its file in
 tree, Download fetches the raw file. Every request runs in a Job; an answer to a search that
 was replaced meanwhile is dropped by the model's generation (catalog/search.SearchResults).
 
-Views of the results: the table now. A thumbnail grid plugs in through `add_results_view`
-(a view over the same `SearchModel`, fetching `GET /api/derived/{id}/thumbnail` itself); the
-"View" switch appears once there is more than one.
+Views of the results: the table, and the thumbnail grid (find_grid.py; the Grid button or
+Ctrl+G toggles, the window remembers the choice). Both are views of the same `SearchModel`,
+added through `add_results_view`, which gives each the same double-click, selection and context
+menu (Open in preview, Show in tree, Download).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
-    QTreeWidget,
+    QToolButton,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from lamefair_desktop.catalog.search import SearchFilters, facet_label
+from lamefair_desktop.catalog.search import SearchFilters
 from lamefair_desktop.ui.date_field import DateField
 from lamefair_desktop.ui.models.search_model import HIT_ROLE, SearchModel
+from lamefair_desktop.ui.panels.find_facets import FACET_ROLE, FacetTree
+from lamefair_desktop.ui.panels.find_grid import FindGrid
+from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons
 from lamefair_desktop.workers.job import JobGroup
 
-FACETS = (
-    ("instruments", "Instrument"),
-    ("detectors", "Detector"),
-    ("voltages", "Voltage"),
-    ("elements", "Element"),
-    ("operators", "Operator"),
-)
-FACET_ROLE = Qt.ItemDataRole.UserRole + 2  # (facet name, value) of a facet's row
 ERROR_STYLE = "QLineEdit { border: 1px solid #c62828; }"
+TABLE, GRID = "Table", "Grid"  # the views of the results, by name
 
 
 class FieldProblem(ValueError):
@@ -78,10 +75,12 @@ class FindPanel(QWidget):
     tree_requested = Signal(dict)  # a hit: select its file in the catalog tree
     download_requested = Signal(dict)  # a hit: download its raw file
     searched = Signal(int)  # total found, once a first page is shown (tests, the bench)
+    view_changed = Signal(str)  # the name of the view of the results now shown
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, icons: ThumbnailIcons | None = None) -> None:
         super().__init__(parent)
         self.client = None
+        self.icons = icons or ThumbnailIcons(self)
         self.model = SearchModel(self)
         self._jobs = JobGroup(self._show_problem)
         self.model.page_wanted.connect(self._fetch)
@@ -144,10 +143,7 @@ class FindPanel(QWidget):
         row.addWidget(self.search_button)
         form.addRow(row)
 
-        self.facets = QTreeWidget()
-        self.facets.setHeaderLabels(["Facet", "Files"])
-        self.facets.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.facets.header().setStretchLastSection(False)
+        self.facets = FacetTree()
         self.facets.itemClicked.connect(self._facet_clicked)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -156,27 +152,35 @@ class FindPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.doubleClicked.connect(self._activated)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.grid = FindGrid(self.icons)
+        self.grid.set_source(self.model)
         self.results_views = QStackedWidget()
-        self.view_choice = QComboBox()
-        self.view_choice.currentIndexChanged.connect(self.results_views.setCurrentIndex)
-        self.add_results_view("Table", self.table)
+        self._views: dict[str, QAbstractItemView] = {}
+        self.add_results_view(TABLE, self.table)
+        self.add_results_view(GRID, self.grid)
+        self.grid_button = QToolButton()
+        self.grid_button.setText("Grid")
+        self.grid_button.setCheckable(True)
+        self.grid_button.setToolTip("Show thumbnails instead of the table (Ctrl+G toggles)")
+        self.grid_button.setShortcut("Ctrl+G")
+        self.grid_button.toggled.connect(lambda on: self.show_view(GRID if on else TABLE))
         self.status = QLabel("Search by what the microscope did: filters above, then Search.")
         self.status.setWordWrap(True)
-        self.open_button = QPushButton("Open in preview")
-        self.tree_button = QPushButton("Show in tree")
-        self.download_button = QPushButton("Download…")
-        for button, signal in (
-            (self.open_button, self.preview_requested),
-            (self.tree_button, self.tree_requested),
-            (self.download_button, self.download_requested),
-        ):
+        # What can be done with a hit: the buttons below the results and every view's menu.
+        self.hit_actions = (
+            ("Open in preview", self.preview_requested),
+            ("Show in tree", self.tree_requested),
+            ("Download…", self.download_requested),
+        )
+        self.open_button, self.tree_button, self.download_button = (
+            QPushButton(text) for text, _signal in self.hit_actions
+        )
+        for button, (_text, signal) in zip(self.hit_buttons(), self.hit_actions, strict=True):
             button.clicked.connect(lambda _=False, s=signal: self._emit_selected(s))
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
-        buttons.addWidget(self.view_choice)
-        for button in (self.open_button, self.tree_button, self.download_button):
+        buttons.addWidget(self.grid_button)
+        for button in self.hit_buttons():
             buttons.addWidget(button)
         results = QWidget()
         results_layout = QVBoxLayout(results)
@@ -203,18 +207,41 @@ class FindPanel(QWidget):
     # --- the hook for other views of the results ----------------------------------------------
 
     def add_results_view(self, name: str, view: QAbstractItemView) -> None:
-        """Add a view of `self.model` (the thumbnail grid plugs in here); the View switch shows
-        once there are two. Its double-click should call `open_index` like the table's."""
-        if view.model() is not self.model:
+        """Add a view of `self.model` (a view without a model gets it; a proxy over it is kept)
+        with the actions every view has: double-click previews, the context menu."""
+        if view.model() is None:
             view.setModel(self.model)
+        view.doubleClicked.connect(self.open_index)
+        view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(
+            lambda pos, v=view: self.context_menu(v, pos).popup(v.viewport().mapToGlobal(pos))
+        )
+        self._views[name] = view
         self.results_views.addWidget(view)
-        self.view_choice.addItem(name)
-        self.view_choice.setVisible(self.view_choice.count() > 1)
+
+    def show_view(self, name: str) -> None:
+        """Show the named view of the results (an unknown name, say from an older version's
+        saved state, shows the table)."""
+        view = self._views.get(name) or self.table
+        self.results_views.setCurrentWidget(view)
+        self.grid_button.blockSignals(True)
+        self.grid_button.setChecked(view is self.grid)
+        self.grid_button.blockSignals(False)
+        self._update_buttons()
+        self.view_changed.emit(self.view_name())
+
+    def view_name(self) -> str:
+        current = self.results_views.currentWidget()
+        return next(name for name, view in self._views.items() if view is current)
 
     # --- searching ----------------------------------------------------------------------------
 
-    def attach(self, client) -> None:
+    def attach(self, client, settings=None) -> None:
+        """The workspace's client, and its settings for the thumbnail cache's folder."""
         self.client = client
+        if settings is not None:
+            self.icons.ensure(client, settings)
 
     def filters(self) -> SearchFilters:
         """The filters as the fields say; FieldProblem names the field that is not understood."""
@@ -289,19 +316,7 @@ class FindPanel(QWidget):
     # --- facets -------------------------------------------------------------------------------
 
     def _show_facets(self, facets: dict) -> None:
-        self.facets.clear()
-        for name, title in FACETS:
-            counts = facets.get(name) or []
-            group = QTreeWidgetItem([f"{title}s", ""])
-            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            self.facets.addTopLevelItem(group)
-            for count in counts:
-                item = QTreeWidgetItem([facet_label(name, count["value"]), str(count["count"])])
-                item.setData(0, FACET_ROLE, (name, count["value"]))
-                item.setToolTip(0, f"{item.text(0)}: click to show only these")
-                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
-                group.addChild(item)
-            group.setExpanded(True)
+        self.facets.show_counts(facets)
         self._fill_combo(self.instrument, facets.get("instruments") or [])
         self._fill_combo(self.detector, facets.get("detectors") or [])
         self._fill_combo(self.operator, facets.get("operators") or [])
@@ -316,11 +331,7 @@ class FindPanel(QWidget):
         combo.blockSignals(False)
 
     def facet_items(self, name: str) -> list[QTreeWidgetItem]:
-        groups = [self.facets.topLevelItem(i) for i in range(self.facets.topLevelItemCount())]
-        for group in groups:
-            if group.child(0) is not None and group.child(0).data(0, FACET_ROLE)[0] == name:
-                return [group.child(i) for i in range(group.childCount())]
-        return []
+        return self.facets.items_of(name)
 
     def _facet_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         """Filter by the clicked value, then search again."""
@@ -347,8 +358,10 @@ class FindPanel(QWidget):
     # --- acting on a hit ----------------------------------------------------------------------
 
     def selected_hit(self) -> dict | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.hit(rows[0].row()) if rows else None
+        """The hit selected in the view shown (the table selects rows, the grid tiles)."""
+        view = self.results_views.currentWidget()
+        rows = sorted({index.row() for index in view.selectionModel().selectedIndexes()})
+        return self.model.hit(rows[0]) if rows else None
 
     def _emit_selected(self, signal) -> None:
         hit = self.selected_hit()
@@ -360,10 +373,22 @@ class FindPanel(QWidget):
         if hit is not None:
             self.preview_requested.emit(hit)
 
-    def _activated(self, index: QModelIndex) -> None:
-        self.open_index(index)
+    def context_menu(self, view: QAbstractItemView, pos: QPoint) -> QMenu:
+        """The actions on the hit under `pos` (selected first), as the buttons below offer."""
+        index = view.indexAt(pos)
+        if index.isValid():
+            view.setCurrentIndex(index)
+        menu = QMenu(view)
+        for text, signal in self.hit_actions:
+            action = menu.addAction(text)
+            action.triggered.connect(lambda _=False, s=signal: self._emit_selected(s))
+            action.setEnabled(self.selected_hit() is not None)
+        return menu
+
+    def hit_buttons(self) -> tuple[QPushButton, ...]:
+        return (self.open_button, self.tree_button, self.download_button)
 
     def _update_buttons(self) -> None:
         chosen = self.selected_hit() is not None
-        for button in (self.open_button, self.tree_button, self.download_button):
+        for button in self.hit_buttons():
             button.setEnabled(chosen)

@@ -1,5 +1,6 @@
 """The Find panel in the main window (Ctrl+F): its tab, and what its hits do there. Kept here
-so the window itself only calls `install_find`.
+so the window itself only calls `install_find`. The panel shares the window's thumbnails (one
+store for every view) and shows the view of its results chosen last time (table or grid).
 
 Opening a hit previews its NXem from the mirror bucket (through the bucket browser's verified,
 cached download); Download fetches the raw file; Show in tree opens the tree down to the file,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QMenu
 
 from lamefair_desktop.ui.models.bucket_model import Entry
 from lamefair_desktop.ui.panels.find_panel import FindPanel
+from lamefair_desktop.ui.window.remembered import find_view, remember_find_view
 
 LEVELS = ("project", "proposal", "sample", "experiment", "measurement")
 
@@ -22,10 +24,14 @@ def _entry(key: str, size: int, sha256: str) -> Entry:
 
 
 def install_find(window) -> FindPanel:
-    panel = FindPanel()
+    panel = FindPanel(icons=window.thumbnails)
     window.find_panel = panel
     window.tabs.addTab(panel, "Find")
-    window.workspace_ready.connect(lambda workspace: panel.attach(workspace.client))
+    panel.show_view(find_view())
+    panel.view_changed.connect(remember_find_view)
+    window.workspace_ready.connect(
+        lambda workspace: panel.attach(workspace.client, workspace.settings)
+    )
     panel.preview_requested.connect(lambda hit: preview_hit(window, hit))
     panel.download_requested.connect(lambda hit: download_hit(window, hit))
     panel.tree_requested.connect(lambda hit: show_hit_in_tree(window, hit))

@@ -1,7 +1,7 @@
 """What the window remembers between runs: its size and place, its splitters (tree | tabs, tree
 over details, image | metadata, watch rules over their log), the column widths of its tables, the
-open branches of the catalog tree and the selected entry, and the last operator typed in the
-upload dialog.
+open branches of the catalog tree and the selected entry, the last operator typed in the
+upload dialog, and the Find panel's view of its results (table or grid).
 
 Kept with QSettings in an INI file of its own in lamefair's config folder (home/paths.py, so
 LAMEFAIR_HOME moves it too), never in settings.json: that file is the admin's, checked strictly,
@@ -126,3 +126,15 @@ def remember_operator(operator: str) -> None:
         state = _state()
         state.setValue("upload/operator", operator)
         state.sync()
+
+
+def find_view() -> str:
+    """The Find panel's view of its results last chosen ("" before any choice)."""
+    return str(_state().value("find/view") or "")
+
+
+def remember_find_view(name: str) -> None:
+    """Saved at once, like the operator: a crash must not forget the choice."""
+    state = _state()
+    state.setValue("find/view", name)
+    state.sync()
