@@ -106,7 +106,7 @@ def _watch_burst(app, window, experiment_id: str, home: Path, count: int) -> flo
     workspace = window.workspace
     rule = WatchRule(
         str(uuid.uuid4()),
-        workspace.server_url,
+        workspace.catalog_key,  # the engines watch the rules filed under it, never the URL
         str(folder),
         experiment_id,
         quiet_seconds=1.0,
