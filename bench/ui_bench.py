@@ -6,6 +6,9 @@ run in the engines' own process, as in the app; downloads run in the window's pr
 The window runs offscreen on the local stack (embedded catalog + SeaweedFS) in a temporary
 LAMEFAIR_HOME. A 10 ms QTimer ticks on the UI thread; a stall is how much later than due a tick
 arrives. The same timer is first measured on an idle window, side by side, as the baseline.
+Each stall over 50 ms is printed with the CPU time the UI thread itself used meanwhile
+(`time.thread_time`): near the stall's length, the UI thread was working; near zero, it was
+waiting (for a core on a loaded machine, or for the GIL another thread held).
 """
 
 from __future__ import annotations
@@ -31,23 +34,26 @@ class Heartbeat:
         from PySide6.QtCore import QTimer
 
         self.gaps: list[float] = []
-        self.late: list[tuple[float, float]] = []  # (seconds since start, stall ms) over 50 ms
+        # (seconds since start, stall ms, UI-thread CPU ms meanwhile) for stalls over 50 ms
+        self.late: list[tuple[float, float, float]] = []
         self._last = self._start = time.perf_counter()
+        self._cpu = time.thread_time()
         self.timer = QTimer()
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         stall = (now - self._last) * 1000 - TICK_MS
         self.gaps.append(stall)
         if stall > 50:
-            self.late.append((now - self._start, stall))
-        self._last = now
+            self.late.append((now - self._start, stall, (cpu - self._cpu) * 1000))
+        self._last, self._cpu = now, cpu
 
     def start(self) -> None:
         self.gaps, self.late = [], []
         self._last = self._start = time.perf_counter()
+        self._cpu = time.thread_time()
         self.timer.start()
 
     def stop(self) -> list[float]:
@@ -100,7 +106,7 @@ def _watch_burst(app, window, experiment_id: str, home: Path, count: int) -> flo
     workspace = window.workspace
     rule = WatchRule(
         str(uuid.uuid4()),
-        workspace.server_url,
+        workspace.catalog_key,  # the engines watch the rules filed under it, never the URL
         str(folder),
         experiment_id,
         quiet_seconds=1.0,
@@ -239,8 +245,8 @@ def _run(home: Path, quick: bool) -> None:
         lambda: any("converted" in t for t in done) and any("uploaded" in t for t in done),
     )
     busy = _summary("1 GiB upload + stack conversion", beat.stop())
-    for at, stall in beat.late:
-        print(f"   stall of {stall:.0f} ms at {at:.1f} s")
+    for at, stall, cpu in beat.late:
+        print(f"   stall of {stall:.0f} ms at {at:.1f} s (UI thread's CPU meanwhile: {cpu:.0f} ms)")
     figure("upload + conversion took", time.perf_counter() - started, "s", done[-1] if done else "")
     ratio("worst stall: busy / idle", busy, max(idle, 1.0), "(target: busy worst < 100 ms)")
     burst = _watch_burst(app, window, experiment["id"], home, 200 if quick else 1000)

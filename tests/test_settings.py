@@ -73,7 +73,7 @@ def test_a_version_1_file_loads_and_is_migrated():
     assert settings.pairs_by_experiment == {"42": "SEM_FEI"}
     settings.save()
     saved = json.loads(Settings.path().read_text())
-    assert saved["schema_version"] == SCHEMA_VERSION == 3
+    assert saved["schema_version"] == SCHEMA_VERSION == 4
     assert saved["cache_dir"] is None
     assert Settings.load() == settings
 
@@ -153,7 +153,7 @@ def test_a_version_2_file_loads_without_a_default_pair_or_zone_and_a_bad_zone_is
     settings = Settings.load()
     assert (settings.default_pair, settings.default_timezone) == (None, None)
     assert settings.timezones_by_experiment == {}
-    assert settings.schema_version == 3
+    assert settings.schema_version == SCHEMA_VERSION
 
     Settings.path().write_text(json.dumps({"default_timezone": "Europe/Rom", "schema_version": 3}))
     with pytest.raises(SettingsError) as refused:
@@ -162,3 +162,20 @@ def test_a_version_2_file_loads_without_a_default_pair_or_zone_and_a_bad_zone_is
         f"{Settings.path()}: default_timezone: unknown time zone 'Europe/Rom' (expected an IANA "
         "name such as Europe/Berlin) (got 'Europe/Rom')"
     )
+
+
+def test_a_version_3_file_keeps_its_fiji_path_and_is_saved_as_version_4():
+    """Version 4 adds napari_path; a version-3 file (some hold fiji_path) loads as it was."""
+    Settings.path().write_text(json.dumps({"fiji_path": "/opt/Fiji.app", "schema_version": 3}))
+    settings = Settings.load()
+    assert (settings.fiji_path, settings.napari_path) == ("/opt/Fiji.app", None)
+    settings.save()
+    saved = json.loads(Settings.path().read_text())
+    assert (saved["schema_version"], saved["fiji_path"], saved["napari_path"]) == (
+        4,
+        "/opt/Fiji.app",
+        None,
+    )
+    Settings.path().write_text(json.dumps({"napari_path": "", "schema_version": 4}))
+    with pytest.raises(SettingsError, match="napari_path: expected null"):
+        Settings.load()

@@ -39,7 +39,7 @@ from lamefair_desktop.home.time_zones import zone_info
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _changing = threading.RLock()  # update() holds it across its save()
 
@@ -75,8 +75,15 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 adds where napari is (`napari_path`) beside where Fiji is (`fiji_path`, which
+    some version-3 files already hold); unset in older files. The number moves so that an older
+    app keeps both keys of a version-4 file instead of refusing them as typos."""
+    return data
+
+
 # MIGRATIONS[n - 1] turns a version-n dictionary into a version-(n + 1) one.
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2, _v2_to_v3]
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1
 
 Count = Annotated[int, Field(strict=True, ge=1, le=32)]  # the settings dialog's range
@@ -104,6 +111,8 @@ class Settings:
     default_timezone: str | None = None
     # Fiji's launcher (or its Fiji.app folder) when it is not on PATH: the preview's "Open in Fiji".
     fiji_path: str | None = None
+    # The napari command (e.g. the bin/napari of the environment it is in) when not on PATH.
+    napari_path: str | None = None
     # Keys of a newer version's file, written back as they were (never from this version's).
     extra: dict[str, Any] = field(default_factory=dict)
     # The file's version when it is newer than ours: saved as it was (its keys are kept).
@@ -118,7 +127,9 @@ class Settings:
             )
         return value
 
-    @field_validator("ca_bundle", "oidc_client_secret", "cache_dir", "default_pair")
+    @field_validator(
+        "ca_bundle", "oidc_client_secret", "cache_dir", "default_pair", "fiji_path", "napari_path"
+    )
     @classmethod
     def _not_empty(cls, value: str | None) -> str | None:
         if value == "":

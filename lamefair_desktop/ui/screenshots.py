@@ -6,7 +6,7 @@ hierarchy, uploads two corpus TIFFs with conversion, then grabs the transfers, t
 (as a table and as thumbnails), the Watch tab (a rule and a capture in its log), the preview (with
 its acquisition summary; its line profile and rectangle statistics; its ruler and a view exported
 with the scale bar burnt in; an FEI file's data bar shown), the Find panel, the two dialogs an operator
-meets, the share-link dialog, and the window on a dark palette.
+meets, the share-link and export dialogs, the settings, and the window on a dark palette.
 """
 
 from __future__ import annotations
@@ -246,6 +246,17 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
         _wait(app, 30, lambda: bool(share.link.text()) and share.table.rowCount() > 0)
         grab(share, "share-link.png")
         share.reject()
+        export = window.export_node(measurement)  # Export for publication…, before Export
+        export.licence.setCurrentText("CC-BY-4.0")
+        grab(export, "export-dialog.png")
+        export.reject()
+
+    # Settings with a napari path that is not a program: the message it gets on Save.
+    settings = window.open_settings()
+    settings.napari.setText("/opt/napari")
+    settings.accept()
+    grab(settings, "settings-dialog.png")
+    settings.reject()
 
     # The same window on a dark palette (what follow_colour_scheme sets when the system
     # switches and the platform does not repaint Qt's widgets itself).

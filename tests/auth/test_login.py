@@ -273,6 +273,7 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     from lamefair_desktop.home.settings import Settings
     from lamefair_desktop.ui import main_window
     from lamefair_desktop.ui.dialogs.upload_dialog import UploadRequest
+    from lamefair_desktop.ui.window import connection
 
     settings = Settings(server_url=auth_catalog.url, oidc_client_secret=SECRET)
     window = main_window.MainWindow(open_workspace=lambda: Workspace.open(settings))
@@ -285,7 +286,7 @@ def test_sign_in_from_the_window(qtbot, auth_catalog, short_lived_provider, monk
     assert window.login_action.isEnabled()
 
     browser = play_browser(short_lived_provider, "op-gui", ["lame-operators"])
-    monkeypatch.setattr(main_window.webbrowser, "open", browser)
+    monkeypatch.setattr(connection.webbrowser, "open", browser)
     with qtbot.waitSignal(window.catalog_synced, timeout=60_000):
         window.login_action.trigger()
     assert window.user_label.text() == "op-gui"

@@ -220,7 +220,7 @@ def test_hierarchy_upload_conversion_browse_download_preview(
     assert browser.bucket == raw_bucket
     assert browser.bucket_box.count() == 2  # raw and mirror of the one proposal
     _open_until(qtbot, browser, TIFFS[1])
-    assert len(browser.crumb_labels()) >= 2  # "/" and the folders walked through
+    assert len(browser.breadcrumbs.labels()) >= 2  # "/" and the folders walked through
     _crumbs_are_readable(qtbot, window, browser)
     target = tmp_path / "downloads"
     browser.ask_folder = lambda: str(target)
@@ -261,9 +261,7 @@ def _crumbs_are_readable(qtbot, window, browser) -> None:
     window.tabs.setCurrentWidget(browser)
     window.resize(1400, 820)
     qtbot.waitUntil(lambda: browser.isVisible())
-    layout = browser.crumbs
-    buttons = [layout.itemAt(i).widget() for i in range(layout.count())]
-    buttons = [b for b in buttons if b is not None]
+    buttons = browser.breadcrumbs.buttons()
     qtbot.waitUntil(lambda: all(b.width() > 0 for b in buttons))
     for button in buttons:
         assert button.width() >= button.sizeHint().width(), button.text()

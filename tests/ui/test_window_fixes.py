@@ -50,7 +50,7 @@ def test_deep_breadcrumbs_and_a_long_bucket_name_keep_the_browser_narrow(qtbot):
     qtbot.addWidget(browser)
     long_name = "Operando oxide catalysts under reducing atmospheres " * 2
     browser.bucket_box.addItem(f"{long_name}/ 2026-0042 — raw data", "b")
-    browser._breadcrumbs(
+    browser.breadcrumbs.show_prefix(
         "p-operando/PROPOSAL-2026-0042/SAMPLE-fe3o4-nanoparticles-batch-17/"
         "EXP-sem-overview-grid-3-area-b/raw/20261207-015824-b06842d5/run/sub/"
     )
@@ -183,8 +183,8 @@ def test_settings_shortcut_browse_buttons_and_help(qtbot, tmp_path):
     dialog.ask_ca_bundle = lambda: str(bundle)
     dialog.ask_cache_dir = lambda: str(tmp_path)
     buttons = [b for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]
-    assert len(buttons) == 2
-    for button in buttons:
+    assert len(buttons) == 4  # CA bundle, cache folder, Fiji, napari
+    for button in buttons[:2]:
         button.click()
     assert (dialog.ca_bundle.text(), dialog.cache.text()) == (str(bundle), str(tmp_path))
 

@@ -5,15 +5,18 @@ Qt's xcb platform): not collected by the suite itself (no test_ prefix), run as
 The real window on the embedded local stack, driven with mouse clicks and typed keys: the
 hierarchy through the toolbar and its dialogs, a synthetic FEI TIFF picked in Qt's file dialog,
 "valid NXem", the mirror bucket, the preview with a profile drawn by dragging the line's end, the
-README shown as text (read on a worker), the NXem downloaded (the export: an RO-Crate export is
-not on main yet), and a screenshot of the X screen at the end.
+README shown as text (read on a worker), the NXem downloaded, the measurement exported for
+publication from the tree's context menu (the .eln checked: every file in its RO-Crate metadata
+with the SHA-256 of its bytes), and a screenshot of the X screen at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +29,12 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLineEdit,
+    QMenu,
     QToolBar,
 )
 
 from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
+from lamefair_desktop.ui.dialogs.export_dialog import ExportDialog
 from lamefair_desktop.ui.main_window import MainWindow
 from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
@@ -118,6 +123,47 @@ def click_row(qtbot, view, index, double: bool = False) -> None:
     view.scrollTo(index)
     qtbot.waitUntil(lambda: view.indexAt(view.visualRect(index).center()) == index)
     click(qtbot, view.viewport(), view.visualRect(index).center(), double)
+
+
+def context_menu_on_row(qtbot, view, index) -> QMenu:
+    """Right-click the row where it is drawn; the context menu that pops up. Sent to the window
+    as the platform would send it (a click sent to the widget itself makes no context menu
+    event: Qt makes that from the window's right press, as from X's)."""
+    view.scrollTo(index)
+    qtbot.waitUntil(lambda: view.indexAt(view.visualRect(index).center()) == index)
+    point = view.viewport().mapTo(view.window(), view.visualRect(index).center())
+    qtbot.mouseClick(view.window().windowHandle(), Qt.MouseButton.RightButton, pos=point)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=10_000)
+    menu = QApplication.activePopupWidget()
+    qtbot.waitExposed(menu)
+    return menu
+
+
+def choose_in_menu(qtbot, menu: QMenu, text: str) -> None:
+    [action] = [a for a in menu.actions() if a.text() == text]
+    assert action.isEnabled(), action.toolTip()
+    click(qtbot, menu, menu.actionGeometry(action).center())
+
+
+def visible(kind):
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+    return shown[0] if shown else None
+
+
+def files_in_crate(eln: Path) -> tuple[dict[str, dict], dict[str, bytes]]:
+    """The crate's File entities by @id, and the archive's files by path below its folder."""
+    with zipfile.ZipFile(eln) as archive:
+        [metadata] = [n for n in archive.namelist() if n.endswith("/ro-crate-metadata.json")]
+        folder = metadata.removesuffix("ro-crate-metadata.json")
+        graph = json.loads(archive.read(metadata))["@graph"]
+        contents = {
+            name.removeprefix(folder): archive.read(name)
+            for name in archive.namelist()
+            if not name.endswith("/") and name != metadata
+        }
+    types = lambda e: e["@type"] if isinstance(e["@type"], list) else [e["@type"]]  # noqa: E731
+    listed = {e["@id"]: e for e in graph if "File" in types(e)}
+    return listed, contents
 
 
 def pick_in_file_dialog(qtbot, path: Path) -> None:
@@ -209,7 +255,7 @@ def test_a_users_session_in_a_real_x_server(qtbot, window, tmp_path, monkeypatch
         window.tree_model.index_of(experiment.data(NODE_ROLE))
     )
     window.catalog_view.expand(experiment_index)
-    _child(qtbot, window, experiment_index, "square on a grid")
+    measurement_node = _child(qtbot, window, experiment_index, "square on a grid").data(NODE_ROLE)
 
     # --- the mirror bucket: the README as text (read on a worker), the NXem in the preview ----
     readers: list[threading.Thread] = []
@@ -273,6 +319,34 @@ def test_a_users_session_in_a_real_x_server(qtbot, window, tmp_path, monkeypatch
         click(qtbot, browser.download_button)
     [saved] = downloaded.args[0].paths
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == nxs.sha256
+
+    # --- Export for publication…: the tree's menu, the dialog, the .eln and its SHA-256s -------
+    measurement = window.tree_filter.mapFromSource(window.tree_model.index_of(measurement_node))
+    menu = context_menu_on_row(qtbot, window.catalog_view, measurement)
+    choose_in_menu(qtbot, menu, "Export for publication…")
+    qtbot.waitUntil(lambda: visible(ExportDialog) is not None, timeout=10_000)
+    export = visible(ExportDialog)
+    qtbot.waitExposed(export)
+    eln = tmp_path / "square on a grid.eln"
+    click(qtbot, export.path)
+    qtbot.keyClick(export.path, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(export.path, str(eln))
+    click(qtbot, export.licence.lineEdit())
+    qtbot.keyClicks(export.licence.lineEdit(), "CC-BY-4.0")
+    with qtbot.waitSignal(export.finished_export, timeout=LONG):
+        click(qtbot, export.export_button)
+    assert export.status.text().startswith(f"Wrote {eln}")
+    listed, contents = files_in_crate(eln)
+    assert set(contents) <= set(listed) | {"ro-crate-preview.html"}, set(contents) - set(listed)
+    names = {path.rsplit("/", 1)[-1] for path in contents}
+    assert {"helios-square.tif", "helios-square.nxs", "README.txt"} <= names, names
+    for path, data in contents.items():
+        if path in listed:
+            assert listed[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+    [raw] = [path for path in contents if path.endswith("/helios-square.tif")]
+    assert contents[raw] == source.read_bytes()  # the raw bytes, as uploaded
+    click(qtbot, export.cancel_button)  # "Close" once written
+    assert not export.isVisible()
 
     # --- the X server's own picture of the screen --------------------------------------------
     show_tab(qtbot, window, window.preview)

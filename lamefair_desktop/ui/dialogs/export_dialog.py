@@ -18,17 +18,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from lamefair_desktop.export.job import ExportProgress, ExportRequest, ExportResult, export_crate
+from lamefair_desktop.ui.dialogs.form_rows import browse_row, form_layout
 from lamefair_desktop.ui.format import human_size
 from lamefair_desktop.workers.job import Job
 from lamefair_desktop.workers.pools import general_pool
@@ -61,11 +59,7 @@ class ExportDialog(QDialog):
         )
         heading.setWordWrap(True)
         self.path = QLineEdit(str(Path.home() / default_name(label)))
-        self.browse = QPushButton("Browse…")
-        self.browse.clicked.connect(self.choose_path)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(self.browse)
+        path_row, self.browse = browse_row(self.path, self.choose_path)
         self.licence = QComboBox()
         self.licence.setEditable(True)
         self.licence.addItems(LICENCES)
@@ -82,7 +76,7 @@ class ExportDialog(QDialog):
         self.bar.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
-        form = QFormLayout()
+        form = form_layout()
         form.addRow("Save as", path_row)
         form.addRow("Licence", self.licence)
         form.addRow("", self.links_only)
@@ -101,14 +95,15 @@ class ExportDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(620, 0)
 
-    def choose_path(self) -> None:
+    def choose_path(self) -> str:
+        """The save dialog's path, with .eln added; remembered as one it asked to replace."""
         path, _ = QFileDialog.getSaveFileName(
             self, "Export for publication", self.path.text(), "ELN archive (*.eln)"
         )
         if path:
             path = path if path.lower().endswith(".eln") else path + ".eln"
-            self.path.setText(path)
             self._replace = path
+        return path
 
     def _say(self, text: str, problem: bool = False) -> None:
         self.status.setStyleSheet("color: #b00020;" if problem else "")

@@ -1,5 +1,7 @@
 """Settings: the catalog server (empty: the local catalog), CA bundle, transfer concurrency,
-cache folder and size, this computer's default instrument pair and time zone. Saved as JSON in the config folder (settings.py); secrets never go there.
+cache folder and size, this computer's default instrument pair and time zone, and where Fiji and
+napari are when they are not on PATH (the preview's "Open in Fiji/napari"). Saved as JSON in the
+config folder (settings.py); secrets never go there.
 
 Also the message shown at start-up when the settings file cannot be used: the window stops there
 rather than guess (a guess would be the local catalog, and uploads going to the wrong place)."""
@@ -16,12 +18,9 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,18 +30,10 @@ from lamefair_catalog.shared import GENERIC_PAIR
 from lamefair_desktop.home.settings import Settings, SettingsError
 from lamefair_desktop.nexus.local_time import computer_zone
 from lamefair_desktop.nexus.mapping import default_registry
+from lamefair_desktop.ui.dialogs.form_rows import browse_row, form_layout
 from lamefair_desktop.ui.look import ProblemLabel
+from lamefair_desktop.ui.panels.external_viewers import fiji_launcher, is_program
 from lamefair_desktop.ui.zone_field import ZoneField
-
-
-def _with_browse(field: QLineEdit, choose) -> QHBoxLayout:
-    """A path field with a Browse… button that fills it with what `choose()` returns."""
-    button = QPushButton("Browse…")
-    button.clicked.connect(lambda: (picked := choose()) and field.setText(picked))
-    row = QHBoxLayout()
-    row.addWidget(field, 1)
-    row.addWidget(button)
-    return row
 
 
 class SettingsDialog(QDialog):
@@ -85,6 +76,12 @@ class SettingsDialog(QDialog):
         self.default_timezone = ZoneField(
             settings.default_timezone, placeholder=f"empty: the system's ({computer_zone().name})"
         )
+        self.fiji = QLineEdit(settings.fiji_path or "")
+        self.fiji.setPlaceholderText("empty: ImageJ-linux64 or fiji on PATH")
+        self.fiji.setToolTip("Fiji's launcher, or its Fiji.app folder")
+        self.napari = QLineEdit(settings.napari_path or "")
+        self.napari.setPlaceholderText("empty: napari on PATH")
+        self.napari.setToolTip("The napari command of the environment napari is installed in")
         self.error = ProblemLabel()
         self.error.setWordWrap(True)
         # Replaced by tests: the file dialogs are modal.
@@ -92,17 +89,19 @@ class SettingsDialog(QDialog):
             self, "CA bundle (PEM)", "", "Certificates (*.pem *.crt *.cer);;All files (*)"
         )[0]
         self.ask_cache_dir = lambda: QFileDialog.getExistingDirectory(self, "Cache folder")
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setVerticalSpacing(8)
+        self.ask_fiji = lambda: QFileDialog.getOpenFileName(self, "Fiji's launcher")[0]
+        self.ask_napari = lambda: QFileDialog.getOpenFileName(self, "The napari command")[0]
+        form = form_layout()
         form.addRow("Catalog server URL", self.server)
-        form.addRow("CA bundle", _with_browse(self.ca_bundle, lambda: self.ask_ca_bundle()))
+        form.addRow("CA bundle", browse_row(self.ca_bundle, lambda: self.ask_ca_bundle())[0])
         form.addRow("Parts in flight per file", self.parts)
         form.addRow("Files in flight", self.files)
-        form.addRow("Cache folder", _with_browse(self.cache, lambda: self.ask_cache_dir()))
+        form.addRow("Cache folder", browse_row(self.cache, lambda: self.ask_cache_dir())[0])
         form.addRow("Cache size", self.cache_size)
         form.addRow("Default instrument pair", self.default_pair)
         form.addRow("Instruments' time zone", self.default_timezone)
+        form.addRow("Fiji", browse_row(self.fiji, lambda: self.ask_fiji())[0])
+        form.addRow("napari", browse_row(self.napari, lambda: self.ask_napari())[0])
         note = QLabel("A change of server takes effect the next time lamefair starts.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -132,6 +131,24 @@ class SettingsDialog(QDialog):
         except ValueError as exc:
             self.error.setText(f"Instruments' time zone: {exc}.")
             return None
+        fiji = self.fiji.text().strip() or None
+        if fiji and fiji_launcher(fiji) is None:
+            self.error.setText(
+                f"Fiji: {fiji} is not a program. Choose Fiji's launcher (ImageJ-linux64 or "
+                "fiji) or its Fiji.app folder with Browse…, or leave it empty to use Fiji from "
+                "PATH."
+            )
+            self.fiji.setFocus()
+            return None
+        napari = self.napari.text().strip() or None
+        if napari and not is_program(Path(napari).expanduser()):
+            self.error.setText(
+                f"napari: {napari} is not a program. Choose the napari command (bin/napari in "
+                "the environment napari is installed in) with Browse…, or leave it empty to use "
+                "napari from PATH."
+            )
+            self.napari.setFocus()
+            return None
         return replace(
             self.original,
             default_pair=self.default_pair.currentData(),
@@ -142,6 +159,8 @@ class SettingsDialog(QDialog):
             file_concurrency=self.files.value(),
             cache_dir=self.cache.text().strip() or None,
             cache_size_mb=self.cache_size.value(),
+            fiji_path=fiji,
+            napari_path=napari,
         )
 
     def accept(self) -> None:

@@ -1,28 +1,27 @@
 """The bucket browser (PIs on a laptop): the buckets one may read, breadcrumbs through prefixes,
-sortable paged listings, downloads through the transfer engine, presigned links, revocable share
-links (dialogs/share_dialog.py), aria2 exports,
-and a preview of any image (downloaded to the cache first)."""
+sortable paged listings as a table or a thumbnail grid, downloads through the transfer engine,
+presigned links, revocable share links, aria2 exports, and a preview of any image (downloaded to
+the cache first).
+
+This module holds the widgets and the navigation; its parts: bucket_breadcrumbs.py (the crumbs),
+bucket_grid.py (thumbnails), bucket_downloads.py (downloads, previews), bucket_links.py (links,
+share links, aria2 exports, the context menu).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenu,
     QProgressBar,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -31,8 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from lamefair_desktop.home.settings import Settings
-from lamefair_desktop.transfer.aria2_export import export_aria2
-from lamefair_desktop.ui.dialogs.share_dialog import ShareDialog
 from lamefair_desktop.ui.look import ProblemLabel
 from lamefair_desktop.ui.models.bucket_model import (
     ENTRY_ROLE,
@@ -41,15 +38,15 @@ from lamefair_desktop.ui.models.bucket_model import (
     Entry,
     fixity_text,
 )
+from lamefair_desktop.ui.panels.bucket_breadcrumbs import Breadcrumbs
 from lamefair_desktop.ui.panels.bucket_downloads import PREVIEWABLE, BucketDownloads
 from lamefair_desktop.ui.panels.bucket_grid import BucketGrid
+from lamefair_desktop.ui.panels.bucket_links import PROPOSAL, BucketLinks
 from lamefair_desktop.ui.thumbnail_icons import ThumbnailIcons
 from lamefair_desktop.workers.job import Job, JobGroup
 
-PROPOSAL = Qt.ItemDataRole.UserRole + 10  # the bucket box's item: its proposal's id
 
-
-class BucketBrowser(BucketDownloads, QWidget):
+class BucketBrowser(BucketDownloads, BucketLinks, QWidget):
     buckets_loaded = Signal(int)
     downloaded = Signal(object)  # Downloaded
     preview_requested = Signal(str)  # a local path
@@ -84,24 +81,8 @@ class BucketBrowser(BucketDownloads, QWidget):
         self.refresh_button = QToolButton()
         self.refresh_button.setText("Refresh")
         self.refresh_button.clicked.connect(self.reload_buckets)
-        # Breadcrumbs on a row of their own that scrolls sideways: a deep path (SAMPLE-…/EXP-…)
-        # beside the bucket box squeezed the buttons until their texts overlapped, and its width
-        # forced the catalog tree beside the tabs down to a sliver.
-        crumb_row = QWidget()
-        self.crumbs = QHBoxLayout(crumb_row)
-        self.crumbs.setContentsMargins(0, 0, 0, 0)
-        self.crumbs.setSpacing(0)
-        self.crumbs.addStretch(1)
-        self.crumb_scroll = QScrollArea()
-        self.crumb_scroll.setWidget(crumb_row)
-        self.crumb_scroll.setWidgetResizable(True)
-        self.crumb_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.crumb_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.crumb_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.crumb_scroll.setFixedHeight(crumb_row.sizeHint().height() + 30)
-        # A deep path scrolls to its end: the crumb one is in stays in view.
-        bar = self.crumb_scroll.horizontalScrollBar()
-        bar.rangeChanged.connect(lambda _lo, hi: bar.setValue(hi))
+        self.breadcrumbs = Breadcrumbs()
+        self.breadcrumbs.chosen.connect(self.go)
         # The proposal's fixity (stored bytes re-read by the catalog): a line only when there is
         # something to say, red when an object failed its check.
         self.fixity_line = ProblemLabel(active=False)
@@ -185,7 +166,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         buttons.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.crumb_scroll)
+        layout.addWidget(self.breadcrumbs)
         layout.addWidget(self.fixity_line)
         layout.addWidget(self.views, 1)
         layout.addWidget(self.progress)
@@ -275,7 +256,7 @@ class BucketBrowser(BucketDownloads, QWidget):
         if self.bucket != self.model.bucket or not prefix:
             self._load_fixity()
         self.model.open(self.client, self.bucket, prefix)
-        self._breadcrumbs(prefix)
+        self.breadcrumbs.show_prefix(prefix)
 
     def _load_fixity(self) -> None:
         proposal = self.bucket_box.currentData(PROPOSAL)
@@ -296,33 +277,6 @@ class BucketBrowser(BucketDownloads, QWidget):
         self.fixity_line.setText(text)
         self.fixity_line.set_active(problem)
         self.fixity_line.setVisible(bool(text))
-
-    def _breadcrumbs(self, prefix: str) -> None:
-        while self.crumbs.count() > 1:  # the last item is the stretch that keeps them left
-            widget = self.crumbs.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
-        parts = [p for p in prefix.split("/") if p]
-        targets = [("/", "")] + [
-            (part, "/".join(parts[: i + 1]) + "/") for i, part in enumerate(parts)
-        ]
-        for position, (label, target) in enumerate(targets):
-            button = QToolButton()
-            button.setText(label if position == 0 else f"› {label}")
-            button.setToolTip(target or "/")
-            button.setAutoRaise(True)
-            button.setObjectName("crumb")
-            # Never narrower than its text: the row scrolls instead of squeezing the buttons.
-            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            button.clicked.connect(lambda _c=False, t=target: self.go(t))
-            self.crumbs.insertWidget(self.crumbs.count() - 1, button)
-
-    def crumb_labels(self) -> list[str]:
-        return [
-            self.crumbs.itemAt(i).widget().text().removeprefix("› ")
-            for i in range(self.crumbs.count())
-            if self.crumbs.itemAt(i).widget() is not None
-        ]
 
     def _update_count(self, rows: int) -> None:
         more = " (scroll for more)" if self.model.canFetchMore() else ""
@@ -358,55 +312,3 @@ class BucketBrowser(BucketDownloads, QWidget):
                 self.grid.setCurrentIndex(self.grid.proxy.index(row, 0))
                 return True
         return False
-
-    # --- links and exports (downloads and previews: bucket_downloads.py) ---------------------
-
-    def copy_link(self) -> None:
-        files = [e for e in self.selected() if not e.is_folder]
-        if not files:
-            self.problem.emit("Select a file to copy its link.")
-            return
-        self.copy_link_of(self.bucket, files[0].key)
-
-    def copy_link_of(self, bucket: str, key: str) -> None:
-        client = self.client
-
-        def copied(signed: dict) -> None:
-            QGuiApplication.clipboard().setText(signed["url"])
-            self.link_copied.emit(signed["url"], int(signed.get("expires_in") or 0))
-
-        self._run(lambda: client.presign_keys(bucket, [key])[0], copied)
-
-    def _context_menu(self, point) -> None:
-        menu = QMenu(self)
-        menu.addAction("Download…", self.download_selected)
-        menu.addAction("Copy link", self.copy_link)
-        menu.addAction("Share link…", lambda: self.share_selected())
-        menu.popup(self.views.currentWidget().viewport().mapToGlobal(point))
-
-    def share_selected(self) -> ShareDialog | None:
-        """The Share link… dialog for the selected file or folder (else the folder shown)."""
-        entries = self.selected()
-        key = entries[0].key if entries else self.model.prefix
-        proposal = self.bucket_box.currentData(PROPOSAL)
-        if not key or not proposal:
-            self.problem.emit("Select a file or a folder to share.")
-            return None
-        dialog = ShareDialog(self.client, {"bucket": self.bucket, "key": key}, key, proposal, self)
-        dialog.show()
-        return dialog
-
-    def export_aria2(self, target: str | None = None) -> None:
-        target = target or self.ask_aria2_file()
-        if not target:
-            return
-        client, bucket = self.client, self.bucket
-        folders = [e.key for e in self.selected() if e.is_folder]
-        prefix = folders[0] if folders else self.model.prefix
-
-        def done(count: int) -> None:
-            self.progress.show()
-            self.progress.setValue(1000)
-            self.progress.setFormat(f"{target}: {count} object(s); run `aria2c -i {target}`")
-
-        self._run(lambda: export_aria2(client, bucket, prefix, Path(target)), done)

@@ -1,7 +1,8 @@
 """Open in Fiji / Open in napari: hand the previewed file to the tool staff already know.
 
 Fiji is found as `fiji_path` in the settings (its launcher, or the Fiji.app folder) or by one of
-its launcher names on PATH; napari as `napari` on PATH. A tool that is not there leaves its button
+its launcher names on PATH; napari as `napari_path` in the settings or `napari` on PATH (both
+paths are set in the Settings dialog, which checks them with the same functions). A tool that is not there leaves its button
 disabled, the tooltip saying how to install it. Both get a TIFF: the file itself when it is one,
 else (a .nxs, DM or EMD file, which neither reads without plugins) a calibrated ImageJ TIFF of its
 image, written to lamefair's cache. The tool is started detached (its own session, no pipes), so
@@ -42,11 +43,11 @@ FIJI_LAUNCHERS = (
 )
 FIJI_HELP = (
     "Fiji is not installed: download it from https://fiji.sc, unpack it, and put its launcher "
-    "(ImageJ-linux64 or fiji) on PATH, or set fiji_path in the settings to it."
+    "(ImageJ-linux64 or fiji) on PATH, or choose it as Fiji in Settings."
 )
 NAPARI_HELP = (
     "napari is not installed: pip install 'napari[all]' (or conda install -c conda-forge napari) "
-    "so that the napari command is on PATH."
+    "so that the napari command is on PATH, or choose that command as napari in Settings."
 )
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -58,18 +59,32 @@ class Viewer:
     why_not: str = ""  # how to install it, when it is not there
 
 
+def is_program(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def fiji_launcher(configured: str) -> Path | None:
+    """The launcher `configured` names: the file itself, or one of Fiji's launchers in the
+    Fiji.app folder it names; None when there is none."""
+    place = Path(configured).expanduser()
+    candidates = [place / name for name in FIJI_LAUNCHERS] if place.is_dir() else [place]
+    return next((candidate for candidate in candidates if is_program(candidate)), None)
+
+
+def _configured() -> Settings:
+    try:
+        return Settings.load()
+    except SettingsError:
+        return Settings()  # the settings' own message is shown where they are used
+
+
 def find_fiji() -> Viewer:
     """The settings' `fiji_path` first (a launcher, or the Fiji.app folder), then PATH."""
-    try:
-        configured = Settings.load().fiji_path
-    except SettingsError:
-        configured = None  # the settings' own message is shown where they are used
+    configured = _configured().fiji_path
     if configured:
-        place = Path(configured).expanduser()
-        candidates = [place / name for name in FIJI_LAUNCHERS] if place.is_dir() else [place]
-        for candidate in candidates:
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return Viewer("Fiji", str(candidate))
+        launcher = fiji_launcher(configured)
+        if launcher is not None:
+            return Viewer("Fiji", str(launcher))
         return Viewer(
             "Fiji",
             None,
@@ -84,6 +99,17 @@ def find_fiji() -> Viewer:
 
 
 def find_napari() -> Viewer:
+    """The settings' `napari_path` first, then PATH."""
+    configured = _configured().napari_path
+    if configured:
+        if is_program(Path(configured).expanduser()):
+            return Viewer("napari", str(Path(configured).expanduser()))
+        return Viewer(
+            "napari",
+            None,
+            f"napari_path in the settings is {configured}, which is not a program: set it to "
+            "the napari command of the environment napari is installed in (…/bin/napari).",
+        )
     found = shutil.which("napari")
     return Viewer("napari", found, "" if found else NAPARI_HELP)
 
