@@ -95,6 +95,8 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
     from lamefair_desktop.nexus.mapping import default_registry
     from lamefair_desktop.ui.dialogs.entity_dialog import EntityDialog
     from lamefair_desktop.ui.dialogs.upload_dialog import UploadDialog, UploadRequest
+    from lamefair_desktop.ui.panels.find_grid import hit_thumbnail
+    from lamefair_desktop.ui.thumbnail_icons import remote_key
 
     synced: list[int] = []
     window.catalog_synced.connect(synced.append)
@@ -211,6 +213,12 @@ def _render_in(app, window, out: Path, corpus: Path) -> int:
         panel.table.resizeColumnsToContents()
         panel.table.selectRow(0)
         grab(window, "find-panel.png")
+        panel.grid_button.click()  # the same results as thumbnails, fetched on a worker
+        rows = [panel.model.index(row, 0) for row in range(panel.model.rowCount())]
+        keys = [remote_key(*k) for k in map(hit_thumbnail, rows) if k]
+        _wait(app, 20, lambda: all(panel.icons.known(key) for key in keys))
+        grab(window, "find-grid.png")
+        panel.grid_button.click()  # back to the table: the choice is remembered
 
     sample_dialog = EntityDialog(window.workspace.sync, "sample", parent_id=proposal["id"])
     sample_dialog.set_text("name", "Pt/CeO2 catalyst")
