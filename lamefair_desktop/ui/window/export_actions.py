@@ -24,6 +24,6 @@ class WindowExport:
     def export_node(self, node: TreeNode) -> ExportDialog | None:
         if export_reason(node, self.workspace is not None):
             return None
-        dialog = ExportDialog(self.workspace.client, node.kind, node.id, node.name, self)
+        dialog = ExportDialog(self.workspace.client, node.kind, node.id, node.title, self)
         dialog.show()
         return dialog
