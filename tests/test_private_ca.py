@@ -8,6 +8,7 @@ LAMEFAIR_S3_CA_BUNDLE / LAMEFAIR_OIDC_CA_BUNDLE (server) can make it trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -76,13 +77,19 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
             ca_bundle=ca.ca_file,
         )
         # SeaweedFS takes seconds to come up: meanwhile the provider and its proxy start. The
-        # catalog starts after it: a weed that lost a port comes back on new ones.
-        starting = ThreadPoolExecutor(1).submit(seaweed.start)
-        provider = components.start_oidc_provider(folder)
-        proxy = start_tls_proxy(ca, urlparse(provider.issuer).port, folder)
-        catalog = None
-        try:
-            starting.result()
+        # catalog starts after it: a weed that lost a port comes back on new ones. Whatever
+        # started is stopped, even when a later one fails (HAProxy missing, say).
+        with contextlib.ExitStack() as started:
+            starting = ThreadPoolExecutor(1).submit(seaweed.start)
+            started.callback(lambda: (starting.exception(), seaweed.stop()))  # its start first
+            provider = components.start_oidc_provider(folder)
+            started.callback(components.stop_pid, provider.process)
+            proxy = start_tls_proxy(ca, urlparse(provider.issuer).port, folder)
+            started.callback(proxy.stop)
+            try:
+                starting.result()
+            except SeaweedError as exc:
+                components.unavailable("SeaweedFS", str(exc))
             catalog = start_catalog(
                 f"sqlite:///{folder / 'c.sqlite'}",
                 seaweed,
@@ -92,15 +99,8 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
                 LAMEFAIR_S3_CA_BUNDLE=str(ca.ca_file),
                 LAMEFAIR_OIDC_CA_BUNDLE=str(ca.ca_file),
             )
+            started.callback(catalog.stop)
             yield Lab(ca, catalog, proxy.url)
-        except SeaweedError as exc:
-            components.unavailable("SeaweedFS", str(exc))
-        finally:
-            if catalog is not None:
-                catalog.stop()
-            proxy.stop()
-            components.stop_pid(provider.process)
-            seaweed.stop()
 
 
 @pytest.fixture(autouse=True)
