@@ -67,12 +67,13 @@ format: $(VENV)/.stamp-test
 # they start (SeaweedFS, catalogs, engines), so three share two cores better than one or two
 # (tests/support/parallel.py says how the work is shared). With PYTEST_ARGS (one file, `-k`)
 # it runs serially unless PYTEST_WORKERS is given too: a worker's start costs more than it saves.
+# The 20 slowest tests are listed at the end, to see where the suite's time goes.
 PYTEST_WORKERS ?= $(if $(PYTEST_ARGS),0,3)
 XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: lint $(NOMAD_VENV)/.stamp
 	@bash packaging/test-deps.sh
 	@$(BIN)/python -m compileall -q lamefair_desktop lamefair_catalog tests >/dev/null
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(XDIST) --durations=20 $(PYTEST_ARGS)
 	@if [ "$${CI:-}" = true ]; then $(MAKE) --no-print-directory package-check; fi
 
 # The upload comparison runs rclone and aws next to us: install them where we can.
