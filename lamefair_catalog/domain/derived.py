@@ -98,14 +98,7 @@ def complete_derived(catalog: Catalog, principal: Principal, derived_id: uuid.UU
     with catalog.session() as session:
         derived = existing(session, DerivedFile, derived_id, "Derived file")
         _, proposal = file_chain(session, principal, derived.source_file_id)
-        info = catalog.storage.head(derived.bucket, derived.key)
-        if info is None or info.size != derived.size:
-            raise Conflict(
-                f"{derived.key} is not in the mirror bucket with {derived.size} bytes; "
-                "upload it again."
-            )
-        if info.sha256_b64 is not None and b64_to_hex(info.sha256_b64) != derived.sha256:
-            raise Conflict(f"{derived.key} in the mirror bucket has a different SHA-256.")
+        require_in_mirror(catalog, derived.bucket, derived.key, derived.size, derived.sha256)
         derived.state = "stored"
         search.mark_stored(session, derived.id)
         out = derived_out(derived)
@@ -114,3 +107,13 @@ def complete_derived(catalog: Catalog, principal: Principal, derived_id: uuid.UU
     if catalog.on_derived_stored is not None:
         catalog.on_derived_stored(derived_id)
     return out
+
+
+def require_in_mirror(catalog: Catalog, bucket: str, key: str, size: int, sha256: str) -> None:
+    """Conflict unless the mirror bucket holds `key` with this size and (where S3 keeps one)
+    this SHA-256: what a completion checks before it records an object as stored."""
+    info = catalog.storage.head(bucket, key)
+    if info is None or info.size != size:
+        raise Conflict(f"{key} is not in the mirror bucket with {size} bytes; upload it again.")
+    if info.sha256_b64 is not None and b64_to_hex(info.sha256_b64) != sha256:
+        raise Conflict(f"{key} in the mirror bucket has a different SHA-256.")

@@ -30,11 +30,11 @@ from lamefair_catalog.domain.access import (
 )
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.change_feed import record_change
+from lamefair_catalog.domain.derived import require_in_mirror
 from lamefair_catalog.domain.errors import Conflict, NotFound
 from lamefair_catalog.domain.outputs import derived_out, has_thumbnail
 from lamefair_catalog.schemas import thumbnails as s
 from lamefair_catalog.schemas import transfers as t
-from lamefair_catalog.storage.checksums import b64_to_hex
 
 SUFFIX = ".thumb.png"
 
@@ -85,14 +85,9 @@ def complete_thumbnail(
         key = thumbnail_key(derived.key)
         if not derived.thumbnail_sha256:
             raise Conflict(f"No thumbnail of {derived.key} was announced; ask for an upload first.")
-        info = catalog.storage.head(derived.bucket, key)
-        if info is None or info.size != derived.thumbnail_size:
-            raise Conflict(
-                f"{key} is not in the mirror bucket with {derived.thumbnail_size} bytes; "
-                "upload it again."
-            )
-        if info.sha256_b64 is not None and b64_to_hex(info.sha256_b64) != derived.thumbnail_sha256:
-            raise Conflict(f"{key} in the mirror bucket has a different SHA-256.")
+        require_in_mirror(
+            catalog, derived.bucket, key, derived.thumbnail_size, derived.thumbnail_sha256
+        )
         derived.thumbnail_of = derived.sha256
         out = derived_out(derived)
         record_change(session, "derived", derived.id, "update", proposal.id, out)

@@ -51,6 +51,11 @@ def _run(env: dict, *args: str, timeout: int = 300) -> subprocess.CompletedProce
     )
 
 
+def _export(env: dict, kind: str, entity_id: str, out: str) -> subprocess.CompletedProcess[str]:
+    """`lamefair export --<kind> ID -o OUT --license CC-BY-4.0`, as a user types it."""
+    return _run(env, "export", f"--{kind}", entity_id, "-o", out, "--license", "CC-BY-4.0")
+
+
 def _env(tmp_path: Path, server: str, token: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMEFAIR_")}
     env.update(LAMEFAIR_HOME=str(tmp_path / "home"), LAMEFAIR_SERVER=server, LAMEFAIR_TOKEN=token)
@@ -168,15 +173,11 @@ def test_a_measurement_exports_as_a_valid_crate_with_the_raw_bytes_nxem_and_read
 ):
     measurement = stored["measurement"]
     out = tmp_path / "grid3.eln"
-    result = _run(
+    result = _export(
         _env(tmp_path, transfer_catalog.url, admin_token),
-        "export",
-        "--measurement",
+        "measurement",
         measurement["id"],
-        "-o",
         str(out),
-        "--license",
-        "CC-BY-4.0",
     )
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}" in result.stdout
@@ -298,15 +299,11 @@ def test_a_tampered_object_fails_the_export_by_name_and_leaves_no_archive(
     # Same length, other bytes: only the SHA-256 can tell (written through the gateway).
     s3_client.put_object(Bucket=file["bucket"], Key=file["key"], Body=os.urandom(256 * 1024))
     out = tmp_path / "t.eln"
-    result = _run(
+    result = _export(
         _env(tmp_path, transfer_catalog.url, admin_token),
-        "export",
-        "--measurement",
+        "measurement",
         measurement["id"],
-        "-o",
         str(out),
-        "--license",
-        "CC-BY-4.0",
     )
     assert result.returncode == 1
     assert "frame.bin" in result.stderr
@@ -341,15 +338,11 @@ def test_bad_input_gets_a_clear_message_and_exit_code(
     assert no_license.returncode == 2
     assert "--license is required" in no_license.stderr
     outsider = oidc_login(oidc_provider.issuer, *OUTSIDER)["access_token"]
-    refused = _run(
+    refused = _export(
         _env(tmp_path, transfer_catalog.url, outsider),
-        "export",
-        "--proposal",
+        "proposal",
         stored["hierarchy"]["proposal"]["id"],
-        "-o",
         str(tmp_path / "c.eln"),
-        "--license",
-        "CC-BY-4.0",
     )
     assert refused.returncode == 2, refused.stderr
     assert "not a member of proposal" in refused.stderr
