@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 from PySide6.QtCore import Qt
 
 from lamefair_desktop.catalog.tls import http_client
@@ -25,18 +24,6 @@ from lamefair_desktop.ui.panels.thumbnail_grid import Picture
 TIFFS = ("FEI-Helios-Ebeam-16bits.tif", "test_tiff_Zeiss_SEM_512pix.tif", "TVIPS_bin4.tif")
 OLDER = "JEOL-SightX-SAED-dummy.tif"  # stored as a converter from before thumbnails did
 LONG = 120_000
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=LONG):
-        pass
-    yield window
-    window.close()
-    window.shutdown()
 
 
 def _converted_hierarchy(qtbot, window, corpus_tiff_dir) -> dict:

@@ -16,6 +16,7 @@ CELL_MARGIN = 8  # px the style keeps around a cell's text
 
 @pytest.fixture
 def window(qtbot):
+    """Only the layout matters here: the window without a workspace (no stack started)."""
     window = MainWindow(open_workspace=None)
     qtbot.addWidget(window)
     window.show()

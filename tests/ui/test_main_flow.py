@@ -9,28 +9,14 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtWidgets import QDialogButtonBox, QToolBar
 
-from lamefair_desktop.ui.main_window import MainWindow
 from lamefair_desktop.ui.models.bucket_model import ENTRY_ROLE
 from lamefair_desktop.ui.models.catalog_tree_model import NODE_ROLE
 
 TIFFS = ("FEI-Helios-Ebeam-16bits.tif", "test_tiff_Zeiss_SEM_512pix.tif")
 LONG = 120_000
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=LONG):
-        pass
-    yield window
-    window.close()
-    window.shutdown()
 
 
 def _sha(path: Path) -> str:

@@ -8,22 +8,7 @@ import re
 import shutil
 
 import httpx
-import pytest
 from PySide6.QtCore import QModelIndex
-
-from lamefair_desktop.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignals([window.workspace_ready, window.catalog_synced], timeout=120_000):
-        pass
-    yield window
-    window.close()
-    window.shutdown()
 
 
 def _experiments(window) -> dict[str, str]:
