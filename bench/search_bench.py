@@ -252,10 +252,10 @@ def _fill(libpq_url: str, rng: random.Random, n_files: int) -> dict:
                             "",
                             "stored",
                             now,
-                            None,
+                            True,  # judged long ago: a catalog in service has no backlog
+                            "bench",
                             "",
-                            "",
-                            None,
+                            now,
                         )
                     )
                     pixel = 10 ** rng.uniform(-11.5, -9.5) if tem else 10 ** rng.uniform(-9.5, -6)
