@@ -9,19 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from lamefair_desktop.nexus.formats import is_native
 from lamefair_desktop.nexus.tiff_reader import open_tiff
 
 
-def open_source(path: str | Path, content: np.ndarray | None = None) -> Any:
+def open_source(path: str | Path) -> Any:
     """The reader for `path`: a TiffSource, or a NativeSource for .dm3/.dm4/.emd files. Both are
-    context managers with the same attributes (frames, calibration, metadata, extra images).
-
-    `content`: the file's bytes, already read whole (TIFFs only: they are parsed instead)."""
+    context managers with the same attributes (frames, calibration, metadata, extra images)."""
     if is_native(path):
         from lamefair_desktop.nexus.native_reader import open_native
 
         return open_native(path)
-    return open_tiff(path, content)
+    return open_tiff(path)

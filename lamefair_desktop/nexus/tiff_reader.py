@@ -1,14 +1,11 @@
 """Read vendor TIFFs: flavour, every piece of metadata (flattened), physical pixel size, frames.
 
 Frames are read lazily, one page at a time (memory-mapped where the file allows), so a stack of
-any length costs about one frame of memory. A file already read whole (`content`: the converter
-reads a small file once, for its checksum and its image) is parsed from those bytes, and frames
-stored plainly are views of them, not copies.
+any length costs about one frame of memory.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,6 @@ from lamefair_desktop.nexus.calibration import Calibration, calibrate
 from lamefair_desktop.nexus.calibration_notes import finite_axes
 from lamefair_desktop.nexus.errors import TiffReadError, require_content
 from lamefair_desktop.nexus.flatten import flatten, scalar
-from lamefair_desktop.nexus.small_tiff import MemoryFile
 
 FLAVOURS = ("tvips", "jeol_sightx", "fei", "zeiss", "gatan_dm", "imagej", "generic")
 FLAVOUR_LABELS = {
@@ -75,8 +71,6 @@ class TiffSource:
     skipped_pages: tuple[str, ...] = ()  # pages not part of the image (thumbnails...), in words
     label: str = ""  # which pages these are, when the file holds several images ("pages 3-4")
     extra_images: tuple[TiffSource, ...] = ()  # other detectors' pages, each an image of its own
-    _content: np.ndarray | None = field(repr=False, default=None)  # the whole file, when read whole
-    _series: np.ndarray | None = field(repr=False, default=None)  # its one-page stack, decoded
     media_type = "image/tiff"
 
     @property
@@ -121,12 +115,9 @@ class TiffSource:
         try:
             if len(self._pages) == 1 and self.frame_count > 1:
                 # ImageJ hyperstacks may live in one page-series; slice it lazily.
-                data = self._series_data()[index]
+                data = self._tif.series[0].asarray(out="memmap")[index]
             else:
-                page = self._pages[index]
-                data = _view(self._content, page) if self._content is not None else None
-                if data is None:
-                    data = page.asarray()
+                data = self._pages[index].asarray()
         except Exception as exc:  # tifffile raises many kinds on damaged data
             raise TiffReadError(
                 f"{self.path.name}: frame {index + 1} cannot be decoded ({exc}); "
@@ -143,19 +134,6 @@ class TiffSource:
             data = data.reshape(shape)
         return data
 
-    def _series_data(self) -> np.ndarray:
-        series = self._tif.series[0]
-        if self._content is None:
-            return series.asarray(out="memmap")  # a map of the file: nothing is read yet
-        if self._series is None:  # decoded once: in memory, tifffile's "memmap" is a temp file
-            offset = series.dataoffset
-            if offset is not None and series.dtype is not None:
-                dtype = series.dtype.newbyteorder(self._tif.byteorder)
-                self._series = _frombuffer(self._content, dtype, series.shape, offset)
-            if self._series is None:
-                self._series = series.asarray()
-        return self._series
-
     def close(self) -> None:
         self._tif.close()
 
@@ -166,49 +144,18 @@ class TiffSource:
         self.close()
 
 
-def _view(content: np.ndarray, page: tifffile.TiffPage) -> np.ndarray | None:
-    """The page's image as a view of the file's bytes, where tifffile would only copy them out
-    (stored uncompressed, contiguous, unpredicted, in this machine's byte order); else None."""
-    if not page.is_final or page.dtype is None or not len(page.dataoffsets):
-        return None
-    dtype = page.dtype.newbyteorder(page.parent.byteorder)
-    return _frombuffer(content, dtype, page.keyframe.shape, page.dataoffsets[0])
-
-
-def _frombuffer(
-    content: np.ndarray, dtype: np.dtype, shape: tuple[int, ...], offset: int
-) -> np.ndarray | None:
-    """`shape` items of `dtype` at `offset` of `content`, not copied; None when they are not all
-    there (tifffile then reads, and names the damage) or are in the other byte order."""
-    dtype = np.dtype(dtype)
-    if dtype.byteorder not in ("=", "|", _NATIVE):
-        return None
-    count = int(np.prod(shape, dtype=np.int64))
-    if offset < 0 or offset + count * dtype.itemsize > len(content):
-        return None
-    return np.frombuffer(content, dtype, count, offset).reshape(shape)
-
-
-_NATIVE = "<" if sys.byteorder == "little" else ">"
-
-
-def open_tiff(path: str | Path, content: np.ndarray | None = None) -> TiffSource:
-    """Open `path`; TiffReadError (naming the file and the problem) for anything unreadable.
-
-    `content`: the file's bytes, already read whole; they are parsed instead of the file."""
+def open_tiff(path: str | Path) -> TiffSource:
+    """Open `path`; TiffReadError (naming the file and the problem) for anything unreadable."""
     path = Path(path)
     require_content(path, TiffReadError)
     try:
-        if content is None:
-            tif = tifffile.TiffFile(path)
-        else:
-            tif = tifffile.TiffFile(MemoryFile(content, path.name), name=path.name)
+        tif = tifffile.TiffFile(path)
     except Exception as exc:
         raise TiffReadError(
             f"{path.name} is not a readable TIFF ({exc}). Check that it is a complete TIFF file."
         ) from exc
     try:
-        source = _describe(path, tif)
+        return _describe(path, tif)
     except TiffReadError:
         tif.close()
         raise
@@ -217,9 +164,6 @@ def open_tiff(path: str | Path, content: np.ndarray | None = None) -> TiffSource
         raise TiffReadError(
             f"{path.name}: its TIFF structure is damaged ({exc.__class__.__name__}: {exc})."
         ) from exc
-    for image in (source, *source.extra_images):
-        image._content = content
-    return source
 
 
 def _describe(path: Path, tif: tifffile.TiffFile) -> TiffSource:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import threading
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import numpy as np
 
 from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.apply_mapping import apply
@@ -52,7 +50,6 @@ from lamefair_desktop.nexus.mapping import (
     choose_mapping,
     default_registry,
 )
-from lamefair_desktop.nexus.small_tiff import read_whole
 from lamefair_desktop.nexus.sources import open_source
 
 EVENT = "measurement/event1"
@@ -101,13 +98,10 @@ def convert(
     source, output = Path(source), Path(output)
     trusted = known.sha256 if known is not None and known.holds(source) else None
     # Hash the source on the second core from the start (hashlib releases the GIL while it
-    # digests): the checksum is needed only by the notes written after the image. A small TIFF
-    # is read once, hashed and decoded from those bytes (small_tiff.py says why); other files
-    # are hashed and converted from two reads. Either way the file must be the same before and after, or the NXem could
-    # hold another file's metadata than the one its checksum names.
+    # digests): the checksum is needed only by the notes written after the image. The hash and
+    # the image are two reads of the file, so the file must be the same before and after both.
     before = file_state(source)
-    content = read_whole(source, before[0]) if trusted is None and before else None
-    hashing = _BackgroundHash(source, content) if trusted is None else None
+    hashing = _BackgroundHash(source) if trusted is None else None
     try:
         result = _convert(
             source,
@@ -121,7 +115,6 @@ def convert(
             trusted,
             progress,
             cancel,
-            content,
         )
     finally:
         if hashing is not None:
@@ -177,11 +170,10 @@ def _convert(
     source_sha256: str | None,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
-    content: np.ndarray | None = None,
 ) -> ConversionResult:
     registry = registry or default_registry()
     context = normalise_context(context)
-    with open_source(source, content) as opened:
+    with open_source(source) as opened:
         choice = choose_mapping(registry, opened.flavour, pair, pair_origin)
         mapping = choice.mapping
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -276,25 +268,14 @@ def anticipate(
 
 class _BackgroundHash:
     """SHA-256 of the source on another thread while this one converts (hashlib and the reads
-    release the GIL). `stop()` ends it early when the conversion fails.
+    release the GIL). `stop()` ends it early when the conversion fails."""
 
-    Bytes already read (`content`) are hashed in one call, which holds no GIL from start to end.
-    Chunked reads give the GIL back after each read and each update, and taking it again waits
-    while the converting thread is in h5py (which keeps the GIL in HDF5's calls) or, in Python
-    code, up to a switch interval (5 ms): a 32 MiB image lost ~15-20 ms of overlap that way."""
-
-    def __init__(self, path: Path, content: np.ndarray | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self._digest: str | None = None
         self._error: BaseException | None = None
         self._stopped = threading.Event()
-        if content is None:
-            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        else:
-            self._thread = threading.Thread(target=self._hash, args=(content,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
-
-    def _hash(self, content: np.ndarray) -> None:
-        self._digest = hashlib.sha256(content).hexdigest()  # not stoppable, but <= 128 MiB
 
     def _run(self, path: Path) -> None:
         try:
