@@ -8,6 +8,7 @@ Checksums cross this module's boundary as lowercase hex; S3 wants base64 (`check
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +73,14 @@ PROBE_TIMEOUT = 3
 MAX_IN_FLIGHT = 10
 DOWNLOAD_CHUNK = 1024 * 1024  # verdict downloads: memory stays at one chunk
 SLOT_WAIT = 2.0
+# Pages of 1,000 one `sizes` call reads at most before it leaves the rest to HEADs.
+LIST_PAGES = 3
+
+
+def _common_prefix(keys: list[str]) -> str:
+    """The longest folder prefix (up to a "/") all keys share."""
+    shared = os.path.commonprefix(keys)
+    return shared[: shared.rfind("/") + 1]
 
 
 def _client(
@@ -294,6 +303,33 @@ class Storage:
             sha256_b64=response.get("ChecksumSHA256"),
             etag=response.get("ETag", ""),
         )
+
+    def sizes(self, bucket: str, keys: list[str]) -> dict[str, int]:
+        """Sizes of those of `keys` that S3 lists, from ListObjectsV2 over the range the keys
+        span (a batch of one measurement's files shares its folder): one request for a batch
+        instead of a HEAD per key. A key missing from the answer is not proof of absence (the
+        range may hold more objects than LIST_PAGES pages): callers HEAD what is not here.
+
+        No checksums: S3 lists none. See uploads.complete_uploads for why sizes suffice there.
+        """
+        if not keys:
+            return {}
+        wanted, last = set(keys), max(keys)
+        prefix = _common_prefix(keys)
+        first = min(keys)
+        # StartAfter is exclusive: start after the first key less its last character, which
+        # sorts before it (anything between is listed and ignored).
+        params = {"Bucket": bucket, "Prefix": prefix, "StartAfter": first[:-1], "MaxKeys": 1000}
+        found: dict[str, int] = {}
+        for _ in range(LIST_PAGES):
+            with self._s3(f"list {bucket}/{prefix}"):
+                response = self._admin.list_objects_v2(**params)
+            contents = response.get("Contents", [])
+            found.update((o["Key"], o["Size"]) for o in contents if o["Key"] in wanted)
+            if not response.get("IsTruncated") or not contents or contents[-1]["Key"] >= last:
+                break
+            params["ContinuationToken"] = response["NextContinuationToken"]
+        return found
 
     def download(self, bucket: str, key: str, dest: Path, max_size: int) -> str:
         """Copy an object to the file `dest`, in chunks, and return its SHA-256 (hex).

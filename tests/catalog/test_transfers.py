@@ -312,9 +312,9 @@ def test_bucket_browsing_pages_folders_and_presigns(operator, admin, s3_client, 
     assert missing.status_code == 404
 
 
-def test_batch_plans_and_completes_for_many_files(operator, admin):
+def test_batch_plans_and_completes_for_many_files(operator, admin, s3_client):
     h = admin.make_hierarchy()
-    small = {f"s{i}.tif": os.urandom(1000 + i) for i in range(5)}
+    small = {f"s{i}.tif": os.urandom(1000 + i) for i in range(6)}
     big = os.urandom(17 * MiB)
     measurement = _register(operator, h["experiment"], {**small, "big.tif": big})
     ids = {f["path"]: f["id"] for f in measurement["files"]}
@@ -341,21 +341,24 @@ def test_batch_plans_and_completes_for_many_files(operator, admin):
             plans[ids[name]]["url"], content=small[name], headers=plans[ids[name]]["headers"]
         )
         assert put.status_code == 200
-    # s4.tif was never sent: it is refused alone, the others are stored.
+    # s4.tif was never sent, and under s5.tif's key lies an object of another size (written
+    # past the catalog): each is refused alone, the others are stored.
+    keys = {f["path"]: f["key"] for f in measurement["files"]}
+    s3_client.put_object(Bucket=h["proposal"]["raw_bucket"], Key=keys["s5.tif"], Body=b"short")
+    names = ("s1.tif", "s2.tif", "s3.tif", "s4.tif", "s5.tif")
     done = operator.ok(
         operator.post(
             f"/api/measurements/{mid}/complete",
-            {
-                "files": [
-                    {"id": ids[n], "parts": []} for n in ("s1.tif", "s2.tif", "s3.tif", "s4.tif")
-                ]
-            },
+            {"files": [{"id": ids[n], "parts": []} for n in names]},
         )
     )
     assert sorted(f["path"] for f in done["files"]) == ["s1.tif", "s2.tif", "s3.tif"]
     assert all(f["state"] == "stored" for f in done["files"])
-    assert [e["file"] for e in done["errors"]] == [ids["s4.tif"]]
-    assert "not in object storage" in done["errors"][0]["detail"]
+    errors = {e["file"]: e["detail"] for e in done["errors"]}
+    assert list(errors) == [ids["s4.tif"], ids["s5.tif"]]
+    assert "not in object storage" in errors[ids["s4.tif"]]
+    assert "has 5 bytes in storage" in errors[ids["s5.tif"]]
+    assert operator.ok(operator.get(f"/api/files/{ids['s4.tif']}"))["state"] == "failed"
 
     stranger = operator.post(
         f"/api/measurements/{mid}/uploads", {"files": ["00000000-0000-0000-0000-000000000000"]}
