@@ -21,11 +21,13 @@ Hazards and choices:
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
 import logging
 import queue
 import tempfile
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +71,9 @@ class ServerVerdicts:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._retries: dict[uuid.UUID, int] = {}  # fetch attempts that met a storage error
+        # (when, id) of fetches to try again, kept by the worker itself: one timer thread per
+        # failed fetch meant thousands of threads for a large backlog during a storage outage.
+        self._later: list[tuple[float, uuid.UUID]] = []
 
     def start(self) -> None:
         """Start the worker, which first picks up stored rows never judged."""
@@ -94,11 +99,28 @@ class ServerVerdicts:
         except Exception:  # the database may not be there yet; new completions still come
             log.exception("could not list the derived files still to judge")
         while True:
-            derived_id = self._queue.get()
+            self._requeue_due()  # due retries go behind the work already queued
+            try:
+                derived_id = self._queue.get(timeout=self._until_next_retry())
+            except queue.Empty:
+                continue
             try:
                 self.check(derived_id)
             except Exception:  # one file's trouble must not stop the worker
                 log.exception("judging derived file %s failed", derived_id)
+
+    def _until_next_retry(self) -> float | None:
+        """Seconds until the earliest retry is due (None: wait for new work only)."""
+        with self._lock:
+            if not self._later:
+                return None
+            return max(0.0, self._later[0][0] - time.monotonic())
+
+    def _requeue_due(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            while self._later and self._later[0][0] <= now:
+                self._queue.put(heapq.heappop(self._later)[1])
 
     def _unjudged(self) -> list[uuid.UUID]:
         with self.catalog.sessions() as session:
@@ -131,9 +153,8 @@ class ServerVerdicts:
                 self._retries[derived_id] = tries
                 if tries <= RETRIES:
                     log.warning("could not fetch %s to judge it (%s); again later", key, exc)
-                    timer = threading.Timer(RETRY_AFTER, self._queue.put, (derived_id,))
-                    timer.daemon = True
-                    timer.start()
+                    with self._lock:
+                        heapq.heappush(self._later, (time.monotonic() + RETRY_AFTER, derived_id))
                 else:
                     log.warning("could not fetch %s to judge it: %s; left for a restart", key, exc)
                 return
