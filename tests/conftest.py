@@ -59,8 +59,28 @@ _REAL_FOLDERS = [
 ]
 
 
+_XDG_VARIABLES = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def real_folders_untouched() -> Iterator[None]:
+def session_xdg_folders(tmp_path_factory) -> Iterator[None]:
+    """The XDG folders point into the run's own folder from the start of the session: a module-
+    or session-scoped fixture runs before each test's `lamefair_home`, and a catalog it started
+    wrote its logs to the real ~/.local/state/lamefair (test_thumbnails_ui's did)."""
+    root = tmp_path_factory.mktemp("session-xdg")
+    saved = {variable: os.environ.get(variable) for variable in _XDG_VARIABLES}
+    for variable in _XDG_VARIABLES:
+        os.environ[variable] = str(root / variable.lower())
+    yield
+    for variable, value in saved.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_folders_untouched(session_xdg_folders) -> Iterator[None]:
     """The suite never writes to the user's real settings or data, not even from a process a test
     starts with every LAMEFAIR_* variable stripped (which has no LAMEFAIR_HOME to go to)."""
     before = {folder for folder in _REAL_FOLDERS if folder.exists()}
@@ -76,7 +96,7 @@ def lamefair_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cases), so those get platformdirs' defaults inside the test and never the real ones."""
     home = tmp_path / "lamefair-home"
     monkeypatch.setenv("LAMEFAIR_HOME", str(home))
-    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    for variable in _XDG_VARIABLES:
         monkeypatch.setenv(variable, str(tmp_path / "xdg" / variable.lower()))
     return home
 
