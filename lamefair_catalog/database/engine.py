@@ -46,6 +46,11 @@ SQLITE_BUSY_TIMEOUT = 30  # seconds a SQLite writer waits for another writer's l
 # connections give up after the connect timeout, which opens the breaker (see below).
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
+# A second, small pool for statements a request runs beside its own (a search counts its facets
+# on one while it reads its page on the other). It never waits: when all are taken the request
+# runs both on its own connection, so a burst of searches cannot hold one connection each and
+# wait for a second (a deadlock until the pool timeout).
+SIDE_POOL_SIZE = 4
 
 
 def _postgres_connect_args(connect_timeout: float) -> dict[str, object]:
@@ -65,7 +70,12 @@ def _postgres_connect_args(connect_timeout: float) -> dict[str, object]:
 
 
 def make_engine(
-    url: str, *, connect_timeout: float = CONNECT_TIMEOUT, pool_timeout: float = POOL_TIMEOUT
+    url: str,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    pool_timeout: float = POOL_TIMEOUT,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
 ) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -85,8 +95,8 @@ def make_engine(
         return engine
     return create_engine(
         url,
-        pool_size=POOL_SIZE,
-        max_overflow=MAX_OVERFLOW,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
         connect_args=_postgres_connect_args(connect_timeout)
@@ -112,6 +122,21 @@ def database_breaker(engine: Engine, cool_down: float) -> Breaker:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_side_session_factory(settings_url: str, connect_timeout: float) -> sessionmaker | None:
+    """Sessions on the side pool (SIDE_POOL_SIZE, taken without waiting: see there); None on
+    SQLite, where a second connection reads the same file on the same disk and gains nothing."""
+    if normalise_url(settings_url).startswith("sqlite"):
+        return None
+    engine = make_engine(
+        settings_url,
+        connect_timeout=connect_timeout,
+        pool_timeout=0,
+        pool_size=SIDE_POOL_SIZE,
+        max_overflow=0,
+    )
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from lamefair_catalog.breaker import Breaker
@@ -26,11 +27,14 @@ class Catalog:
         database: Breaker | None = None,
         *,
         known_pairs: frozenset[str],
+        side_sessions: sessionmaker[Session] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.storage = storage
         self.database = database
+        # A second pool for a statement a request runs beside its own (engine.SIDE_POOL_SIZE).
+        self.side_sessions = side_sessions
         # Instrument pairs a measurement may name (the mappings shipped with lamefair).
         self.known_pairs = known_pairs
         # Hands a stored derived file to the catalog's own validator (verdicts.py), after commit.
@@ -44,4 +48,19 @@ class Catalog:
                 yield session
             return
         with self.database.call(), self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def side_session(self) -> Iterator[Session | None]:
+        """A session holding a connection of the side pool, or None when none is free at once
+        (or there is no side pool): the caller then runs the statement on its own session."""
+        if self.side_sessions is None:
+            yield None
+            return
+        with self.side_sessions() as session:
+            try:
+                session.connection()  # taken now, without waiting (the pool's timeout is 0)
+            except SqlTimeout:
+                yield None
+                return
             yield session

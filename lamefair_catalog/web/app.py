@@ -7,7 +7,12 @@ from functools import partial
 from fastapi import FastAPI
 
 from lamefair_catalog import __version__
-from lamefair_catalog.database.engine import database_breaker, make_engine, make_session_factory
+from lamefair_catalog.database.engine import (
+    database_breaker,
+    make_engine,
+    make_session_factory,
+    make_side_session_factory,
+)
 from lamefair_catalog.database.identity import CatalogIdentityReader
 from lamefair_catalog.domain.catalog import Catalog
 from lamefair_catalog.domain.verdicts import ServerVerdicts
@@ -34,7 +39,14 @@ def create_app(settings: Settings, *, start_verdicts: bool = True) -> FastAPI:
     sessions = make_session_factory(engine)
     database = database_breaker(engine, settings.outage_cool_down)
     storage = Storage(settings)
-    catalog = Catalog(settings, sessions, storage, database, known_pairs=known_instrument_pairs())
+    catalog = Catalog(
+        settings,
+        sessions,
+        storage,
+        database,
+        known_pairs=known_instrument_pairs(),
+        side_sessions=make_side_session_factory(settings.database_url, settings.db_connect_timeout),
+    )
     verdicts = ServerVerdicts(catalog)
     catalog.on_derived_stored = verdicts.submit
     if start_verdicts:  # the embedded server starts it once its own storage answers

@@ -9,6 +9,16 @@ import uuid
 
 import httpx
 
+from lamefair_catalog.database.engine import (
+    SIDE_POOL_SIZE,
+    make_engine,
+    make_session_factory,
+    make_side_session_factory,
+)
+from lamefair_catalog.domain.access import Principal
+from lamefair_catalog.domain.catalog import Catalog
+from lamefair_catalog.domain.search import search
+from lamefair_catalog.domain.search_query import parse_search
 from lamefair_desktop.catalog.client import CatalogClient
 from lamefair_desktop.home.local_db import open_local_db
 from lamefair_desktop.transfer.derived import DerivedQueue
@@ -155,3 +165,44 @@ def test_bad_values_are_refused_naming_the_parameter(member, anonymous):
         assert answer.status_code == 422, (params, answer.text)
         assert f"'{named}'" in answer.json()["detail"]
     assert anonymous.get("/api/search").status_code == 401
+
+
+def test_a_search_with_every_side_connection_taken_counts_on_its_own(
+    catalog_database_url, admin, operator
+):
+    """On PostgreSQL a search counts its facets on a second, small pool while it reads its page;
+    that pool never waits. With all its connections held (a burst of searches), a search counts
+    on its own connection and answers the same, instead of failing or waiting for one."""
+    word = uuid.uuid4().hex[:10]
+    project = admin.make_project()
+    proposal = admin.make_proposal(project)
+    experiment = admin.make_experiment(admin.make_sample(proposal, name=f"{word} lamella"))
+    for path in ("a.tif", "b.tif", "c.tif"):
+        _derived_with(operator, experiment, path, {"detector": "HAADF", "voltage": 300e3})
+    engine = make_engine(catalog_database_url)
+    catalog = Catalog(
+        None,  # search reads no settings
+        make_session_factory(engine),
+        None,  # nor storage
+        known_pairs=frozenset(),
+        side_sessions=make_side_session_factory(catalog_database_url, connect_timeout=5),
+    )
+    query = parse_search([("q", word), ("voltage", "250e3..")])
+    reader = Principal("search-test", is_admin=True)
+    free = search(catalog, reader, query)
+    assert (free.total, free.facets.detectors[0].count, free.facets.elements[0].count) == (3, 3, 3)
+    if catalog.side_sessions is None:  # SQLite: one connection does both, one after the other
+        assert engine.dialect.name == "sqlite"
+        return
+    held = [catalog.side_sessions() for _ in range(SIDE_POOL_SIZE)]
+    try:
+        for session in held:
+            session.connection()
+        with catalog.side_session() as side:
+            assert side is None  # the pool is taken: nothing waits for it
+        assert search(catalog, reader, query) == free
+    finally:
+        for session in held:
+            session.close()
+        engine.dispose()
+        catalog.side_sessions.kw["bind"].dispose()
