@@ -255,8 +255,9 @@ def _element_counts(session: Session, per_sample: Counter) -> Counter:
     if not per_sample:
         return Counter()
     # Sample ids come back as text (PostgreSQL with dashes, SQLite as 32 hex digits).
-    ids = [uuid.UUID(str(sample)) for sample in per_sample]
     if session.get_bind().dialect.name == "postgresql":
+        # As two array literals (text): psycopg adapting a list of hundreds of UUIDs element by
+        # element was a tenth of the catalog's busy time during searches.
         rows = session.execute(
             text(
                 "SELECT e.symbol, sum(c.n) FROM unnest(CAST(:ids AS uuid[]), CAST(:ns AS bigint[]))"
@@ -264,9 +265,13 @@ def _element_counts(session: Session, per_sample: Counter) -> Counter:
                 " CROSS JOIN LATERAL json_array_elements_text(samples.atom_types) AS e(symbol)"
                 " GROUP BY e.symbol"
             ),
-            {"ids": ids, "ns": list(per_sample.values())},
+            {
+                "ids": "{" + ",".join(map(str, per_sample)) + "}",
+                "ns": "{" + ",".join(map(str, per_sample.values())) + "}",
+            },
         )
         return Counter({symbol: int(n) for symbol, n in rows})
+    ids = [uuid.UUID(str(sample)) for sample in per_sample]
     elements: Counter = Counter()
     counts = dict(zip(ids, per_sample.values(), strict=True))
     for sample_id, symbols in session.execute(
