@@ -282,13 +282,22 @@ def _migrated_engine(settings):
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from lamefair_catalog.database.engine import current_revision, make_engine, migrate
+    from lamefair_catalog.database.engine import (
+        MigrationRefused,
+        current_revision,
+        make_engine,
+        migrate,
+    )
 
     settings = _settings_from_env()
     if settings is None:
         return 2
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except MigrationRefused as exc:  # nothing applied: the migrations run in one transaction
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"Catalog database at schema revision {current_revision(engine)}.")
     return 0
 

@@ -156,6 +156,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+class MigrationRefused(RuntimeError):
+    """A migration that cannot run as this database user; the message says who must do what."""
+
+
 def migrate(engine: Engine) -> None:
     command.upgrade(_alembic_config(engine), "head")
 

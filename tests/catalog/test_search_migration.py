@@ -1,15 +1,21 @@
 """Migration 0009 on a PostgreSQL database that already holds acquisition values: the covering
 search index is built from the rows there, a search over them is answered from the index alone
-(no wide rows read), and the downgrade gives back the 0008 index with the rows intact."""
+(no wide rows read), and the downgrade gives back the 0008 index with the rows intact. And 0011's
+pg_trgm refused to a user who may not create it, with what to ask for."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from alembic import command
 from sqlalchemy import create_engine, text
 
 from lamefair_catalog.database.engine import _alembic_config, migrate
+from tests.support import components
+from tests.support.catalog import catalog_env
 
 SCHEMA = "migration_0009"
 COUNTED = (
@@ -89,3 +95,40 @@ def test_search_index_is_built_from_existing_values_and_goes_back(postgres_datab
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")
     engine.dispose()
+
+
+def test_a_user_who_may_not_create_pg_trgm_is_told_what_to_ask_for(seaweed, tmp_path):
+    """0011 needs the pg_trgm extension. A catalog user without CREATE on the database gets
+    `migrate` refused with what to ask the database's owner, nothing half-applied; once the
+    owner has created the extension the same command finishes."""
+    import psycopg
+
+    database = components.create_postgres_database()
+    role = f"catalog_{uuid.uuid4().hex[:8]}"
+    admin = components.postgres_admin_url().rstrip("/")
+    try:
+        with psycopg.connect(f"{admin}/{database.name}", autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {role} LOGIN")
+            conn.execute(f"REVOKE CREATE ON DATABASE {database.name} FROM PUBLIC")
+            conn.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")
+        as_role = database.url.replace("//postgres@", f"//{role}@", 1)
+        assert as_role != database.url
+        env = catalog_env(as_role, seaweed, "http://127.0.0.1:1")
+        exe = str(Path(sys.executable).parent / "lamefair-catalog")
+        refused = subprocess.run([exe, "migrate"], env=env, capture_output=True, text=True)
+        assert refused.returncode == 2, refused.stderr
+        assert "CREATE EXTENSION pg_trgm" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        engine = create_engine(database.url)
+        with engine.connect() as connection:  # one transaction: not even 0001 stayed
+            assert not connection.execute(text("SELECT to_regclass('samples')")).scalar()
+        engine.dispose()
+        with psycopg.connect(f"{admin}/{database.name}", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_trgm")
+        migrated = subprocess.run([exe, "migrate"], env=env, capture_output=True, text=True)
+        assert migrated.returncode == 0, migrated.stderr
+        assert "schema revision 0011" in migrated.stdout
+    finally:
+        components.drop_postgres_database(database)
+        with psycopg.connect(components._admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")

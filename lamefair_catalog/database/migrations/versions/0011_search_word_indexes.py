@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from lamefair_catalog.database.engine import MigrationRefused
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -37,7 +39,7 @@ def upgrade() -> None:
         with bind.begin_nested():
             bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except sa.exc.DBAPIError as exc:
-        raise RuntimeError(
+        raise MigrationRefused(
             "The catalog's search needs PostgreSQL's pg_trgm extension, which this database "
             "user may not create. Ask the database's owner to run `CREATE EXTENSION pg_trgm;` "
             f"in this database, then run the migration again. ({exc.orig})"
