@@ -206,3 +206,28 @@ def test_a_search_with_every_side_connection_taken_counts_on_its_own(
             session.close()
         engine.dispose()
         catalog.side_sessions.kw["bind"].dispose()
+
+
+def test_pages_go_newest_first_across_proposals_and_undated_files_last(admin, operator, member):
+    """The page order is the acquisition time, newest first, over every proposal the caller reads
+    (PostgreSQL asks each proposal for its newest, then merges), with files that state no time
+    after all dated ones; paging walks each file once."""
+    word = uuid.uuid4().hex[:10]
+    project = admin.make_project()
+    times = {
+        "first": ["2021-03-01T10:00:00+00:00", "2024-06-01T10:00:00+00:00", None],
+        "second": ["2023-01-01T10:00:00+00:00", "2025-02-01T10:00:00+00:00", None],
+    }
+    for name, stamps in times.items():
+        proposal = admin.make_proposal(project, members=["team-x"])
+        experiment = admin.make_experiment(admin.make_sample(proposal, name=f"{word} {name}"))
+        for n, stamp in enumerate(stamps):
+            values = {"voltage": 200e3, **({"acquired_at": stamp} if stamp else {})}
+            _derived_with(operator, experiment, f"{name}-{n}.tif", values)
+    pages = [
+        member.ok(member.get("/api/search", q=word, limit=2, offset=offset)) for offset in (0, 2, 4)
+    ]
+    walked = [hit["path"] for page in pages for hit in page["hits"]]
+    assert walked[:4] == ["second-1.tif", "first-1.tif", "second-0.tif", "first-0.tif"]
+    assert sorted(walked[4:]) == ["first-2.tif", "second-2.tif"]
+    assert {page["total"] for page in pages} == {6}
