@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from lamefair_desktop.nexus import frame_copy
 from lamefair_desktop.nexus.calibration_notes import describe
 from lamefair_desktop.nexus.mapping import Mapping
 from lamefair_desktop.nexus.png import encode_png
@@ -58,9 +59,19 @@ def write_image(
     shape = (frames, *plane) if frames > 1 else plane
     # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
     chunks = (1, *plane) if frames > 1 else None
-    signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
+    stored = getattr(tiff, "stored_frame", _none)() if frame_copy.AVAILABLE else None
+    copied = stored is not None and (cancel is None or not cancel.is_set())
+    if copied:
+        # The file holds the frame's bytes as the dataset will: copied file to file on a thread
+        # while the rest of the entry is written (the writer waits for it before closing).
+        signal = w.allocated_dataset(data, "real", shape, tiff.dtype)
+        offset = signal.id.get_offset()
+        done = (lambda: progress(1, 1)) if progress is not None else None
+        w.defer(frame_copy.FrameCopy(tiff.path, *stored, w.file.filename, offset, done))
+    else:
+        signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
     w.attr(signal, "long_name", _signal_name(mapping, channels))
-    for index in range(frames):
+    for index in range(0 if copied else frames):
         if cancel is not None and cancel.is_set():
             return
         frame = tiff.frame(index)
@@ -86,6 +97,10 @@ def write_image(
     data.attrs["axes"] = axes
     for position, axis in enumerate(axes):
         w.attr(data, f"{axis}_indices", np.uint64(position))
+
+
+def _none() -> None:
+    return None
 
 
 def _signal_name(mapping: Mapping, channels: int) -> str:

@@ -27,6 +27,7 @@ from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.entry_notes import (
+    write_checksums,
     write_conventions,
     write_mapping_note,
     write_provenance,
@@ -322,21 +323,27 @@ def _write(
     lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
     values = without_scan_for_cameras(mapped.values)
     w = EntryWriter(handle)
-    write_header(w, values, context, lacking)
-    images = (opened, *opened.extra_images)
-    for number, image in enumerate(images, start=1):
-        write_image(w, f"{EVENT}/image{number}", image, mapping, progress, cancel)
-    w.attr(w.group("measurement"), "default", "event1")
-    w.attr(w.group(EVENT), "default", "image1")
-    source_sha256 = known_sha256 or hashing.result()
-    for number, image in enumerate(images, start=1):
-        detector = "detector1" if number == 1 else image.label or f"image {number}"
-        write_provenance(w, f"{EVENT}/image{number}", image, source_sha256, detector)
-        write_image_notes(w, f"{EVENT}/image{number}", image)
-    write_sample(w, context["sample"], lacking)
-    write_source_notes(w, opened, source_sha256, context)
-    write_mapping_note(w, choice)
-    write_time_note(w, mapped)
-    write_conventions(w)
-    write_instrument(w, values, lacking)
+    try:
+        write_header(w, values, context, lacking)
+        images = (opened, *opened.extra_images)
+        paths = [f"{EVENT}/image{number}" for number in range(1, len(images) + 1)]
+        for path, image in zip(paths, images, strict=True):
+            write_image(w, path, image, mapping, progress, cancel)
+        w.attr(w.group("measurement"), "default", "event1")
+        w.attr(w.group(EVENT), "default", "image1")
+        for number, (path, image) in enumerate(zip(paths, images, strict=True), start=1):
+            detector = "detector1" if number == 1 else image.label or f"image {number}"
+            write_provenance(w, path, image, detector)
+            write_image_notes(w, path, image)
+        write_sample(w, context["sample"], lacking)
+        write_source_notes(w, opened, context)
+        write_mapping_note(w, choice)
+        write_time_note(w, mapped)
+        write_conventions(w)
+        write_instrument(w, values, lacking)
+        write_checksums(w, paths, known_sha256 or hashing.result())
+    except BaseException:
+        w.finish(raising=False)  # no copy may still write into a file about to be removed
+        raise
+    w.finish()  # the frame copies end before the file closes
     return lacking
