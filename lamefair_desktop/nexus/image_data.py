@@ -37,6 +37,27 @@ def data_group_name(frames: int, channels: int) -> str:
     return "stack_2d" if frames > 1 else "image_2d"
 
 
+def start_copy(
+    w: Any,
+    image_path: str,
+    tiff: Any,
+    progress: Callable[[int, int], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """When the file holds the frame's bytes as the dataset will, create the dataset now and copy
+    them file to file on a thread (frame_copy) while the rest of the entry is written; the writer
+    waits for it before closing. Called first, so that the copy starts as early as it can."""
+    stored = getattr(tiff, "stored_frame", _none)() if frame_copy.AVAILABLE else None
+    if stored is None or (cancel is not None and cancel.is_set()):
+        return
+    w.group(image_path, "NXimage")
+    data = w.group(f"{image_path}/{data_group_name(1, 1)}", "NXdata")
+    signal = w.allocated_dataset(data, "real", tiff.frame_shape, tiff.dtype)
+    offset = signal.id.get_offset()
+    done = (lambda: progress(1, 1)) if progress is not None else None
+    w.defer(frame_copy.FrameCopy(tiff.path, *stored, w.file.filename, offset, done))
+
+
 def write_image(
     w: Any,  # writer._Writer (not imported: the writer imports this module)
     image_path: str,
@@ -59,15 +80,9 @@ def write_image(
     shape = (frames, *plane) if frames > 1 else plane
     # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
     chunks = (1, *plane) if frames > 1 else None
-    stored = getattr(tiff, "stored_frame", _none)() if frame_copy.AVAILABLE else None
-    copied = stored is not None and (cancel is None or not cancel.is_set())
+    copied = "real" in data  # start_copy made it and copies its bytes
     if copied:
-        # The file holds the frame's bytes as the dataset will: copied file to file on a thread
-        # while the rest of the entry is written (the writer waits for it before closing).
-        signal = w.allocated_dataset(data, "real", shape, tiff.dtype)
-        offset = signal.id.get_offset()
-        done = (lambda: progress(1, 1)) if progress is not None else None
-        w.defer(frame_copy.FrameCopy(tiff.path, *stored, w.file.filename, offset, done))
+        signal = data["real"]
     else:
         signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
     w.attr(signal, "long_name", _signal_name(mapping, channels))
