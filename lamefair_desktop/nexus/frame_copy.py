@@ -10,9 +10,10 @@ from file to file (one copy in the kernel, no array, the GIL released) while the
 written: the image costs the conversion little more than its own copy's wall time.
 
 Only where `os.copy_file_range` exists (Linux): elsewhere, and for every other layout, frames go
-through numpy as before. A file system that refuses the call (EXDEV, EOPNOTSUPP...) gets the same
-copy through `os.pread`/`os.pwrite` on the thread. The caller checks after the conversion that the
-source did not change (size, mtime, ctime), as for every conversion.
+through numpy as before. A file system that refuses the call (EXDEV between two file systems,
+EOPNOTSUPP...) gets the same copy through `os.preadv`/`os.pwrite` on the thread, into one reused
+buffer. The caller checks after the conversion that the source did not change (size, mtime,
+ctime), as for every conversion.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from pathlib import Path
 from lamefair_desktop.nexus.errors import TiffReadError
 
 AVAILABLE = hasattr(os, "copy_file_range")
-_STEP = 8 * 1024 * 1024  # the pread/pwrite fallback's buffer
+# The fallback's buffer, reused: each read and write takes the GIL back, which can wait a switch
+# interval (5 ms) while the converting thread runs Python, so few large steps, not many small.
+_STEP = 8 * 1024 * 1024
 _REFUSED = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM, errno.EBADF}
 
 
@@ -70,6 +73,7 @@ def _copy(source: Path, offset: int, count: int, target: Path, target_offset: in
     copied = 0
     with open(source, "rb", buffering=0) as src, open(target, "r+b", buffering=0) as dst:
         fallback = False
+        buffer: memoryview | None = None  # the fallback's, reused: a new one per read page-faults
         while copied < count:
             if not fallback:
                 try:
@@ -86,12 +90,14 @@ def _copy(source: Path, offset: int, count: int, target: Path, target_offset: in
                     fallback = True
                     continue
             else:
-                chunk = os.pread(src.fileno(), min(_STEP, count - copied), offset + copied)
-                step = len(chunk)
+                if buffer is None:
+                    buffer = memoryview(bytearray(min(_STEP, count)))
+                piece = buffer[: min(len(buffer), count - copied)]
+                step = os.preadv(src.fileno(), [piece], offset + copied)
                 written = 0
                 while written < step:
                     written += os.pwrite(
-                        dst.fileno(), memoryview(chunk)[written:], target_offset + copied + written
+                        dst.fileno(), piece[written:step], target_offset + copied + written
                     )
             if step == 0:
                 raise TiffReadError(
