@@ -25,11 +25,11 @@ def json_bytes(value: Any) -> np.bytes_:
     return np.bytes_(text.encode("utf-8"))  # NXnote/data is NX_BINARY
 
 
-def write_source_notes(w: EntryWriter, source: Any, sha256: str, context: dict) -> None:
+def write_source_notes(w: EntryWriter, source: Any, context: dict) -> None:
+    """The source file (its checksum comes last, `write_checksums`), its header, the context."""
     w.group("source_file", "NXnote")
     w.field("source_file/type", source.media_type)
     w.field("source_file/file_name", source.path.name)
-    w.field("source_file/checksum", sha256)
     w.field("source_file/algorithm", "SHA-256")
     w.field("source_file/description", source.format_label)
 
@@ -145,15 +145,21 @@ def write_conventions(w: EntryWriter) -> None:
             w.field(f"{frame}/{axis}_direction", direction)
 
 
-def write_provenance(
-    w: EntryWriter, image_path: str, image: Any, sha256: str, detector: str
-) -> None:
-    """Where the image came from: the source file, its checksum and what of it the image holds."""
+def write_provenance(w: EntryWriter, image_path: str, image: Any, detector: str) -> None:
+    """Where the image came from: the source file and what of it the image holds (the checksum
+    comes last, `write_checksums`)."""
     w.group(f"{image_path}/process", "NXprocess")
     w.group(f"{image_path}/process/input", "NXnote")
     w.field(f"{image_path}/process/input/type", image.media_type)
     w.field(f"{image_path}/process/input/file_name", image.path.name)
-    w.field(f"{image_path}/process/input/checksum", sha256)
     w.field(f"{image_path}/process/input/algorithm", "SHA-256")
     w.field(f"{image_path}/process/input/context", input_context(image))
     w.field(f"{image_path}/process/detector_identifier", detector)
+
+
+def write_checksums(w: EntryWriter, image_paths: list[str], sha256: str) -> None:
+    """The source's SHA-256 in the source note and each image's provenance. Written last: the
+    hash runs on another thread while everything else is written, and only these wait for it."""
+    w.field("source_file/checksum", sha256)
+    for image_path in image_paths:
+        w.field(f"{image_path}/process/input/checksum", sha256)

@@ -58,7 +58,39 @@ class EntryWriter:
         self._scalar = h5s.create(h5s.SCALAR)
         self._types: dict[np.dtype, tuple[h5t.TypeID, h5t.TypeID]] = {}
         self._groups: dict[str, h5py.Group] = {}
+        self._pending: list[Any] = []  # frame copies running on threads (frame_copy.FrameCopy)
         self.entry = self.group(ENTRY, "NXentry", root=True)
+
+    def allocated_dataset(
+        self, parent: h5py.Group, name: str, shape: tuple[int, ...], dtype: np.dtype
+    ) -> h5py.Dataset:
+        """A contiguous dataset whose space is allocated now and never filled: its bytes are
+        written into the file at `dataset.id.get_offset()` by someone else (frame_copy)."""
+        dcpl = h5p.create(h5p.DATASET_CREATE)
+        dcpl.set_obj_track_times(False)
+        dcpl.set_layout(h5d.CONTIGUOUS)
+        dcpl.set_alloc_time(h5d.ALLOC_TIME_EARLY)
+        dcpl.set_fill_time(h5d.FILL_TIME_NEVER)
+        space = h5s.create_simple(shape)
+        file_type = self._type(np.dtype(dtype))[0]
+        return h5py.Dataset(h5d.create(parent.id, _name(name), file_type, space, dcpl=dcpl))
+
+    def defer(self, work: Any) -> None:
+        """Work on another thread that must end before the file is closed (`finish`)."""
+        self._pending.append(work)
+
+    def finish(self, *, raising: bool = True) -> None:
+        """Wait for every deferred work, then raise the first error any of them met (`raising`;
+        when the entry failed already, its own error is the one to tell)."""
+        error = None
+        for work in self._pending:
+            try:
+                work.join()
+            except BaseException as exc:  # noqa: BLE001 - every copy ends before one is raised
+                error = error or exc
+        self._pending.clear()
+        if error is not None and raising:
+            raise error
 
     def group(self, path: str, nx_class: str | None = None, *, root: bool = False) -> h5py.Group:
         key = f"/{path}" if root else path

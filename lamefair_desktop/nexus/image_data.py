@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from lamefair_desktop.nexus import frame_copy
 from lamefair_desktop.nexus.calibration_notes import describe
 from lamefair_desktop.nexus.mapping import Mapping
 from lamefair_desktop.nexus.png import encode_png
@@ -34,6 +35,27 @@ def data_group_name(frames: int, channels: int) -> str:
     if channels > 1:
         return "stack_3d" if frames > 1 else "image_3d"
     return "stack_2d" if frames > 1 else "image_2d"
+
+
+def start_copy(
+    w: Any,
+    image_path: str,
+    tiff: Any,
+    progress: Callable[[int, int], None] | None,
+    cancel: threading.Event | None,
+) -> None:
+    """When the file holds the frame's bytes as the dataset will, create the dataset now and copy
+    them file to file on a thread (frame_copy) while the rest of the entry is written; the writer
+    waits for it before closing. Called first, so that the copy starts as early as it can."""
+    stored = getattr(tiff, "stored_frame", _none)() if frame_copy.AVAILABLE else None
+    if stored is None or (cancel is not None and cancel.is_set()):
+        return
+    w.group(image_path, "NXimage")
+    data = w.group(f"{image_path}/{data_group_name(1, 1)}", "NXdata")
+    signal = w.allocated_dataset(data, "real", tiff.frame_shape, tiff.dtype)
+    offset = signal.id.get_offset()
+    done = (lambda: progress(1, 1)) if progress is not None else None
+    w.defer(frame_copy.FrameCopy(tiff.path, *stored, w.file.filename, offset, done))
 
 
 def write_image(
@@ -58,9 +80,13 @@ def write_image(
     shape = (frames, *plane) if frames > 1 else plane
     # One chunk per frame: readers (our preview included) fetch a frame with one chunk read.
     chunks = (1, *plane) if frames > 1 else None
-    signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
+    copied = "real" in data  # start_copy made it and copies its bytes
+    if copied:
+        signal = data["real"]
+    else:
+        signal = data.create_dataset("real", shape=shape, dtype=tiff.dtype, chunks=chunks)
     w.attr(signal, "long_name", _signal_name(mapping, channels))
-    for index in range(frames):
+    for index in range(0 if copied else frames):
         if cancel is not None and cancel.is_set():
             return
         frame = tiff.frame(index)
@@ -86,6 +112,10 @@ def write_image(
     data.attrs["axes"] = axes
     for position, axis in enumerate(axes):
         w.attr(data, f"{axis}_indices", np.uint64(position))
+
+
+def _none() -> None:
+    return None
 
 
 def _signal_name(mapping: Mapping, channels: int) -> str:

@@ -6,6 +6,7 @@ any length costs about one frame of memory.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,27 @@ class TiffSource:
         data = self._page_data(index)
         rows = self.frame_shape[0]
         return data[:rows] if data.shape[0] != rows else data
+
+    def stored_frame(self) -> tuple[int, int] | None:
+        """(offset, size) of the bytes of a single grey frame when the file stores them exactly as
+        `frame(0)` returns them (uncompressed, one run, no predictor, this machine's byte order,
+        no data bar): the NeXus writer then copies them file to file (frame_copy). Else None."""
+        if self.frame_count != 1 or self.channels != 1 or len(self._pages) != 1:
+            return None
+        page = self._pages[0]
+        try:
+            if not page.is_final or page.samplesperpixel != 1 or page.dtype != self.dtype:
+                return None
+            if page.shape != self.frame_shape or page.nbytes != self.dtype.itemsize * page.size:
+                return None
+            native = "<" if sys.byteorder == "little" else ">"
+            if self.dtype.itemsize > 1 and self._tif.byteorder != native:
+                return None
+            if not self._tif.filehandle.is_file:
+                return None
+            return int(page.dataoffsets[0]), int(page.nbytes)
+        except Exception:  # an odd tag: the ordinary path decodes (and reports) it
+            return None
 
     def databar(self, index: int = 0) -> np.ndarray | None:
         """The rows below the image that hold the vendor's data bar, or None."""

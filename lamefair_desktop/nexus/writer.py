@@ -27,6 +27,7 @@ from lamefair_desktop.hashing import sha256_of
 from lamefair_desktop.nexus.apply_mapping import apply
 from lamefair_desktop.nexus.context import normalise_context
 from lamefair_desktop.nexus.entry_notes import (
+    write_checksums,
     write_conventions,
     write_mapping_note,
     write_provenance,
@@ -40,7 +41,7 @@ from lamefair_desktop.nexus.entry_sections import (
     write_sample,
 )
 from lamefair_desktop.nexus.errors import ConversionError
-from lamefair_desktop.nexus.image_data import write_image, write_image_notes
+from lamefair_desktop.nexus.image_data import start_copy, write_image, write_image_notes
 from lamefair_desktop.nexus.image_kinds import without_scan_for_cameras
 from lamefair_desktop.nexus.local_time import ZoneChoice
 from lamefair_desktop.nexus.mapping import (
@@ -171,17 +172,22 @@ def _convert(
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
 ) -> ConversionResult:
-    registry = registry or default_registry()
     context = normalise_context(context)
     with open_source(source) as opened:
-        choice = choose_mapping(registry, opened.flavour, pair, pair_origin)
-        mapping = choice.mapping
         output.parent.mkdir(parents=True, exist_ok=True)
         temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
         try:
             with h5py.File(temporary, "w", libver=("earliest", "v110")) as handle:
-                lacking = _write(
-                    handle, opened, choice, zone, context, hashing, source_sha256, progress, cancel
+                lacking, choice = _write(
+                    handle,
+                    opened,
+                    (registry, pair, pair_origin),
+                    zone,
+                    context,
+                    hashing,
+                    source_sha256,
+                    progress,
+                    cancel,
                 )
             source_sha256 = source_sha256 or hashing.result()
             if cancel is not None and cancel.is_set():
@@ -198,6 +204,7 @@ def _convert(
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+        mapping = choice.mapping
         return ConversionResult(
             output=output,
             size=output.stat().st_size,
@@ -308,35 +315,46 @@ class _Stopped(Exception):
 def _write(
     handle: h5py.File,
     opened: Any,  # TiffSource or NativeSource
-    choice: MappingChoice,
+    chosen: tuple[MappingRegistry | None, str | None, PairOrigin],
     zone: ZoneChoice | None,
     context: dict[str, dict[str, Any]],
     hashing: _BackgroundHash | None,
     known_sha256: str | None,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
-) -> list[str]:
-    lacking: list[str] = []
-    mapping = choice.mapping
-    mapped = apply(mapping, opened.metadata, zone)
-    lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
-    values = without_scan_for_cameras(mapped.values)
+) -> tuple[list[str], MappingChoice]:
+    """The entry. The main image's bytes start copying first (image_data.start_copy), the
+    mappings are read and the metadata written meanwhile, the checksums last (the hash)."""
     w = EntryWriter(handle)
-    write_header(w, values, context, lacking)
-    images = (opened, *opened.extra_images)
-    for number, image in enumerate(images, start=1):
-        write_image(w, f"{EVENT}/image{number}", image, mapping, progress, cancel)
-    w.attr(w.group("measurement"), "default", "event1")
-    w.attr(w.group(EVENT), "default", "image1")
-    source_sha256 = known_sha256 or hashing.result()
-    for number, image in enumerate(images, start=1):
-        detector = "detector1" if number == 1 else image.label or f"image {number}"
-        write_provenance(w, f"{EVENT}/image{number}", image, source_sha256, detector)
-        write_image_notes(w, f"{EVENT}/image{number}", image)
-    write_sample(w, context["sample"], lacking)
-    write_source_notes(w, opened, source_sha256, context)
-    write_mapping_note(w, choice)
-    write_time_note(w, mapped)
-    write_conventions(w)
-    write_instrument(w, values, lacking)
-    return lacking
+    try:
+        start_copy(w, f"{EVENT}/image1", opened, progress, cancel)
+        registry, pair, pair_origin = chosen
+        choice = choose_mapping(registry or default_registry(), opened.flavour, pair, pair_origin)
+        lacking: list[str] = []
+        mapping = choice.mapping
+        mapped = apply(mapping, opened.metadata, zone)
+        lacking += [f"mapping {mapping.id}: {problem}" for problem in mapped.problems]
+        values = without_scan_for_cameras(mapped.values)
+        write_header(w, values, context, lacking)
+        images = (opened, *opened.extra_images)
+        paths = [f"{EVENT}/image{number}" for number in range(1, len(images) + 1)]
+        for path, image in zip(paths, images, strict=True):
+            write_image(w, path, image, mapping, progress, cancel)
+        w.attr(w.group("measurement"), "default", "event1")
+        w.attr(w.group(EVENT), "default", "image1")
+        for number, (path, image) in enumerate(zip(paths, images, strict=True), start=1):
+            detector = "detector1" if number == 1 else image.label or f"image {number}"
+            write_provenance(w, path, image, detector)
+            write_image_notes(w, path, image)
+        write_sample(w, context["sample"], lacking)
+        write_source_notes(w, opened, context)
+        write_mapping_note(w, choice)
+        write_time_note(w, mapped)
+        write_conventions(w)
+        write_instrument(w, values, lacking)
+        write_checksums(w, paths, known_sha256 or hashing.result())
+    except BaseException:
+        w.finish(raising=False)  # no copy may still write into a file about to be removed
+        raise
+    w.finish()  # the frame copies end before the file closes
+    return lacking, choice
