@@ -4,8 +4,9 @@ filtered, paged and counted by facets, only within the proposals the caller read
 Why one table (`acquisition_values`) with the parents' ids copied in: a million files filtered and
 counted must not join five tables per row. What can change later (a sample's elements, the names
 free text matches) is resolved first against the small parent tables into id sets. Facets are
-counted over the filtered set in one statement (a CTE scanned once per facet, materialised by
-PostgreSQL), not by one query per facet; elements are counted per sample, then summed here.
+counted over the filtered set in one statement (GROUPING SETS on PostgreSQL, a CTE grouped once
+per facet on SQLite), not by one query per facet; elements are counted per sample, then summed
+over the samples' element lists. On PostgreSQL the counts run beside the page (search()).
 """
 
 from __future__ import annotations
