@@ -125,13 +125,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def make_side_session_factory(settings_url: str, connect_timeout: float) -> sessionmaker | None:
+def make_side_session_factory(url: str, connect_timeout: float) -> sessionmaker | None:
     """Sessions on the side pool (SIDE_POOL_SIZE, taken without waiting: see there); None on
     SQLite, where a second connection reads the same file on the same disk and gains nothing."""
-    if normalise_url(settings_url).startswith("sqlite"):
+    if normalise_url(url).startswith("sqlite"):
         return None
     engine = make_engine(
-        settings_url,
+        url,
         connect_timeout=connect_timeout,
         pool_timeout=0,
         pool_size=SIDE_POOL_SIZE,

@@ -47,7 +47,8 @@ def start_copy(
     """When the file holds the frame's bytes as the dataset will, create the dataset now and copy
     them file to file on a thread (frame_copy) while the rest of the entry is written; the writer
     waits for it before closing. Called first, so that the copy starts as early as it can."""
-    stored = getattr(tiff, "stored_frame", _none)() if frame_copy.AVAILABLE else None
+    copyable = frame_copy.AVAILABLE and hasattr(tiff, "stored_frame")  # TIFFs, not DM/EMD
+    stored = tiff.stored_frame() if copyable else None
     if stored is None or (cancel is not None and cancel.is_set()):
         return
     w.group(image_path, "NXimage")
@@ -112,10 +113,6 @@ def write_image(
     data.attrs["axes"] = axes
     for position, axis in enumerate(axes):
         w.attr(data, f"{axis}_indices", np.uint64(position))
-
-
-def _none() -> None:
-    return None
 
 
 def _signal_name(mapping: Mapping, channels: int) -> str:

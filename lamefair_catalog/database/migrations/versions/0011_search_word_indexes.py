@@ -40,9 +40,10 @@ def upgrade() -> None:
             bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except sa.exc.DBAPIError as exc:
         raise MigrationRefused(
-            "The catalog's search needs PostgreSQL's pg_trgm extension, which this database "
-            "user may not create. Ask the database's owner to run `CREATE EXTENSION pg_trgm;` "
-            f"in this database, then run the migration again. ({exc.orig})"
+            "The catalog's search needs PostgreSQL's pg_trgm extension, which could not be "
+            "created as this database user. Ask the database's owner to run "
+            "`CREATE EXTENSION pg_trgm;` in this database (where the server lacks it, install "
+            f"PostgreSQL's contrib package first), then run the migration again. ({exc.orig})"
         ) from None
     # The operator class lives in the extension's schema, which may not be on the search path
     # (a database whose extension was created in another schema).
