@@ -101,12 +101,15 @@ class BatchRunner:
             for measurement_id, items in groups.items()
             for batch in _batches(items)
         ]
+        slabs = _Slabs()  # for this run only: an idle engine holds no read-ahead memory
         # Two batches in flight: one's plan and complete requests overlap the other's PUTs.
         with ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pipeline:
             list(
                 pipeline.map(
                     lambda batch: (
-                        None if cancel.is_set() else self._upload_batch(batch[0], batch[1], cancel)
+                        None
+                        if cancel.is_set()
+                        else self._upload_batch(batch[0], batch[1], cancel, slabs)
                     ),
                     batches,
                 )
@@ -117,17 +120,25 @@ class BatchRunner:
         self._emit(item, Meter(item.size if state == UploadState.STORED else 0), state, detail)
 
     def _upload_batch(
-        self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event
+        self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event, slabs: _Slabs
     ) -> None:
         """Plans for the whole batch in one request, the bytes in parallel, then one request
         completing every single-PUT file: small files are bound by requests, not bandwidth."""
-        reads = self._read_small(items)
+        slab = slabs.take(sum(i.size for i in items if self._reads_ahead(i)))
+        try:  # every PUT from the slab has ended when this returns: the next batch may reuse it
+            self._send_batch(measurement_id, items, cancel, slab)
+        finally:
+            slabs.give(slab)
+
+    def _reads_ahead(self, item: QueuedFile) -> bool:
+        return item.size <= PREREAD_LIMIT and item.size < self.multipart_from
+
+    def _send_batch(
+        self, measurement_id: str, items: list[QueuedFile], cancel: threading.Event, slab: bytearray
+    ) -> None:
+        reads = self._read_small(items, memoryview(slab))
         # A small file that could not be read goes on its own: its upload names the problem.
-        alone = [
-            i
-            for i in items
-            if i.size <= PREREAD_LIMIT and i.size < self.multipart_from and i.file_id not in reads
-        ]
+        alone = [i for i in items if self._reads_ahead(i) and i.file_id not in reads]
         if alone:
             self._in_parallel(lambda item: self.upload_one(item, cancel), alone)
             items = [i for i in items if i not in alone]
@@ -192,15 +203,22 @@ class BatchRunner:
         for refused in done["errors"]:
             self._fail(by_id[refused["file"]], Meter(), refused["detail"])
 
-    def _read_small(self, items: list[QueuedFile]) -> dict[str, Preread]:
-        """The batch's small files read whole and hashed, in parallel (hashlib and reads let
-        go of the GIL). A file that cannot be read is left out: its own upload says why."""
+    def _read_small(self, items: list[QueuedFile], slab: memoryview) -> dict[str, Preread]:
+        """The batch's small files read whole into the slab and hashed, in parallel (hashlib
+        and reads let go of the GIL). A file that cannot be read is left out: its own upload
+        says why."""
+        places: dict[str, memoryview] = {}
+        start = 0
+        for item in items:
+            if self._reads_ahead(item) and start + item.size <= len(slab):
+                places[item.file_id] = slab[start : start + item.size]
+                start += item.size
 
         def read(item: QueuedFile) -> Preread | None:
-            if item.size > PREREAD_LIMIT or item.size >= self.multipart_from:
+            if not self._reads_ahead(item):
                 return None
             try:
-                return preread(item)
+                return preread(item, places.get(item.file_id))
             except (UploadError, OSError):
                 return None
 
@@ -214,6 +232,35 @@ class BatchRunner:
         workers = max(1, self.settings.file_concurrency // BATCHES_IN_FLIGHT)
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(work, items))
+
+
+class _Slabs:
+    """The buffers that batches read their small files into, reused from batch to batch.
+
+    A new bytearray for each file was zeroed and faulted in while holding the GIL. That cost
+    about 1.5 ms per 4 MiB file, 18 % of the client's Python time at 200 x 4 MiB (py-spy --gil).
+    The pool keeps at most BATCHES_IN_FLIGHT slabs, and each is sized to the largest batch that
+    used it.
+    """
+
+    def __init__(self) -> None:
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytearray:
+        with self._lock:
+            fitting = [slab for slab in self._free if len(slab) >= size]
+            if fitting:
+                slab = min(fitting, key=len)
+                self._free.remove(slab)
+                return slab
+        return bytearray(size)
+
+    def give(self, slab: bytearray) -> None:
+        with self._lock:
+            self._free.append(slab)
+            self._free.sort(key=len)
+            del self._free[:-BATCHES_IN_FLIGHT]
 
 
 def _batches(items: list[QueuedFile]) -> list[list[QueuedFile]]:

@@ -65,10 +65,11 @@ def still_unchanged(item: QueuedFile, before: Snapshot) -> None:
         )
 
 
-def preread(item: QueuedFile) -> Preread:
-    """The whole file in memory with its SHA-256 (for files up to PREREAD_LIMIT)."""
+def preread(item: QueuedFile, into: memoryview | None = None) -> Preread:
+    """The whole file in memory with its SHA-256 (for files up to PREREAD_LIMIT), read into the
+    start of `into` when given (a reused buffer: batches.py) or into a buffer of its own."""
     before = snapshot(item)
-    data = memoryview(bytearray(item.size))
+    data = into[: item.size] if into is not None else memoryview(bytearray(item.size))
     read_into(item.local_path, 0, data)
     digest = hashlib.sha256(data).hexdigest()
     if item.sha256 and digest != item.sha256:
