@@ -1,8 +1,10 @@
 """Whom the app's HTTPS clients trust, and the one place where those clients are made.
 
-Every HTTP client of the desktop (catalog API, sign-in, presigned S3 PUTs and GETs) comes from
-`http_client()`, so the `ca_bundle` setting reaches all of them: a single client left on the
-default trust store is the first upload failing behind a lab's private certificate authority.
+Every HTTP client of the desktop comes from here, so the `ca_bundle` setting reaches all of them:
+a single client left on the default trust store is the first upload failing behind a lab's
+private certificate authority. `http_client()` (httpx) serves the catalog API, sign-in and the
+presigned GETs; the presigned PUTs go through urllib3 (transfer/s3_requests.py), with the same SSL
+context and the same proxies from the environment.
 
 The lab's CA is added to the public CAs (certifi), not put in their place: the catalog may sit
 behind the lab's CA while the identity provider has a public certificate. It is loaded into an
@@ -71,6 +73,17 @@ def certificate_problem(exc: BaseException) -> str | None:
     return None
 
 
+def untrusted_message(server: str, problem: str, ca_bundle: str | None) -> str:
+    """What to tell the user about a certificate that could not be verified, and what to set."""
+    advice = (
+        f"the CA bundle {ca_bundle} does not vouch for it"
+        if ca_bundle
+        else "if your lab uses its own certificate authority, set its CA certificate "
+        "(a PEM file) as the CA bundle in Settings"
+    )
+    return f"The certificate of {server} is not trusted ({problem}); {advice}."
+
+
 class _CertificateAware:
     """Mixed into an httpx.Client (or a subclass: authlib's OAuth2Client for signing in) to name
     an untrusted certificate. Done in `send` rather than in a transport of our own: a client given
@@ -86,15 +99,8 @@ class _CertificateAware:
             if problem is None:
                 raise
             server = f"{request.url.host}:{request.url.port or 443}"
-            advice = (
-                f"the CA bundle {self.ca_bundle} does not vouch for it"
-                if self.ca_bundle
-                else "if your lab uses its own certificate authority, set its CA certificate "
-                "(a PEM file) as the CA bundle in Settings"
-            )
             raise UntrustedCertificate(
-                f"The certificate of {server} is not trusted ({problem}); {advice}.",
-                request=request,
+                untrusted_message(server, problem, self.ca_bundle), request=request
             ) from exc
 
 

@@ -25,7 +25,7 @@ from lamefair_desktop.catalog.retry import CancelEvent
 from lamefair_desktop.transfer.errors import Interrupted, SourceChanged
 from lamefair_desktop.transfer.progress import Meter
 from lamefair_desktop.transfer.queue import DonePart, QueuedFile, UploadQueue
-from lamefair_desktop.transfer.s3_requests import S3Requests, read_into, view_chunks
+from lamefair_desktop.transfer.s3_requests import S3Requests, read_into
 
 PRESIGN_BATCH = 4  # parts hashed ahead and presigned in one request while every sender is busy
 MULTIPART_FILES_AT_ONCE = 2  # files sending parts at once: their buffer pools are what RSS is
@@ -220,7 +220,7 @@ class _FileParts:
                 return
             response = owner.requests.put(
                 url_of,
-                lambda: view_chunks(data),
+                lambda: data,
                 f"{item.rel_path} part {number}",
                 self.cancel,
                 reread,

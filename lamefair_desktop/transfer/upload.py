@@ -51,7 +51,7 @@ from lamefair_desktop.transfer.registration import (
     register_files,
     wait_until_stable,
 )
-from lamefair_desktop.transfer.s3_requests import S3Requests, file_chunks, view_chunks
+from lamefair_desktop.transfer.s3_requests import S3Requests, file_chunks
 from lamefair_desktop.transfer.source import (
     PREREAD_LIMIT,
     Preread,
@@ -331,7 +331,7 @@ class Uploader(UploadControl, BatchRunner):
             return current["plan"]["url"], current["plan"]["headers"]
 
         if read is not None:
-            body = lambda: view_chunks(read.data)  # noqa: E731
+            body = lambda: read.data  # noqa: E731
             sha256 = read.sha256
         else:
             body = lambda: file_chunks(item.local_path, item.size)  # noqa: E731
