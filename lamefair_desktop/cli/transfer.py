@@ -149,7 +149,8 @@ def run_upload(args: argparse.Namespace) -> int:
             # another process on this data folder took are waited for, not sent twice.
             mine = {f["id"] for f in measurement["files"]}
             uploader.run(patience=UPLOAD_PATIENCE, wait_for=mine)
-            counts = _counts(uploader.queue, mine)
+            # States of this measurement's files only: an old failure elsewhere is not ours.
+            counts = uploader.queue.counts(measurement_id=measurement["id"])
         finally:
             uploader.close()
         status = _summary(counts)
@@ -182,15 +183,6 @@ def _convert(client, uploads, measurement_id: str, settings) -> int:
         elif job.state == ConversionState.OFFLINE:
             status = max(status, EXIT_OFFLINE)
     return status
-
-
-def _counts(queue, file_ids: set[str]) -> dict[str, int]:
-    """States of these files only: an old failure elsewhere in the queue is not this upload's."""
-    counts: dict[str, int] = {}
-    for item in queue.items():
-        if item.file_id in file_ids:
-            counts[item.state] = counts.get(item.state, 0) + 1
-    return counts
 
 
 def _summary(counts: dict[str, int]) -> int:

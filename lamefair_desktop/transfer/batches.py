@@ -86,11 +86,7 @@ class BatchRunner:
             if not until_idle:
                 break
         awaited.finished()
-        counts: dict[str, int] = {}
-        for item in self.queue.items():
-            if item.server == self.client.catalog_key:
-                counts[item.state] = counts.get(item.state, 0) + 1
-        return counts
+        return self.queue.counts(server=self.client.catalog_key)
 
     def _run_batches(self, ready: list[QueuedFile], cancel: threading.Event) -> None:
         groups: dict[str, list[QueuedFile]] = {}

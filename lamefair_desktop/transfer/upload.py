@@ -186,22 +186,21 @@ class Uploader(UploadControl, BatchRunner):
     def _seed_totals(self, measurement_id: str) -> None:
         """Every queued file of a measurement counts from its first event on: a measurement of
         two files is not 'done' when the first is stored."""
-        for queued in self.queue.items():
-            if queued.measurement_id == measurement_id:
-                done = queued.size if queued.state == UploadState.STORED else 0
-                self._totals.update(
-                    FileProgress(
-                        queued.file_id,
-                        measurement_id,
-                        queued.rel_path,
-                        queued.size,
-                        done,
-                        0.0,
-                        None,
-                        queued.state,
-                        queued.error,
-                    )
+        for queued in self.queue.items(measurement_id=measurement_id):
+            done = queued.size if queued.state == UploadState.STORED else 0
+            self._totals.update(
+                FileProgress(
+                    queued.file_id,
+                    measurement_id,
+                    queued.rel_path,
+                    queued.size,
+                    done,
+                    0.0,
+                    None,
+                    queued.state,
+                    queued.error,
                 )
+            )
 
     def upload_one(
         self,

@@ -102,6 +102,31 @@ def test_unreachable_catalog_exits_3_and_keeps_nothing_half_done(tmp_path):
     assert "Traceback" not in upload.stderr
 
 
+def test_an_upload_reports_its_own_files_whatever_the_queue_holds(
+    transfer_catalog, admin_token, api, tmp_path
+):
+    """The queue keeps every file this PC ever sent; an upload's summary and exit code are its
+    own files' only, not an old failure of another measurement."""
+    from lamefair_desktop.home.local_db import open_local_db
+    from lamefair_desktop.transfer.queue import UploadQueue
+    from lamefair_desktop.transfer.states import UploadState
+
+    h = api.make_hierarchy()
+    env = _env(tmp_path, LAMEFAIR_SERVER=transfer_catalog.url, LAMEFAIR_TOKEN=admin_token)
+    first, second = tmp_path / "a.tif", tmp_path / "b.tif"
+    first.write_bytes(os.urandom(3000))
+    second.write_bytes(os.urandom(3000))
+    earlier = _run(env, "upload", "--experiment", h["experiment"]["id"], str(first))
+    assert earlier.returncode == 0, earlier.stderr
+    queue = UploadQueue(open_local_db(tmp_path / "home" / "data" / "lamefair.sqlite"))
+    (old,) = queue.items()
+    queue.set_state(old.file_id, UploadState.FAILED, "an old failure")
+
+    upload = _run(env, "upload", "--experiment", h["experiment"]["id"], str(second))
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    assert upload.stdout.splitlines()[-1] == "1 stored"
+
+
 def test_bad_token_exits_4(transfer_catalog, tmp_path):
     env = _env(tmp_path, LAMEFAIR_SERVER=transfer_catalog.url, LAMEFAIR_TOKEN="nonsense")
     result = _run(env, "sync")
