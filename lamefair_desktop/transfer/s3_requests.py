@@ -79,7 +79,8 @@ class S3Requests:
                     raise body.error from None
                 problem = certificate_problem(exc)
                 if problem is not None:
-                    server = f"{urlsplit(url).hostname}:{urlsplit(url).port or 443}"
+                    parts = urlsplit(url)
+                    server = f"{parts.hostname}:{parts.port or 443}"
                     message = untrusted_message(server, problem, self.ca_bundle)
                     raise CatalogUnreachable(f"{what}: {message}") from exc
                 raise RetryLater("network", exc) from exc
@@ -145,7 +146,7 @@ class _Pools:
             "maxsize": 16,  # parts of two files and small files in flight, kept alive
             "retries": False,  # ours: S3Requests.put
             "timeout": urllib3.Timeout(connect=10.0, read=120.0),
-            "ssl_context": ssl_context(ca_bundle) or None,
+            "ssl_context": ssl_context(ca_bundle),
         }
         self._options = options
         self._direct = urllib3.PoolManager(**options)
